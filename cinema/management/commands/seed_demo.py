@@ -1,0 +1,179 @@
+"""Load demo data: movies, three auditoriums and a week of showtimes. Safe to run again."""
+
+import os
+import secrets
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from cinema.models import Auditorium, Genre, Movie, Showtime
+from cinema.services import save_auditorium, schedule_showtime
+
+MOVIES = [
+    {
+        "title": "The Long Orbit",
+        "runtime_minutes": 148,
+        "age_rating": "12A",
+        "genres": ["Sci-Fi", "Drama"],
+        "synopsis": "A salvage crew drifting past Neptune answers a distress call that is "
+        "forty years old, and finds the ship that sent it still waiting.",
+    },
+    {
+        "title": "Paper Lanterns",
+        "runtime_minutes": 104,
+        "age_rating": "PG",
+        "genres": ["Animation", "Family"],
+        "synopsis": "On the last night of the festival a girl and a lantern that refuses "
+        "to fly chase the wind across a city of rooftops.",
+    },
+    {
+        "title": "Cold Harbour",
+        "runtime_minutes": 121,
+        "age_rating": "15",
+        "genres": ["Thriller", "Crime"],
+        "synopsis": "A harbour pilot with a perfect record is paid to run one ship aground. "
+        "The storm arrives early.",
+    },
+    {
+        "title": "Second Verse",
+        "runtime_minutes": 97,
+        "age_rating": "12A",
+        "genres": ["Comedy", "Music"],
+        "synopsis": "A one-hit wonder from 1998 is talked into a comeback tour by the fan "
+        "who wrote the song's only cover.",
+    },
+    {
+        "title": "Meridian",
+        "runtime_minutes": 163,
+        "age_rating": "15",
+        "genres": ["Drama", "History"],
+        "synopsis": "Three surveyors, one line across a continent, and the people who "
+        "were already living on it.",
+    },
+]
+
+
+def _grand_layout() -> str:
+    rows = ["# Screen 1: 20 rows, two aisles, wheelchair spaces in front and at the cross aisle"]
+    for row in "ABCDEFGHIJKLMNOPQRST":
+        if row == "A":
+            rows.append("A  aacc|ssssssssssssssss|ccaa")
+        elif row == "K":
+            rows.append("-")
+            rows.append("K  ssss|ssssssssssssssss|ssss")
+        elif row == "T":
+            rows.append("T  ssss|ssssssss..ssssss|ssss.")
+        else:
+            rows.append(f"{row}  ssss|ssssssssssssssss|ssss")
+    return "\n".join(rows)
+
+
+AUDITORIUMS = {
+    "Screen 1 · Grand": _grand_layout(),
+    "Screen 2 · Stalls": "\n".join(
+        [
+            "# Screen 2: narrow at the front, widening to the back, a centre aisle",
+            "A  ...sssss|sssss...",
+            "B  ..ssssss|ssssss..",
+            "C  .sssssss|sssssss.",
+            "D  ssssssss|ssssssss",
+            "E  ssssssss|ssssssss",
+            "F  ssssssss|ssssssss",
+            "G  ssssssss|ssssssss",
+            "H  acssssss|ssssssca",
+            "J  ssssssss|ssssssss",
+        ]
+    ),
+    "Screen 3 · Studio": "\n".join(
+        [
+            "# Screen 3: a small studio with sofas at the back and one pillar",
+            "A  ssssssssss",
+            "B  ssssxsssss",
+            "C  ssssssssss",
+            "D  ac......ca",
+            "E  ss.ss.ss.ss",
+        ]
+    ),
+}
+
+# Local start times per auditorium, spaced for the longest film plus cleaning.
+SLOTS = {
+    "Screen 1 · Grand": [time(12, 0), time(15, 15), time(18, 30), time(21, 45)],
+    "Screen 2 · Stalls": [time(11, 30), time(14, 30), time(17, 45), time(20, 50)],
+    "Screen 3 · Studio": [time(13, 0), time(16, 10), time(19, 20)],
+}
+PRICES = {"Screen 1 · Grand": "12.50", "Screen 2 · Stalls": "10.00", "Screen 3 · Studio": "14.00"}
+DAYS = 7
+
+
+class Command(BaseCommand):
+    help = "Load demo movies, auditoriums, a week of showtimes and a staff account (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        movies = [self._movie(spec) for spec in MOVIES]
+        auditoriums = [self._auditorium(name, layout) for name, layout in AUDITORIUMS.items()]
+        created = self._showtimes(movies, auditoriums)
+        self.stdout.write(
+            f"Demo data ready: {len(movies)} movies, {len(auditoriums)} auditoriums, "
+            f"{created} new showtimes ({Showtime.objects.upcoming().count()} upcoming)."
+        )
+        self._staff()
+
+    def _movie(self, spec: dict) -> Movie:
+        values = {key: value for key, value in spec.items() if key != "genres"}
+        movie, _ = Movie.objects.get_or_create(slug=slugify(spec["title"]), defaults=values)
+        movie.genres.set([Genre.objects.get_or_create(name=name)[0] for name in spec["genres"]])
+        return movie
+
+    def _auditorium(self, name: str, layout: str) -> Auditorium:
+        auditorium = Auditorium.objects.filter(name=name).first()
+        if auditorium is None:
+            auditorium = save_auditorium(auditorium=Auditorium(name=name, layout=layout))
+        return auditorium
+
+    def _showtimes(self, movies: list[Movie], auditoriums: list[Auditorium]) -> int:
+        today = timezone.localdate()
+        now = timezone.now()
+        created = 0
+        for day_offset in range(DAYS):
+            day = today + timedelta(days=day_offset)
+            for a_index, auditorium in enumerate(auditoriums):
+                for s_index, slot in enumerate(SLOTS[auditorium.name]):
+                    starts_at = timezone.make_aware(datetime.combine(day, slot))
+                    if starts_at <= now:
+                        continue
+                    if Showtime.objects.filter(auditorium=auditorium, starts_at=starts_at).exists():
+                        continue
+                    movie = movies[(day_offset + a_index * 2 + s_index) % len(movies)]
+                    schedule_showtime(
+                        movie=movie,
+                        auditorium=auditorium,
+                        starts_at=starts_at,
+                        price=Decimal(PRICES[auditorium.name]),
+                    )
+                    created += 1
+        return created
+
+    def _staff(self) -> None:
+        User = get_user_model()
+        if User.objects.filter(username="staff").exists():
+            self.stdout.write(
+                "Staff account 'staff' exists (manage.py changepassword staff to reset)."
+            )
+            return
+        password = os.environ.get("DEMO_STAFF_PASSWORD") or secrets.token_urlsafe(12)
+        User.objects.create_superuser("staff", "staff@example.com", password)
+        if os.environ.get("DEMO_STAFF_PASSWORD"):
+            self.stdout.write("Staff account 'staff' created with DEMO_STAFF_PASSWORD.")
+        else:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Staff account created: username 'staff', password '{password}' (shown once)."
+                )
+            )

@@ -1,0 +1,178 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from cinema.layout import LayoutError, parse_layout
+
+
+class Genre(models.Model):
+    name = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Movie(models.Model):
+    class AgeRating(models.TextChoices):
+        U = "U", "U"
+        PG = "PG", "PG"
+        R12A = "12A", "12A"
+        R15 = "15", "15"
+        R18 = "18", "18"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    synopsis = models.TextField(blank=True)
+    runtime_minutes = models.PositiveSmallIntegerField()
+    age_rating = models.CharField(max_length=3, choices=AgeRating.choices, default=AgeRating.PG)
+    genres = models.ManyToManyField(Genre, blank=True, related_name="movies")
+    poster_url = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(runtime_minutes__gt=0), name="movie_runtime_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("cinema:movie", kwargs={"slug": self.slug})
+
+    @property
+    def runtime_display(self) -> str:
+        hours, minutes = divmod(self.runtime_minutes, 60)
+        return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+class Auditorium(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    layout = models.TextField(
+        help_text="One line per row, screen at the top: a row label, spaces, then cells. "
+        "s seat, a accessible, c companion, x blocked, . gap, | aisle; a line of - is a "
+        "cross aisle. Example: 'A  ssss|ssssss|ssss'."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        try:
+            parse_layout(self.layout)
+        except LayoutError as error:
+            raise ValidationError({"layout": str(error)}) from error
+
+
+class Seat(models.Model):
+    class Kind(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        ACCESSIBLE = "accessible", "Wheelchair space"
+        COMPANION = "companion", "Companion seat"
+
+    auditorium = models.ForeignKey(Auditorium, on_delete=models.CASCADE, related_name="seats")
+    row = models.CharField(max_length=3)
+    number = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=8)
+    x = models.PositiveSmallIntegerField()
+    y = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.STANDARD)
+    blocked = models.BooleanField(default=False, help_text="Blocked seats are never offered.")
+
+    class Meta:
+        ordering = ["auditorium", "y", "x"]
+        constraints = [
+            models.UniqueConstraint(fields=["auditorium", "label"], name="seat_label_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.auditorium} {self.label}"
+
+
+class ShowtimeQuerySet(models.QuerySet):
+    def upcoming(self):
+        return self.filter(starts_at__gt=timezone.now()).order_by("starts_at")
+
+
+class Showtime(models.Model):
+    movie = models.ForeignKey(Movie, on_delete=models.PROTECT, related_name="showtimes")
+    auditorium = models.ForeignKey(Auditorium, on_delete=models.PROTECT, related_name="showtimes")
+    starts_at = models.DateTimeField(db_index=True)
+    ends_at = models.DateTimeField(
+        editable=False, help_text="Start plus runtime plus the cleaning gap; set on save."
+    )
+    price = models.DecimalField(max_digits=7, decimal_places=2)
+
+    objects = ShowtimeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["auditorium", "starts_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="showtime_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="showtime_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        local = timezone.localtime(self.starts_at)
+        return f"{self.movie} · {self.auditorium} · {local:%a %d %b %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.ends_at = self.compute_ends_at()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("bookings:showtime", kwargs={"showtime_id": self.pk})
+
+    def compute_ends_at(self):
+        gap = timedelta(minutes=settings.CLEANING_GAP_MINUTES)
+        return self.starts_at + timedelta(minutes=self.movie.runtime_minutes) + gap
+
+    def overlapping(self) -> models.QuerySet:
+        """Other showtimes in the same auditorium whose time (with cleaning gap) meets this one."""
+        return (
+            Showtime.objects.filter(
+                auditorium_id=self.auditorium_id,
+                starts_at__lt=self.compute_ends_at(),
+                ends_at__gt=self.starts_at,
+            )
+            .exclude(pk=self.pk)
+            .select_related("movie")
+        )
+
+    def clean(self) -> None:
+        if self.starts_at is None or self.movie_id is None or self.auditorium_id is None:
+            return
+        clash = self.overlapping().first()
+        if clash is not None:
+            local = timezone.localtime(clash.starts_at)
+            raise ValidationError(
+                f"{self.auditorium_name()} is busy: '{clash.movie}' starts at "
+                f"{local:%a %d %b %H:%M} and runs until "
+                f"{timezone.localtime(clash.ends_at):%H:%M} with cleaning. Pick another time."
+            )
+
+    def auditorium_name(self) -> str:
+        return Auditorium.objects.values_list("name", flat=True).get(pk=self.auditorium_id)
+
+    @property
+    def is_upcoming(self) -> bool:
+        return self.starts_at > timezone.now()

@@ -1,0 +1,90 @@
+"""`make run`: the whole product on one machine with one command.
+
+Migrates, loads the demo data, then serves the site with daphne and runs the workers. Without
+REDIS_URL it first starts an embedded Redis-compatible server (fakeredis, Lua enabled) inside
+this process; that mode is for one machine only. Ctrl-C stops everything it started.
+"""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+log = logging.getLogger("devstack")
+
+# Long-running workers started beside the web server: (name, manage.py arguments).
+WORKERS: list[tuple[str, list[str]]] = []
+
+
+def start_embedded_redis() -> tuple[str, object]:
+    from fakeredis import TcpFakeServer
+
+    server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="embedded-redis", daemon=True).start()
+    host, port = server.server_address[:2]
+    return f"redis://{host}:{port}/0", server
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, "manage.py", *args]
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s devstack: %(message)s")
+    env = os.environ.copy()
+    embedded = None
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"], embedded = start_embedded_redis()
+        log.warning(
+            "REDIS_URL is not set: started an embedded Redis-compatible server (fakeredis) at %s. "
+            "It keeps nothing and serves this machine only; set REDIS_URL to use a real Redis.",
+            env["REDIS_URL"],
+        )
+    for step in (["migrate", "--noinput", "-v", "1"], ["seed_demo"]):
+        subprocess.run(manage(*step), env=env, check=True)
+
+    host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
+    daphne = [sys.executable, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"]
+    commands = [("web", daphne)]
+    commands += [(name, manage(*args)) for name, args in WORKERS]
+    children = []
+    for name, command in commands:
+        log.info("starting %s: %s", name, " ".join(command))
+        children.append((name, subprocess.Popen(command, env=env)))
+    log.info("serving on http://%s:%s/  (Ctrl-C stops everything)", host, port)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    exit_code = 0
+    try:
+        while not stopping.is_set():
+            for name, child in children:
+                if child.poll() is not None:
+                    log.error("%s exited with code %s; stopping everything", name, child.returncode)
+                    exit_code = child.returncode or 1
+                    stopping.set()
+            stopping.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for _, child in children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + 10
+        for _, child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded is not None:
+            embedded.shutdown()
+        log.info("stopped")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Compose a showtime's seat map from its layout (cached), booked seats and held seats."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from cinema.models import Auditorium, Seat
+
+
+class SeatState(StrEnum):
+    AVAILABLE = "available"
+    HELD = "held"
+    MINE = "mine"
+    BOOKED = "booked"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSeat:
+    id: int
+    label: str
+    row: str
+    number: int
+    x: int
+    kind: str
+    blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    label: str
+    cells: tuple[PlanSeat | None, ...]  # one per column; None is a gap or an aisle
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The physical layout of an auditorium, independent of any showtime."""
+
+    rows: tuple[PlanRow | None, ...]  # None is a cross aisle
+    seats_by_id: dict[int, PlanSeat]
+    seats_by_label: dict[str, PlanSeat]
+    width: int
+
+
+@dataclass(slots=True)
+class SeatView:
+    seat: PlanSeat
+    state: SeatState
+
+    @property
+    def label(self) -> str:
+        return self.seat.label
+
+
+@dataclass(slots=True)
+class SeatMap:
+    rows: list[tuple[str, list[SeatView | None]] | None]
+    counts: dict[SeatState, int] = field(default_factory=dict)
+
+
+_plans: dict[tuple[int, float], Plan] = {}
+
+
+def get_plan(auditorium: Auditorium) -> Plan:
+    """The auditorium's plan, built once per layout version and process."""
+    key = (auditorium.pk, auditorium.updated_at.timestamp())
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _build_plan(auditorium)
+        for stale in [k for k in _plans if k[0] == auditorium.pk]:
+            del _plans[stale]
+        _plans[key] = plan
+    return plan
+
+
+def _build_plan(auditorium: Auditorium) -> Plan:
+    plan_seats: list[PlanSeat] = []
+    by_y: dict[int, list[PlanSeat]] = {}
+    values = Seat.objects.filter(auditorium=auditorium).values_list(
+        "id", "label", "row", "number", "x", "y", "kind", "blocked"
+    )
+    for seat_id, label, row, number, x, y, kind, blocked in values:
+        seat = PlanSeat(seat_id, label, row, number, x, kind, blocked)
+        plan_seats.append(seat)
+        by_y.setdefault(y, []).append(seat)
+    width = max((seat.x for seat in plan_seats), default=-1) + 1
+    height = max(by_y, default=-1) + 1
+    rows: list[PlanRow | None] = []
+    for y in range(height):
+        row_seats = by_y.get(y)
+        if not row_seats:
+            rows.append(None)
+            continue
+        cells: list[PlanSeat | None] = [None] * width
+        for seat in row_seats:
+            cells[seat.x] = seat
+        rows.append(PlanRow(label=row_seats[0].row, cells=tuple(cells)))
+    return Plan(
+        rows=tuple(rows),
+        seats_by_id={seat.id: seat for seat in plan_seats},
+        seats_by_label={seat.label: seat for seat in plan_seats},
+        width=width,
+    )
+
+
+def seat_state(seat: PlanSeat, *, booked: set[str], held: set[str], mine: set[str]) -> SeatState:
+    if seat.blocked:
+        return SeatState.BLOCKED
+    if seat.label in booked:
+        return SeatState.BOOKED
+    if seat.label in mine:
+        return SeatState.MINE
+    if seat.label in held:
+        return SeatState.HELD
+    return SeatState.AVAILABLE
+
+
+def compose_seat_map(
+    *, plan: Plan, booked: set[str], held: set[str] = frozenset(), mine: set[str] = frozenset()
+) -> SeatMap:
+    """Every seat of the plan with its state for one viewer; labels in `mine` are theirs."""
+    counts = dict.fromkeys(SeatState, 0)
+    rows: list[tuple[str, list[SeatView | None]] | None] = []
+    for row in plan.rows:
+        if row is None:
+            rows.append(None)
+            continue
+        views: list[SeatView | None] = []
+        for seat in row.cells:
+            if seat is None:
+                views.append(None)
+                continue
+            state = seat_state(seat, booked=booked, held=held, mine=mine)
+            counts[state] += 1
+            views.append(SeatView(seat, state))
+        rows.append((row.label, views))
+    return SeatMap(rows=rows, counts=counts)
