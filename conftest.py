@@ -1,0 +1,77 @@
+"""Shared test fixtures: every test gets a real Redis database of its own, emptied afterwards."""
+
+import os
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import redis
+from django.utils import timezone
+
+from cinema.models import Auditorium, Movie
+from cinema.services import save_auditorium, schedule_showtime
+
+
+def _test_redis_url() -> str:
+    """REDIS_URL pointed at the test database number (TEST_REDIS_DB, default 15)."""
+    base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    client = redis.Redis.from_url(base)
+    kwargs = client.connection_pool.connection_kwargs
+    client.close()
+    db = int(os.environ.get("TEST_REDIS_DB", "15"))
+    auth = f":{kwargs['password']}@" if kwargs.get("password") else ""
+    return f"redis://{auth}{kwargs.get('host', '127.0.0.1')}:{kwargs.get('port', 6379)}/{db}"
+
+
+TEST_REDIS_URL = _test_redis_url()
+
+
+@pytest.fixture(autouse=True)
+def redis_db(settings):
+    """A real Redis database for the test, flushed before and after."""
+    settings.REDIS_URL = TEST_REDIS_URL
+    client = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(
+        "ops", "ops@example.com", "correct-horse-battery", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user("ann", "ann@example.com", "correct-horse-battery")
+
+
+SMALL_LAYOUT = """\
+A  ss|ssss|ss
+B  ss|ssss|ss
+-
+C  ac|sxss|ca
+"""
+
+
+@pytest.fixture
+def movie(db):
+    return Movie.objects.create(title="Test Film", slug="test-film", runtime_minutes=100)
+
+
+@pytest.fixture
+def auditorium(db):
+    return save_auditorium(auditorium=Auditorium(name="Test Hall", layout=SMALL_LAYOUT))
+
+
+@pytest.fixture
+def showtime(movie, auditorium):
+    return schedule_showtime(
+        movie=movie,
+        auditorium=auditorium,
+        starts_at=timezone.now() + timedelta(days=1),
+        price=Decimal("10.00"),
+    )
