@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -20,6 +22,9 @@ class MovieAdmin(admin.ModelAdmin):
     search_fields = ["title", "synopsis"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["genres"]
+    formfield_overrides = {
+        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}
+    }
 
     def get_queryset(self, request):
         return (

@@ -50,6 +50,11 @@ class Movie(models.Model):
         return reverse("cinema:movie", kwargs={"slug": self.slug})
 
     @property
+    def poster_tone(self) -> int:
+        """Which of the placeholder colourways to use when there is no poster."""
+        return (self.pk or 0) % 4
+
+    @property
     def runtime_display(self) -> str:
         hours, minutes = divmod(self.runtime_minutes, 60)
         return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"

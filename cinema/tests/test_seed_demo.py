@@ -1,0 +1,52 @@
+import io
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from cinema.models import Auditorium, Movie, Seat, Showtime
+
+
+def _counts() -> dict[str, int]:
+    return {
+        "movies": Movie.objects.count(),
+        "auditoriums": Auditorium.objects.count(),
+        "seats": Seat.objects.count(),
+        "showtimes": Showtime.objects.count(),
+        "users": get_user_model().objects.count(),
+    }
+
+
+def test_seed_demo_is_idempotent(db, monkeypatch):
+    monkeypatch.setenv("DEMO_STAFF_PASSWORD", "a-demo-password-1")
+    call_command("seed_demo", stdout=io.StringIO())
+    first = _counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert _counts() == first
+
+
+def test_seed_demo_loads_a_realistic_cinema(db, monkeypatch):
+    monkeypatch.setenv("DEMO_STAFF_PASSWORD", "a-demo-password-1")
+    call_command("seed_demo", stdout=io.StringIO())
+    assert Movie.objects.count() >= 4
+    sizes = sorted(a.seats.count() for a in Auditorium.objects.all())
+    assert len(sizes) == 3 and len(set(sizes)) == 3
+    big = Auditorium.objects.get(seats__label="T1")
+    assert big.seats.count() >= 400
+    assert big.seats.filter(kind=Seat.Kind.ACCESSIBLE).exists()
+    assert "|" in big.layout
+    days = {s.starts_at.date() for s in Showtime.objects.upcoming()}
+    assert len(days) >= 6  # today's early slots may be past already
+    staff = get_user_model().objects.get(username="staff")
+    assert staff.is_staff and staff.check_password("a-demo-password-1")
+
+
+def test_seed_demo_prints_a_generated_password_once(db, monkeypatch, capsys):
+    monkeypatch.delenv("DEMO_STAFF_PASSWORD", raising=False)
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    call_command("seed_demo")
+    second = capsys.readouterr().out
+    assert "password '" in first
+    assert "password '" not in second
+    password = first.split("password '")[1].split("'")[0]
+    assert get_user_model().objects.get(username="staff").check_password(password)

@@ -1,0 +1,52 @@
+"""Startup configuration, checked in fresh processes so the real settings module is read."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x7Qp2-production-like-secret-key-with-plenty-of-entropy-9fKz0LmN3vB",
+    "ALLOWED_HOSTS": "cinema.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://cinema.example.com",
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_startup_fails_clearly_without_a_secret_key_when_debug_is_off():
+    result = _manage("check", env={"DEBUG": "0"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is missing or the development default while DEBUG is off" in result.stderr
+
+
+def test_startup_refuses_the_development_key_when_debug_is_off():
+    from config.settings import DEV_SECRET_KEY
+
+    result = _manage("check", env={"DEBUG": "0", "SECRET_KEY": DEV_SECRET_KEY})
+    assert result.returncode != 0
+    assert "SECRET_KEY is missing" in result.stderr
+
+
+def test_a_bad_boolean_is_a_clear_error():
+    result = _manage("check", env={"DEBUG": "maybe"})
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_check_deploy_is_clean_in_a_production_like_environment():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
