@@ -46,6 +46,12 @@ class Booking(models.Model):
             models.CheckConstraint(
                 condition=models.Q(amount__gte=0), name="booking_amount_not_negative"
             ),
+            # One open hold per user and showtime: a second one replaces the first.
+            models.UniqueConstraint(
+                fields=["user", "showtime"],
+                condition=models.Q(status="pending"),
+                name="booking_one_pending_per_user_showtime",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -69,3 +75,23 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking.ref} {self.seat.label}"
+
+
+class Payment(models.Model):
+    """What the gateway did for a booking: charges and refunds, as recorded on our side."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", "Charge"
+        REFUND = "refund", "Refund"
+
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=9, decimal_places=2)
+    reference = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"

@@ -5,4 +5,10 @@ from bookings import views
 app_name = "bookings"
 urlpatterns = [
     path("showtimes/<int:showtime_id>/", views.showtime_detail, name="showtime"),
+    path("showtimes/<int:showtime_id>/hold/", views.hold, name="hold"),
+    path("bookings/", views.booking_list, name="list"),
+    path("bookings/<str:ref>/", views.booking_detail, name="detail"),
+    path("bookings/<str:ref>/pay/", views.pay, name="pay"),
+    path("bookings/<str:ref>/extend/", views.extend, name="extend"),
+    path("bookings/<str:ref>/cancel/", views.cancel, name="cancel"),
 ]

@@ -1,15 +1,129 @@
-from django.shortcuts import get_object_or_404, render
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
-from bookings.selectors import seat_map_for
+from bookings import services
+from bookings.errors import BookingError, InvalidRequest
+from bookings.models import Booking
+from bookings.selectors import seat_map_for, user_bookings
 from cinema.models import Showtime
 
 
+def _showtime_or_404(showtime_id: int) -> Showtime:
+    return get_object_or_404(Showtime.objects.select_related("movie", "auditorium"), pk=showtime_id)
+
+
+def _render_showtime(request, showtime: Showtime, *, error=None, selected=(), status=200):
+    seat_map = seat_map_for(showtime=showtime, user=request.user)
+    conflicts = getattr(error, "conflicts", [])
+    context = {
+        "showtime": showtime,
+        "seat_map": seat_map,
+        "error": error.message if error else None,
+        "conflicts": conflicts,
+        "selected": set(selected) - set(conflicts) or seat_map.mine,
+        "max_seats": settings.MAX_SEATS_PER_BOOKING,
+        "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
+    }
+    return render(request, "bookings/showtime.html", context, status=status)
+
+
+@require_GET
 def showtime_detail(request, showtime_id: int):
-    showtime = get_object_or_404(
-        Showtime.objects.select_related("movie", "auditorium"), pk=showtime_id
+    return _render_showtime(request, _showtime_or_404(showtime_id))
+
+
+@require_POST
+@login_required
+def hold(request, showtime_id: int):
+    showtime = _showtime_or_404(showtime_id)
+    labels = request.POST.getlist("seats")
+    best = request.POST.get("best")
+    try:
+        if best is not None and labels:
+            raise InvalidRequest("Choose seats or ask for the best available, not both.")
+        if best is not None:
+            if not best.isdigit():
+                raise InvalidRequest("Best available needs a number of seats.")
+            booking = services.hold_seats(user=request.user, showtime=showtime, best=int(best))
+        else:
+            booking = services.hold_seats(user=request.user, showtime=showtime, labels=labels)
+    except BookingError as error:
+        return _render_showtime(
+            request, showtime, error=error, selected=labels, status=error.status
+        )
+    return redirect(booking.get_absolute_url(), status=303)
+
+
+def _my_booking(request, ref: str) -> Booking:
+    return get_object_or_404(
+        Booking.objects.select_related("showtime__movie", "showtime__auditorium"),
+        ref=ref,
+        user=request.user,
     )
-    return render(
-        request,
-        "bookings/showtime.html",
-        {"showtime": showtime, "seat_map": seat_map_for(showtime=showtime)},
-    )
+
+
+def _render_booking(request, booking: Booking, *, error: BookingError | None = None):
+    context = {
+        "booking": booking,
+        "error": error.message if error else None,
+        "tickets": booking.tickets.select_related("seat") if booking.status == "confirmed" else [],
+        "can_extend": booking.status == Booking.Status.PENDING,
+        "hold_ttl": settings.HOLD_TTL_SECONDS,
+    }
+    status = error.status if error else 200
+    return render(request, "bookings/booking.html", context, status=status)
+
+
+@require_GET
+@login_required
+def booking_list(request):
+    return render(request, "bookings/list.html", {"bookings": user_bookings(user=request.user)})
+
+
+@require_GET
+@login_required
+def booking_detail(request, ref: str):
+    return _render_booking(request, _my_booking(request, ref))
+
+
+def _booking_action(action):
+    """POST-only, owner-only view that runs `action(booking, request)` and shows the result."""
+
+    @require_POST
+    @login_required
+    def view(request, ref: str):
+        booking = _my_booking(request, ref)
+        try:
+            message = action(booking, request)
+        except BookingError as error:
+            booking.refresh_from_db()
+            return _render_booking(request, booking, error=error)
+        messages.success(request, message)
+        return redirect(booking.get_absolute_url(), status=303)
+
+    view.__name__ = action.__name__
+    return view
+
+
+@_booking_action
+def pay(booking: Booking, request) -> str:
+    services.pay_booking(booking=booking, card=request.POST.get("card", ""))
+    return "Payment received. Enjoy the film!"
+
+
+@_booking_action
+def extend(booking: Booking, request) -> str:
+    services.extend_hold(booking=booking)
+    return "Your seats are held for a little longer."
+
+
+@_booking_action
+def cancel(booking: Booking, request) -> str:
+    was_confirmed = booking.status == Booking.Status.CONFIRMED
+    services.cancel_booking(booking=booking)
+    if was_confirmed:
+        return "Booking cancelled and refunded in full."
+    return "Your seats have been released."

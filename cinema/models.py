@@ -120,6 +120,7 @@ class Showtime(models.Model):
         editable=False, help_text="Start plus runtime plus the cleaning gap; set on save."
     )
     price = models.DecimalField(max_digits=7, decimal_places=2)
+    on_sale = models.BooleanField(default=True, help_text="Untick to stop selling seats.")
 
     objects = ShowtimeQuerySet.as_manager()
 

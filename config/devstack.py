@@ -16,7 +16,7 @@ import time
 log = logging.getLogger("devstack")
 
 # Long-running workers started beside the web server: (name, manage.py arguments).
-WORKERS: list[tuple[str, list[str]]] = []
+WORKERS: list[tuple[str, list[str]]] = [("sweeper", ["sweep_holds"])]
 
 
 def start_embedded_redis() -> tuple[str, object]:

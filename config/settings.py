@@ -145,6 +145,12 @@ HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 300)
 HOLD_MAX_EXTENSIONS = env_int("HOLD_MAX_EXTENSIONS", 2)
 MAX_SEATS_PER_BOOKING = env_int("MAX_SEATS_PER_BOOKING", 10)
 CLEANING_GAP_MINUTES = env_int("CLEANING_GAP_MINUTES", 15)
+# Per-user limits on hold and release requests: (count, window in seconds).
+RATE_LIMITS = {
+    "hold": (env_int("HOLD_RATE_LIMIT", 30), 60),
+    "release": (env_int("RELEASE_RATE_LIMIT", 30), 60),
+}
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "bookings.payments.MockGateway")
 
 # Sign-in. Google arrives with the sign-in issue; until then these are read but unused.
 GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")

@@ -55,6 +55,7 @@ class SeatView:
 class SeatMap:
     rows: list[tuple[str, list[SeatView | None]] | None]
     counts: dict[SeatState, int] = field(default_factory=dict)
+    mine: set[str] = field(default_factory=set)
 
 
 _plans: dict[tuple[int, float], Plan] = {}
@@ -133,4 +134,4 @@ def compose_seat_map(
             counts[state] += 1
             views.append(SeatView(seat, state))
         rows.append((row.label, views))
-    return SeatMap(rows=rows, counts=counts)
+    return SeatMap(rows=rows, counts=counts, mine=set(mine) - booked)

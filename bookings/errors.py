@@ -1,0 +1,50 @@
+"""The few ways a booking request can fail, each with a message for the moviegoer.
+
+Views map them to HTTP status codes in one place (`bookings/views.py`).
+"""
+
+
+class BookingError(Exception):
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(BookingError):
+    """The request itself is wrong: unknown seats, duplicates, too many."""
+
+    status = 400
+
+
+class PaymentFailed(BookingError):
+    """The gateway declined; the booking stays PENDING so the user can retry."""
+
+    status = 402
+
+
+class SeatsUnavailable(BookingError):
+    """Some seats are held by someone else or sold; `conflicts` names them."""
+
+    status = 409
+
+    def __init__(self, message: str, *, conflicts: list[str]):
+        super().__init__(message)
+        self.conflicts = conflicts
+
+
+class HoldLost(BookingError):
+    """The hold ran out before the action; nothing was charged."""
+
+    status = 409
+
+
+class BookingClosed(BookingError):
+    """The booking or showtime is past the point where this action is possible."""
+
+    status = 409
+
+
+class RateLimited(BookingError):
+    status = 429

@@ -1,0 +1,21 @@
+"""Per-user rate limits on hold and release, counted in Redis so every process shares them."""
+
+import time
+
+from django.conf import settings
+
+from bookings.errors import RateLimited
+from config.redis import get_redis
+
+
+def check_rate(*, user, action: str) -> None:
+    """Count one `action` for the user; raise RateLimited past the configured limit."""
+    limit, window = settings.RATE_LIMITS[action]
+    bucket = int(time.time() // window)
+    key = f"ratelimit:{action}:{user.pk}:{bucket}"
+    pipe = get_redis().pipeline()
+    pipe.incr(key)
+    pipe.expire(key, window)
+    count, _ = pipe.execute()
+    if count > limit:
+        raise RateLimited(f"Too many requests. Wait {window} seconds and try again.")

@@ -1,0 +1,291 @@
+"""The booking lifecycle: hold, extend, pay, cancel, expire.
+
+PENDING (seats held in Redis) -> CONFIRMED (paid) | CANCELLED (user or staff) | EXPIRED (timeout).
+Redis decides who may pay; the UNIQUE (showtime, seat) constraint on Ticket decides, finally,
+who gets a seat. Every function here leaves either the whole change or nothing.
+"""
+
+import logging
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bookings.errors import (
+    BookingClosed,
+    HoldLost,
+    InvalidRequest,
+    PaymentFailed,
+    SeatsUnavailable,
+)
+from bookings.models import Booking, Payment, Ticket
+from bookings.payments import PaymentDeclined, get_gateway
+from bookings.ratelimit import check_rate
+from bookings.selectors import booked_labels
+from cinema.models import Showtime
+from seats import holds
+from seats.best import best_available
+from seats.seatmap import Plan, get_plan
+
+log = logging.getLogger(__name__)
+
+
+def _validate_labels(*, plan: Plan, labels: list[str]) -> list[str]:
+    if not labels:
+        raise InvalidRequest("Pick at least one seat.")
+    labels = [label.strip().upper() for label in labels]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise InvalidRequest(f"Seat {', '.join(duplicates)} is listed more than once.")
+    if len(labels) > settings.MAX_SEATS_PER_BOOKING:
+        raise InvalidRequest(
+            f"You can book at most {settings.MAX_SEATS_PER_BOOKING} seats at once."
+        )
+    unknown = [label for label in labels if label not in plan.seats_by_label]
+    if unknown:
+        raise InvalidRequest(f"There is no seat {', '.join(unknown)} in this auditorium.")
+    blocked = [label for label in labels if plan.seats_by_label[label].blocked]
+    if blocked:
+        raise InvalidRequest(f"Seat {', '.join(blocked)} is not for sale.")
+    return labels
+
+
+def _check_on_sale(showtime: Showtime) -> None:
+    if not showtime.on_sale:
+        raise BookingClosed("Tickets for this showtime are not on sale.")
+    if showtime.starts_at <= timezone.now():
+        raise BookingClosed("This showtime has already started.")
+
+
+def hold_seats(
+    *, user, showtime: Showtime, labels: list[str] | None = None, best: int | None = None
+) -> Booking:
+    """Hold the seats (or the `best` n) for the user as one PENDING booking, or hold nothing.
+
+    A user's open booking for the showtime is replaced by the new selection atomically: if the
+    new seats cannot all be held, the old hold stays as it was.
+    """
+    check_rate(user=user, action="hold")
+    _check_on_sale(showtime)
+    plan = get_plan(showtime.auditorium)
+    booked = booked_labels(showtime=showtime, plan=plan)
+    if best is not None:
+        if not 1 <= best <= settings.MAX_SEATS_PER_BOOKING:
+            raise InvalidRequest(
+                f"Best available takes 1 to {settings.MAX_SEATS_PER_BOOKING} seats."
+            )
+        held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
+        labels = best_available(plan=plan, taken=booked | set(held), count=best)
+        if labels is None:
+            raise SeatsUnavailable(f"There are no {best} seats together left.", conflicts=[])
+    labels = _validate_labels(plan=plan, labels=labels or [])
+    sold = [label for label in labels if label in booked]
+    if sold:
+        raise SeatsUnavailable("Some of those seats were just sold.", conflicts=sold)
+
+    ttl = settings.HOLD_TTL_SECONDS
+    with transaction.atomic():
+        existing = (
+            Booking.objects.select_for_update()
+            .filter(user=user, showtime=showtime, status=Booking.Status.PENDING)
+            .first()
+        )
+        token = existing.hold_token if existing else secrets.token_urlsafe(16)
+        previous = set(existing.seat_labels) if existing else set()
+        result = holds.hold(showtime_id=showtime.pk, labels=labels, token=token, ttl_seconds=ttl)
+        if not result.ok:
+            raise SeatsUnavailable(
+                "Someone else is holding some of those seats.", conflicts=result.conflicts
+            )
+        added = [label for label in labels if label not in previous]
+        try:
+            booking = existing or Booking(user=user, showtime=showtime, hold_token=token)
+            booking.seat_labels = labels
+            booking.amount = showtime.price * len(labels)
+            booking.fence = result.fence
+            booking.expires_at = result.expires_at
+            with transaction.atomic():
+                booking.save()
+        except IntegrityError:
+            # A second request of the same user won the race for the one open booking.
+            holds.release(showtime_id=showtime.pk, labels=added, token=token)
+            raise SeatsUnavailable(
+                "You already have seats held for this showtime.", conflicts=[]
+            ) from None
+        dropped = sorted(previous - set(labels))
+        if dropped:
+            transaction.on_commit(
+                lambda: holds.release(showtime_id=showtime.pk, labels=dropped, token=token)
+            )
+    return booking
+
+
+def extend_hold(*, booking: Booking) -> Booking:
+    """Give a PENDING booking another full hold period, while every seat is still its own."""
+    if booking.status != Booking.Status.PENDING:
+        raise BookingClosed("Only a booking waiting for payment can be extended.")
+    result = holds.extend(
+        showtime_id=booking.showtime_id,
+        labels=booking.seat_labels,
+        token=booking.hold_token,
+        ttl_seconds=settings.HOLD_TTL_SECONDS,
+        max_extensions=settings.HOLD_MAX_EXTENSIONS,
+    )
+    if result.status == holds.ExtendStatus.CAP_REACHED:
+        raise BookingClosed(
+            f"The hold has been extended {settings.HOLD_MAX_EXTENSIONS} times already; "
+            "pay now or start again."
+        )
+    if result.status != holds.ExtendStatus.OK:
+        raise HoldLost("Your hold on these seats has run out. Pick your seats again.")
+    Booking.objects.filter(pk=booking.pk, status=Booking.Status.PENDING).update(
+        expires_at=result.expires_at, updated_at=timezone.now()
+    )
+    booking.refresh_from_db()
+    return booking
+
+
+def pay_booking(*, booking: Booking, card: str = "") -> Booking:
+    """Charge once and confirm; paying again returns the confirmed booking and charges nothing.
+
+    A declined card leaves the booking PENDING with its hold. A lost hold or a seat sold to
+    someone else ends the booking with nothing charged.
+    """
+    gateway = get_gateway()
+    charge_ref = ""
+    try:
+        with transaction.atomic():
+            booking = Booking.objects.select_for_update().get(pk=booking.pk)
+            if booking.status == Booking.Status.CONFIRMED:
+                return booking
+            if booking.status != Booking.Status.PENDING:
+                raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
+            if not _holds_its_seats(booking):
+                raise HoldLost(
+                    "Your hold on these seats ran out before payment. Nothing was charged."
+                )
+            plan = get_plan(booking.showtime.auditorium)
+            try:
+                with transaction.atomic():
+                    Ticket.objects.bulk_create(
+                        Ticket(
+                            booking=booking,
+                            showtime_id=booking.showtime_id,
+                            seat_id=plan.seats_by_label[label].id,
+                        )
+                        for label in booking.seat_labels
+                    )
+            except IntegrityError:
+                raise SeatsUnavailable(
+                    "Sorry, those seats were just sold to someone else. Nothing was charged.",
+                    conflicts=sorted(
+                        booked_labels(showtime=booking.showtime, plan=plan)
+                        & set(booking.seat_labels)
+                    ),
+                ) from None
+            charge_ref = gateway.charge(
+                amount=booking.amount, idempotency_key=booking.ref, card=card
+            )
+            Payment.objects.create(
+                booking=booking,
+                kind=Payment.Kind.CHARGE,
+                amount=booking.amount,
+                reference=charge_ref,
+            )
+            booking.status = Booking.Status.CONFIRMED
+            booking.payment_ref = charge_ref
+            booking.save(update_fields=["status", "payment_ref", "updated_at"])
+            _release_on_commit(booking)
+    except PaymentDeclined as declined:
+        raise PaymentFailed(str(declined)) from None
+    except (HoldLost, SeatsUnavailable):
+        _end_booking(booking=booking, status=Booking.Status.EXPIRED)
+        raise
+    except Exception:
+        if charge_ref:
+            # The charge went through but the booking did not commit: give the money back.
+            gateway.refund(
+                payment_ref=charge_ref, amount=booking.amount, idempotency_key=f"{booking.ref}-void"
+            )
+            log.error("booking %s failed after charging; refunded %s", booking.ref, charge_ref)
+        raise
+    return booking
+
+
+def cancel_booking(*, booking: Booking) -> Booking:
+    """Cancel a booking: release a PENDING hold, or refund a CONFIRMED one and free its seats."""
+    check_rate(user=booking.user, action="release")
+    if booking.status == Booking.Status.PENDING:
+        return _end_booking(booking=booking, status=Booking.Status.CANCELLED)
+    if booking.status != Booking.Status.CONFIRMED:
+        raise BookingClosed(f"This booking is already {booking.get_status_display().lower()}.")
+    if booking.showtime.starts_at <= timezone.now():
+        raise BookingClosed("The showtime has started; this booking can no longer be refunded.")
+    return refund_booking(booking=booking)
+
+
+def refund_booking(*, booking: Booking) -> Booking:
+    """Refund a CONFIRMED booking in full, delete its tickets and free its seats (staff too)."""
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking.pk)
+        if booking.status != Booking.Status.CONFIRMED:
+            raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
+        refund_ref = get_gateway().refund(
+            payment_ref=booking.payment_ref, amount=booking.amount, idempotency_key=booking.ref
+        )
+        Payment.objects.create(
+            booking=booking, kind=Payment.Kind.REFUND, amount=booking.amount, reference=refund_ref
+        )
+        booking.tickets.all().delete()
+        booking.status = Booking.Status.CANCELLED
+        booking.save(update_fields=["status", "updated_at"])
+    return booking
+
+
+def expire_booking(*, booking: Booking, now: datetime | None = None) -> Booking | None:
+    """Expire a PENDING booking whose hold is gone or past its time; None if it is still live."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking.pk)
+        if booking.status != Booking.Status.PENDING:
+            return None
+        timed_out = booking.expires_at is None or booking.expires_at <= now
+        if not timed_out and _holds_its_seats(booking):
+            return None
+        booking.status = Booking.Status.EXPIRED
+        booking.save(update_fields=["status", "updated_at"])
+        _release_on_commit(booking)
+    return booking
+
+
+def expire_stale_bookings(*, now: datetime | None = None) -> list[Booking]:
+    """Expire every PENDING booking past its time or without its hold; safe in many processes."""
+    now = now or timezone.now()
+    pending = Booking.objects.filter(status=Booking.Status.PENDING).only("pk")
+    expired = (expire_booking(booking=booking, now=now) for booking in pending)
+    return [booking for booking in expired if booking is not None]
+
+
+def _end_booking(*, booking: Booking, status: str) -> Booking:
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking.pk)
+        if booking.status == Booking.Status.PENDING:
+            booking.status = status
+            booking.save(update_fields=["status", "updated_at"])
+            _release_on_commit(booking)
+    return booking
+
+
+def _holds_its_seats(booking: Booking) -> bool:
+    return holds.owns(
+        showtime_id=booking.showtime_id, labels=booking.seat_labels, token=booking.hold_token
+    )
+
+
+def _release_on_commit(booking: Booking) -> None:
+    showtime_id, labels, token = booking.showtime_id, booking.seat_labels, booking.hold_token
+    transaction.on_commit(
+        lambda: holds.release(showtime_id=showtime_id, labels=labels, token=token)
+    )
