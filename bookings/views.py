@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
 from bookings import services
@@ -9,6 +10,13 @@ from bookings.errors import BookingError, InvalidRequest
 from bookings.models import Booking
 from bookings.selectors import seat_map_for, user_bookings
 from cinema.models import Showtime
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    """303: after a POST, the browser follows with a GET."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
 
 
 def _showtime_or_404(showtime_id: int) -> Showtime:
@@ -54,7 +62,7 @@ def hold(request, showtime_id: int):
         return _render_showtime(
             request, showtime, error=error, selected=labels, status=error.status
         )
-    return redirect(booking.get_absolute_url(), status=303)
+    return _see_other(booking.get_absolute_url())
 
 
 def _my_booking(request, ref: str) -> Booking:
@@ -102,7 +110,7 @@ def _booking_action(action):
             booking.refresh_from_db()
             return _render_booking(request, booking, error=error)
         messages.success(request, message)
-        return redirect(booking.get_absolute_url(), status=303)
+        return _see_other(booking.get_absolute_url())
 
     view.__name__ = action.__name__
     return view
