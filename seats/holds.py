@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 import redis
+from redis.commands.core import Script
 
 from config.redis import get_redis
 
@@ -62,12 +63,19 @@ class ExtendResult:
     expires_at: datetime | None = None
 
 
+def _load(client: redis.Redis, name: str) -> Script:
+    script = client.register_script((LUA_DIR / f"{name}.lua").read_text())
+    # The Script object reloads itself after NOSCRIPT (SCRIPT FLUSH, failover). Loading up front
+    # keeps the first call off that path, which the embedded server answers by disconnecting.
+    client.script_load(script.script)
+    return script
+
+
 class _Scripts:
     def __init__(self, client: redis.Redis):
-        # register_script runs EVALSHA and reloads the script by itself after NOSCRIPT.
-        self.hold = client.register_script((LUA_DIR / "hold.lua").read_text())
-        self.extend = client.register_script((LUA_DIR / "extend.lua").read_text())
-        self.release = client.register_script((LUA_DIR / "release.lua").read_text())
+        self.hold = _load(client, "hold")
+        self.extend = _load(client, "extend")
+        self.release = _load(client, "release")
 
 
 @cache

@@ -53,4 +53,7 @@ def test_best_available_never_strands_a_single_seat(layout, taken, count, expect
 @pytest.mark.django_db
 def test_stranding_is_accepted_when_nothing_else_fits():
     # Three seats between walls, two wanted: any pair strands one.
-    assert best_available(plan=_plan("A  sss"), taken=set(), count=2) in (["A1", "A2"], ["A2", "A3"])
+    assert best_available(plan=_plan("A  sss"), taken=set(), count=2) in (
+        ["A1", "A2"],
+        ["A2", "A3"],
+    )
