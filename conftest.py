@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cinema.models import Auditorium, Movie
 from cinema.services import save_auditorium, schedule_showtime
+from config.settings import channel_layers
 
 
 def _test_redis_url() -> str:
@@ -30,6 +31,7 @@ TEST_REDIS_URL = _test_redis_url()
 def redis_db(settings):
     """A real Redis database for the test, flushed before and after."""
     settings.REDIS_URL = TEST_REDIS_URL
+    settings.CHANNEL_LAYERS = channel_layers(TEST_REDIS_URL)
     client = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
     client.flushdb()
     yield client
@@ -42,6 +44,11 @@ def staff_user(django_user_model):
     return django_user_model.objects.create_user(
         "ops", "ops@example.com", "correct-horse-battery", is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", "correct-horse-battery")
 
 
 @pytest.fixture

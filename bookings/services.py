@@ -27,6 +27,7 @@ from bookings.selectors import booked_labels
 from cinema.models import Showtime
 from seats import holds
 from seats.best import best_available
+from seats.broadcast import seats_changed
 from seats.seatmap import Plan, get_plan
 
 log = logging.getLogger(__name__)
@@ -115,10 +116,14 @@ def hold_seats(
                 "You already have seats held for this showtime.", conflicts=[]
             ) from None
         dropped = sorted(previous - set(labels))
-        if dropped:
-            transaction.on_commit(
-                lambda: holds.release(showtime_id=showtime.pk, labels=dropped, token=token)
+
+        def after_commit():
+            holds.release(showtime_id=showtime.pk, labels=dropped, token=token)
+            seats_changed(
+                showtime_id=showtime.pk, labels=[*labels, *dropped], holder_id=user.pk, token=token
             )
+
+        transaction.on_commit(after_commit)
     return booking
 
 
@@ -217,6 +222,7 @@ def pay_booking(*, booking: Booking, card: str = "") -> Booking:
 def cancel_booking(*, booking: Booking) -> Booking:
     """Cancel a booking: release a PENDING hold, or refund a CONFIRMED one and free its seats."""
     check_rate(user=booking.user, action="release")
+    booking = Booking.objects.select_related("showtime").get(pk=booking.pk)
     if booking.status == Booking.Status.PENDING:
         return _end_booking(booking=booking, status=Booking.Status.CANCELLED)
     if booking.status != Booking.Status.CONFIRMED:
@@ -241,6 +247,7 @@ def refund_booking(*, booking: Booking) -> Booking:
         booking.tickets.all().delete()
         booking.status = Booking.Status.CANCELLED
         booking.save(update_fields=["status", "updated_at"])
+        _release_on_commit(booking)
     return booking
 
 
@@ -285,7 +292,11 @@ def _holds_its_seats(booking: Booking) -> bool:
 
 
 def _release_on_commit(booking: Booking) -> None:
+    """Once the change commits: drop whatever is left of the hold and tell every viewer."""
     showtime_id, labels, token = booking.showtime_id, booking.seat_labels, booking.hold_token
-    transaction.on_commit(
-        lambda: holds.release(showtime_id=showtime_id, labels=labels, token=token)
-    )
+
+    def after_commit():
+        holds.release(showtime_id=showtime_id, labels=labels, token=token)
+        seats_changed(showtime_id=showtime_id, labels=labels)
+
+    transaction.on_commit(after_commit)

@@ -8,8 +8,9 @@ from django.views.decorators.http import require_GET, require_POST
 from bookings import services
 from bookings.errors import BookingError, InvalidRequest
 from bookings.models import Booking
-from bookings.selectors import seat_map_for, user_bookings
+from bookings.selectors import user_bookings
 from cinema.models import Showtime
+from seats.seatmap import view_seat_map
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
@@ -24,7 +25,7 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
 
 
 def _render_showtime(request, showtime: Showtime, *, error=None, selected=(), status=200):
-    seat_map = seat_map_for(showtime=showtime, user=request.user)
+    seat_map = view_seat_map(showtime=showtime, user=request.user)
     conflicts = getattr(error, "conflicts", [])
     context = {
         "showtime": showtime,
@@ -34,6 +35,7 @@ def _render_showtime(request, showtime: Showtime, *, error=None, selected=(), st
         "selected": set(selected) - set(conflicts) or seat_map.mine,
         "max_seats": settings.MAX_SEATS_PER_BOOKING,
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
+        "live": True,
     }
     return render(request, "bookings/showtime.html", context, status=status)
 

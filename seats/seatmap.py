@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
-from cinema.models import Auditorium, Seat
+from cinema.models import Auditorium, Seat, Showtime
+from seats import holds
 
 
 class SeatState(StrEnum):
@@ -135,3 +137,48 @@ def compose_seat_map(
             views.append(SeatView(seat, state))
         rows.append((row.label, views))
     return SeatMap(rows=rows, counts=counts, mine=set(mine) - booked)
+
+
+class SaleSource(Protocol):
+    """Who bought what, and which hold is whose: answered by the bookings app."""
+
+    def booked_labels(self, *, showtime: Showtime, plan: Plan) -> set[str]: ...
+
+    def hold_token(self, *, showtime: Showtime, user) -> str | None: ...
+
+
+_source: SaleSource | None = None
+
+
+def use_sale_source(source: SaleSource) -> None:
+    """Called once at startup by the app that owns bookings (seats must not import it)."""
+    global _source
+    _source = source
+
+
+def view_seat_map(*, showtime: Showtime, user=None) -> SeatMap:
+    """The seat map of a showtime as this viewer sees it now: their own held seats are 'mine'."""
+    plan = get_plan(showtime.auditorium)
+    held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
+    token = None
+    if user is not None and user.is_authenticated:
+        token = _source.hold_token(showtime=showtime, user=user)
+    mine = {label for label, holder in held.items() if token and holder == token}
+    return compose_seat_map(
+        plan=plan,
+        booked=_source.booked_labels(showtime=showtime, plan=plan),
+        held=set(held) - mine,
+        mine=mine,
+    )
+
+
+def seat_views(*, showtime: Showtime, labels: list[str], token: str = "") -> list[SeatView]:
+    """The current state of just these seats; those held by `token` are 'mine'."""
+    plan = get_plan(showtime.auditorium)
+    held = holds.held_labels(showtime_id=showtime.pk, labels=labels)
+    booked = _source.booked_labels(showtime=showtime, plan=plan)
+    mine = {label for label, holder in held.items() if token and holder == token}
+    return [
+        SeatView(seat, seat_state(seat, booked=booked, held=set(held), mine=mine))
+        for seat in (plan.seats_by_label[label] for label in labels)
+    ]

@@ -14,8 +14,8 @@ from bookings.errors import (
 )
 from bookings.models import Booking, Payment, Ticket
 from bookings.payments import DECLINED_CARD
-from bookings.selectors import seat_map_for
 from seats import holds
+from seats.seatmap import view_seat_map
 
 # Real commits: holds are released and broadcasts sent only after commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +27,7 @@ def _held(showtime) -> dict[str, str]:
 
 
 def _states(showtime, user=None) -> dict[str, str]:
-    seat_map = seat_map_for(showtime=showtime, user=user)
+    seat_map = view_seat_map(showtime=showtime, user=user)
     return {view.label: str(view.state) for row in seat_map.rows if row for view in row[1] if view}
 
 
