@@ -20,4 +20,6 @@ USER cinema
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "config.asgi:application"]
+# Keep WebSockets open (no daily forced close) with keepalive pings, as config/devstack.py does.
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "--websocket_timeout", "-1", \
+     "--ping-interval", "20", "--ping-timeout", "30", "config.asgi:application"]

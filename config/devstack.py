@@ -15,6 +15,10 @@ import time
 
 log = logging.getLogger("devstack")
 
+# WebSockets stay open as long as the viewer does (daphne closes them daily by default); pings
+# every 20 s keep proxies from dropping idle seat maps and find dead clients.
+DAPHNE_OPTIONS = ["--websocket_timeout", "-1", "--ping-interval", "20", "--ping-timeout", "30"]
+
 # Long-running workers started beside the web server: (name, manage.py arguments).
 WORKERS: list[tuple[str, list[str]]] = [("sweeper", ["sweep_holds"])]
 
@@ -48,7 +52,8 @@ def main() -> int:
         subprocess.run(manage(*step), env=env, check=True)
 
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
-    daphne = [sys.executable, "-m", "daphne", "-b", host, "-p", port, "config.asgi:application"]
+    daphne = [sys.executable, "-m", "daphne", "-b", host, "-p", port, *DAPHNE_OPTIONS]
+    daphne.append("config.asgi:application")
     commands = [("web", daphne)]
     commands += [(name, manage(*args)) for name, args in WORKERS]
     children = []

@@ -1,0 +1,111 @@
+"""A real stack for browser tests and benchmarks: migrate, seed, daphne and the sweeper."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from config.devstack import DAPHNE_OPTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "e2e-password-123"
+USERS = ("alice", "bruno")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _manage(env: dict, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+
+@contextmanager
+def running_stack(*, redis_url: str, hold_ttl: int = 300, web_processes: int = 1):
+    """Serve the product on free ports with its own SQLite database; yields the base URLs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "DEBUG": "1",
+            "DATABASE_URL": f"sqlite:///{tmp}/e2e.sqlite3",
+            "REDIS_URL": redis_url,
+            "HOLD_TTL_SECONDS": str(hold_ttl),
+            "DEMO_STAFF_PASSWORD": PASSWORD,
+            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+            "HOLD_RATE_LIMIT": "1000",
+            "RELEASE_RATE_LIMIT": "1000",
+        }
+        _manage(env, "migrate", "--noinput")
+        _manage(env, "seed_demo")
+        for name in USERS:
+            _manage(
+                env,
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                name,
+                "--email",
+                f"{name}@example.com",
+            )
+        ports = [free_port() for _ in range(web_processes)]
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    *DAPHNE_OPTIONS,
+                    "config.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for port in ports
+        ]
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "sweep_holds", "--interval", "0.5"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        try:
+            for url in urls:
+                _wait_healthy(url)
+            yield urls
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(10)
+
+
+def _wait_healthy(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become healthy in {timeout} s")

@@ -1,0 +1,104 @@
+"""Two people on one showtime, in a real browser: everything one does, the other sees live."""
+
+import re
+import urllib.request
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import HOLD_TTL
+
+LIVE = 1_000  # ms: what "live" means for a viewer
+
+
+def _a_showtime_path(base: str) -> str:
+    html = urllib.request.urlopen(f"{base}/movies/the-long-orbit/").read().decode()
+    return re.search(r'href="(/showtimes/\d+/)"', html).group(1)
+
+
+def _wait_live(page):
+    expect(page.locator("[data-live-status]")).to_have_attribute("data-live-status", "live")
+
+
+def test_holds_purchases_and_timeouts_reach_the_other_viewer_live(open_page, stack):
+    path = _a_showtime_path(stack[0])
+    alice = open_page("alice", path)
+    bruno = open_page("bruno", path)
+    _wait_live(alice)
+    _wait_live(bruno)
+
+    alice.click("#seat-E10")
+    alice.click("#seat-E11")
+    alice.click("text=Hold seats")
+    alice.wait_for_url("**/bookings/*/")
+    for label in ("E10", "E11"):
+        expect(bruno.locator(f"#seat-{label}")).to_have_class(
+            re.compile("seat--held"), timeout=LIVE
+        )
+    expect(bruno.locator("#seat-E10 input")).to_have_count(0)
+
+    alice.fill("#card", "4242 4242 4242 4242")
+    alice.click("text=Pay £")
+    expect(alice.locator(".status--confirmed")).to_be_visible()
+    for label in ("E10", "E11"):
+        expect(bruno.locator(f"#seat-{label}")).to_have_class(
+            re.compile("seat--booked"), timeout=LIVE
+        )
+
+    alice.goto(stack[0] + path)
+    _wait_live(alice)
+    alice.click("#seat-F3")
+    alice.click("text=Hold seats")
+    alice.wait_for_url("**/bookings/*/")
+    expect(bruno.locator("#seat-F3")).to_have_class(re.compile("seat--held"), timeout=LIVE)
+    # The hold times out; the sweeper frees it and every viewer gets the seat back.
+    expect(bruno.locator("#seat-F3")).to_have_class(
+        re.compile("seat--available"), timeout=(HOLD_TTL + 3) * 1000
+    )
+    errors = [m.text for m in bruno.console_messages if m.type == "error"]
+    assert errors == [], errors
+
+
+def test_a_seat_taken_by_someone_else_cannot_be_held(open_page, stack):
+    path = _a_showtime_path(stack[0])
+    alice = open_page("alice", path)
+    bruno = open_page("bruno", path)
+    _wait_live(alice)
+    _wait_live(bruno)
+
+    bruno.click("#seat-G7")
+    bruno.click("#seat-G8")
+    alice.click("#seat-G8")
+    alice.click("text=Hold seats")
+    alice.wait_for_url("**/bookings/*/")
+
+    expect(bruno.locator("#seat-G8")).to_have_class(re.compile("seat--held"), timeout=LIVE)
+    expect(bruno.locator("[data-seat-notice]")).to_contain_text("G8 was just taken")
+    expect(bruno.locator("#seat-G7 input")).to_be_checked()
+    expect(bruno.locator("[data-selected-count]")).to_have_text("1")
+
+    # Even a stale form that still asks for G8 is refused with the seat named.
+    bruno.evaluate(
+        """() => {
+            const input = document.createElement('input');
+            input.type = 'hidden'; input.name = 'seats'; input.value = 'G8';
+            document.getElementById('seat-form').appendChild(input);
+        }"""
+    )
+    bruno.click("text=Hold seats")
+    expect(bruno.locator(".alert--error")).to_contain_text("Taken: G8")
+    expect(bruno.locator("#seat-G7 input")).to_be_checked()
+
+
+def test_the_map_reconnects_after_the_server_closes_cleanly(open_page, stack):
+    path = _a_showtime_path(stack[0])
+    bruno = open_page("bruno", path)
+    _wait_live(bruno)
+    # Close the socket cleanly (code 1000) from the client side of the wire.
+    bruno.evaluate(
+        "() => document.getElementById('seatmap')['htmx-internal-data']"
+        ".webSocket.socket.close(1000)"
+    )
+    expect(bruno.locator("[data-live-status]")).to_have_attribute(
+        "data-live-status", "reconnecting"
+    )
+    _wait_live(bruno)
