@@ -1,0 +1,93 @@
+"""Time from one viewer's hold to another viewer's seat map showing it, in real browsers.
+
+    .venv/bin/python bench/live_latency.py [--tries 20]
+
+Starts the product (daphne + sweeper, SQLite, the Redis at REDIS_URL), signs two users in two
+Chromium contexts on one showtime; A ticks a seat and submits "Hold seats"; B's page records
+when that seat turns held. Prints every try and the median, p90 and max in milliseconds.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.stack import PASSWORD, running_stack
+
+CHROMIUM = "/usr/bin/chromium"
+# On B's page: note the moment the seat turns held.
+WATCH = """(label) => {
+    window.seenAt = null;
+    const observer = new MutationObserver(() => {
+        const seat = document.getElementById('seat-' + label);
+        if (seat && seat.classList.contains('seat--held')) {
+            observer.disconnect();
+            window.seenAt = Date.now();
+        }
+    });
+    const map = document.getElementById('seatmap');
+    observer.observe(map, {subtree: true, childList: true, attributes: true});
+}"""
+HOLD = """(label) => {
+    const ticked = document.querySelectorAll('input[name=seats]:checked');
+    ticked.forEach((input) => { input.checked = false; });
+    document.querySelector('#seat-' + label + ' input').checked = true;
+    const started = Date.now();
+    document.getElementById('seat-form').requestSubmit();
+    return started;
+}"""
+
+
+def sign_in(browser, base: str, username: str, path: str):
+    page = browser.new_context().new_page()
+    page.goto(f"{base}/admin/login/?next={path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"**{path}")
+    page.wait_for_selector('[data-live-status="live"]')
+    return page
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tries", type=int, default=20)
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    with running_stack(redis_url=redis_url) as (base,), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        path = "/showtimes/1/"
+        alice = sign_in(browser, base, "alice", path)
+        bruno = sign_in(browser, base, "bruno", path)
+        latencies = []
+        for n in range(args.tries):
+            label = f"H{n + 1}"
+            bruno.evaluate(WATCH, label)
+            started = alice.evaluate(HOLD, label)
+            latency = bruno.wait_for_function("window.seenAt").json_value() - started
+            latencies.append(latency)
+            print(f"try {n + 1:2d}: {label:4s} {latency:5d} ms")
+            alice.wait_for_url("**/bookings/*/")
+            alice.goto(base + path)
+            alice.wait_for_selector('[data-live-status="live"]')
+        browser.close()
+    latencies.sort()
+    median = statistics.median(latencies)
+    p90 = latencies[int(0.9 * (len(latencies) - 1))]
+    print(
+        f"hold -> other viewer's DOM, {len(latencies)} tries: "
+        f"median {median:.0f} ms, p90 {p90:.0f} ms, max {latencies[-1]:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
