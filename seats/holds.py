@@ -1,15 +1,28 @@
 """Seat holds in Redis: the only code that reads or writes the hold keys.
 
 Guarantees:
-- A hold takes every requested seat of one showtime or none, in one Lua call, and names the
-  seats that were in the way. The same token again refreshes the hold.
-- Only the token that holds a seat can extend or release it (compare-and-set / delete).
+- A hold takes every requested seat of one showtime or none, in one Lua call, and names exactly
+  the seats held by other tokens. Holding again with the same token refreshes the TTL.
+- Every successful hold gets a fencing number, strictly greater than any before it for the
+  showtime.
+- Only the token that holds a seat can extend or release it (compare-and-set, compare-and-delete),
+  and a hold is extended at most `max_extensions` times.
 - Every hold expires by itself (TTL), even if every worker is down.
-- All keys of a showtime share the hash tag `{st<id>}`, so each script stays in one Redis
-  Cluster slot, and every key a script touches is passed in KEYS.
+- All keys of a showtime share the hash tag `{st<id>}`, so every multi-key call stays in one
+  Redis Cluster slot; every key a script touches is passed in KEYS.
 
-Keys: `hold:{st<id>}:<label>` = token (TTL); `holds:{st<id>}:exp` ZSET label -> expiry (ms);
-`holds:{st<id>}:fence` INCR counter; `hold:{st<id>}:meta:<token>` HASH (extensions, fence).
+Keys of showtime <id>:
+- `hold:{st<id>}:<label>` STRING = token, PX ttl. The seat is HELD while it exists.
+- `hold:{st<id>}:meta:<token>` HASH (extensions, created ms), living at least as long as the
+  token's seats, so the extension cap survives a refresh or a release and a new hold.
+- `holds:{st<id>}:exp` ZSET, member = seat label, score = expiry in epoch ms. One entry per seat,
+  overwritten by each new holder, so it always describes the seat's latest hold and never grows
+  past the auditorium's size; the seat key says who holds it. It lives INDEX_GRACE_SECONDS past
+  its newest hold, then goes by itself.
+- `holds:{st<id>}:fence` INCR counter, without a TTL: a fencing number must never repeat.
+
+Times are the caller's clock (epoch ms passed to the scripts), the same clock the booking's
+`expires_at` and the sweeper use; the key TTLs are relative, so clock skew never shortens a hold.
 """
 
 import time
@@ -20,15 +33,23 @@ from functools import cache
 from pathlib import Path
 
 import redis
+from django.conf import settings
 from redis.commands.core import Script
 
 from config.redis import get_redis
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 
+# Expired index entries stay readable this long after the newest hold of the showtime ends.
+INDEX_GRACE_SECONDS = 3600
+
 
 def seat_key(showtime_id: int, label: str) -> str:
     return f"hold:{{st{showtime_id}}}:{label}"
+
+
+def meta_key(showtime_id: int, token: str) -> str:
+    return f"hold:{{st{showtime_id}}}:meta:{token}"
 
 
 def index_key(showtime_id: int) -> str:
@@ -39,11 +60,7 @@ def fence_key(showtime_id: int) -> str:
     return f"holds:{{st{showtime_id}}}:fence"
 
 
-def meta_key(showtime_id: int, token: str) -> str:
-    return f"hold:{{st{showtime_id}}}:meta:{token}"
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HoldResult:
     ok: bool
     fence: int | None = None
@@ -57,18 +74,11 @@ class ExtendStatus(Enum):
     CAP_REACHED = "cap_reached"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ExtendResult:
     status: ExtendStatus
     expires_at: datetime | None = None
-
-
-def _load(client: redis.Redis, name: str) -> Script:
-    script = client.register_script((LUA_DIR / f"{name}.lua").read_text())
-    # The Script object reloads itself after NOSCRIPT (SCRIPT FLUSH, failover). Loading up front
-    # keeps the first call off that path, which the embedded server answers by disconnecting.
-    client.script_load(script.script)
-    return script
+    lost: list[str] = field(default_factory=list)
 
 
 class _Scripts:
@@ -78,14 +88,17 @@ class _Scripts:
         self.release = _load(client, "release")
 
 
+def _load(client: redis.Redis, name: str) -> Script:
+    script = client.register_script((LUA_DIR / f"{name}.lua").read_text())
+    # The Script object reloads itself after NOSCRIPT (SCRIPT FLUSH, failover). Loading up front
+    # keeps the first call off that path, which the embedded dev server answers by disconnecting.
+    client.script_load(script.script)
+    return script
+
+
 @cache
 def _scripts_for(client: redis.Redis) -> _Scripts:
     return _Scripts(client)
-
-
-def _client_and_scripts() -> tuple[redis.Redis, _Scripts]:
-    client = get_redis()
-    return client, _scripts_for(client)
 
 
 def _now_ms() -> int:
@@ -96,49 +109,69 @@ def _from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def hold(*, showtime_id: int, labels: list[str], token: str, ttl_seconds: int) -> HoldResult:
-    """Hold all `labels` for `token` for `ttl_seconds`, or none; conflicts name the others'."""
+def _checked(*, labels: list[str], token: str, ttl_seconds: int) -> list[str]:
     if not labels:
-        raise ValueError("hold needs at least one seat")
-    _, scripts = _client_and_scripts()
+        raise ValueError("a hold needs at least one seat")
+    if not token:
+        raise ValueError("a hold needs a token")
+    if ttl_seconds <= 0:
+        raise ValueError("a hold needs a positive TTL")
+    # A label twice would be reported twice as a conflict and written twice to the index.
+    return list(dict.fromkeys(labels))
+
+
+def hold(*, showtime_id: int, labels: list[str], token: str, ttl_seconds: int) -> HoldResult:
+    """Hold every seat for `token` for `ttl_seconds`, or none; on failure name the others' seats."""
+    labels = _checked(labels=labels, token=token, ttl_seconds=ttl_seconds)
+    client = get_redis()
     keys = [fence_key(showtime_id), index_key(showtime_id), meta_key(showtime_id, token)]
     keys += [seat_key(showtime_id, label) for label in labels]
-    reply = scripts.hold(keys=keys, args=[token, ttl_seconds * 1000, _now_ms(), *labels])
+    args = [token, ttl_seconds * 1000, _now_ms(), INDEX_GRACE_SECONDS * 1000, *labels]
+    reply = _scripts_for(client).hold(keys=keys, args=args)
     if reply[0] == 1:
         return HoldResult(ok=True, fence=int(reply[1]), expires_at=_from_ms(int(reply[2])))
     return HoldResult(ok=False, conflicts=list(reply[1]))
 
 
 def extend(
-    *, showtime_id: int, labels: list[str], token: str, ttl_seconds: int, max_extensions: int
+    *,
+    showtime_id: int,
+    labels: list[str],
+    token: str,
+    ttl_seconds: int,
+    max_extensions: int | None = None,
 ) -> ExtendResult:
-    """Renew the hold for another `ttl_seconds` if `token` still owns every seat, under the cap."""
-    _, scripts = _client_and_scripts()
+    """Renew the hold for `ttl_seconds` only while `token` owns every seat and is under the cap."""
+    labels = _checked(labels=labels, token=token, ttl_seconds=ttl_seconds)
+    if max_extensions is None:
+        max_extensions = getattr(settings, "HOLD_MAX_EXTENSIONS", 2)
+    client = get_redis()
     keys = [index_key(showtime_id), meta_key(showtime_id, token)]
     keys += [seat_key(showtime_id, label) for label in labels]
-    reply = scripts.extend(
-        keys=keys, args=[token, ttl_seconds * 1000, _now_ms(), max_extensions, *labels]
-    )
+    args = [token, ttl_seconds * 1000, _now_ms(), INDEX_GRACE_SECONDS * 1000, max_extensions]
+    reply = _scripts_for(client).extend(keys=keys, args=[*args, *labels])
     if reply[0] == 1:
-        return ExtendResult(ExtendStatus.OK, _from_ms(int(reply[1])))
-    return ExtendResult(ExtendStatus.CAP_REACHED if reply[0] == 2 else ExtendStatus.LOST)
+        return ExtendResult(ExtendStatus.OK, expires_at=_from_ms(int(reply[1])))
+    if reply[0] == 2:
+        return ExtendResult(ExtendStatus.CAP_REACHED)
+    return ExtendResult(ExtendStatus.LOST, lost=list(reply[1]))
 
 
 def release(*, showtime_id: int, labels: list[str], token: str) -> list[str]:
-    """Release the seats among `labels` that `token` holds; returns exactly those."""
-    if not labels:
+    """Free exactly the seats among `labels` that `token` holds, and return them."""
+    if not labels or not token:
         return []
-    _, scripts = _client_and_scripts()
+    labels = list(dict.fromkeys(labels))
+    client = get_redis()
     keys = [index_key(showtime_id)] + [seat_key(showtime_id, label) for label in labels]
-    return list(scripts.release(keys=keys, args=[token, *labels]))
+    return list(_scripts_for(client).release(keys=keys, args=[token, *labels]))
 
 
 def owns(*, showtime_id: int, labels: list[str], token: str) -> bool:
-    """True when `token` holds every one of `labels` right now."""
+    """True only when `token` holds every one of `labels` right now."""
     if not labels or not token:
         return False
-    client, _ = _client_and_scripts()
-    holders = client.mget([seat_key(showtime_id, label) for label in labels])
+    holders = get_redis().mget([seat_key(showtime_id, label) for label in labels])
     return all(holder == token for holder in holders)
 
 
@@ -146,13 +179,12 @@ def held_labels(*, showtime_id: int, labels: list[str]) -> dict[str, str]:
     """The seats among `labels` that are held, with their tokens, in one round trip."""
     if not labels:
         return {}
-    client, _ = _client_and_scripts()
-    holders = client.mget([seat_key(showtime_id, label) for label in labels])
+    # One MGET: a single slot thanks to the hash tag, so it is legal on a cluster too.
+    holders = get_redis().mget([seat_key(showtime_id, label) for label in labels])
     return {label: holder for label, holder in zip(labels, holders, strict=True) if holder}
 
 
-def due(*, showtime_id: int, now: datetime | None = None) -> list[str]:
-    """Labels whose hold is past its expiry according to the index (for sweeping)."""
+def expired(*, showtime_id: int, now: datetime | None = None) -> list[str]:
+    """Seats whose latest hold was due to end by `now` (default: now), earliest first."""
     now_ms = int(now.timestamp() * 1000) if now else _now_ms()
-    client, _ = _client_and_scripts()
-    return list(client.zrangebyscore(index_key(showtime_id), "-inf", now_ms))
+    return list(get_redis().zrangebyscore(index_key(showtime_id), "-inf", now_ms))

@@ -1,25 +1,39 @@
--- Extend a hold, only while the token still owns every seat and under the extension cap.
--- KEYS[1]   expiry index (ZSET)  holds:{st<id>}:exp
--- KEYS[2]   hold meta (HASH)     hold:{st<id>}:meta:<token>
--- KEYS[3..] seat keys            hold:{st<id>}:<label>
--- ARGV[1] token, ARGV[2] ttl ms, ARGV[3] now ms, ARGV[4] max extensions,
--- ARGV[5..] seat labels (same order as KEYS[3..])
--- Returns {1, expires_ms} extended, {0} a seat is no longer owned, {2} the cap is reached.
-local token, ttl, now, cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-for i = 3, #KEYS do
-  if redis.call('GET', KEYS[i]) ~= token then
-    return {0}
+-- Extend a hold, only while the token still owns every seat and the cap is not reached.
+-- KEYS[1]    expiry index (ZSET)  holds:{st<id>}:exp          member = label, score = expiry ms
+-- KEYS[2]    hold meta (HASH)     hold:{st<id>}:meta:<token>  fields extensions, created (ms)
+-- KEYS[3..]  seat keys (STRING)   hold:{st<id>}:<label>       value = token
+-- ARGV[1] token, ARGV[2] ttl ms, ARGV[3] now ms (caller's clock),
+-- ARGV[4] how long the index outlives its newest hold (ms), ARGV[5] max extensions,
+-- ARGV[6..] seat labels, in the order of KEYS[3..]
+-- Returns {1, expires_ms} extended, {0, {labels no longer owned}}, or {2} the cap is reached.
+local token, ttl, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local grace, cap = tonumber(ARGV[4]), tonumber(ARGV[5])
+
+local function keep_at_least(key, ms)
+  if redis.call('PTTL', key) < ms then
+    redis.call('PEXPIRE', key, ms)
   end
 end
-local used = tonumber(redis.call('HGET', KEYS[2], 'extensions') or '0')
-if used >= cap then
+
+local lost = {}
+for i = 3, #KEYS do
+  if redis.call('GET', KEYS[i]) ~= token then
+    lost[#lost + 1] = ARGV[i + 3]
+  end
+end
+if #lost > 0 then
+  return {0, lost}
+end
+if tonumber(redis.call('HGET', KEYS[2], 'extensions') or '0') >= cap then
   return {2}
 end
+
 local expires = now + ttl
 for i = 3, #KEYS do
   redis.call('PEXPIRE', KEYS[i], ttl)
-  redis.call('ZADD', KEYS[1], expires, ARGV[i + 2])
+  redis.call('ZADD', KEYS[1], expires, ARGV[i + 3])
 end
+keep_at_least(KEYS[1], ttl + grace)
 redis.call('HINCRBY', KEYS[2], 'extensions', 1)
-redis.call('PEXPIRE', KEYS[2], ttl)
+keep_at_least(KEYS[2], ttl)
 return {1, expires}

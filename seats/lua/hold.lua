@@ -1,28 +1,42 @@
--- Hold every seat for one token, or none of them.
--- KEYS[1]   fence counter        holds:{st<id>}:fence
--- KEYS[2]   expiry index (ZSET)  holds:{st<id>}:exp   member = seat label, score = expiry ms
--- KEYS[3]   hold meta (HASH)     hold:{st<id>}:meta:<token>
--- KEYS[4..] seat keys            hold:{st<id>}:<label>
--- ARGV[1] token, ARGV[2] ttl ms, ARGV[3] now ms, ARGV[4..] seat labels (same order as KEYS[4..])
--- Returns {1, fence, expires_ms} or {0, {conflicting labels}}.
-local token, ttl, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+-- Hold every requested seat of one showtime for one token, or none of them.
+-- KEYS[1]    fence counter (STRING)  holds:{st<id>}:fence
+-- KEYS[2]    expiry index (ZSET)     holds:{st<id>}:exp          member = label, score = expiry ms
+-- KEYS[3]    hold meta (HASH)        hold:{st<id>}:meta:<token>  fields extensions, created (ms)
+-- KEYS[4..]  seat keys (STRING)      hold:{st<id>}:<label>       value = token
+-- ARGV[1] token, ARGV[2] ttl ms, ARGV[3] now ms (caller's clock),
+-- ARGV[4] how long the index outlives its newest hold (ms),
+-- ARGV[5..] seat labels, in the order of KEYS[4..]
+-- Returns {1, fence, expires_ms} when every seat is held, or {0, {labels held by others}}.
+local token, ttl, now, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+
+-- PEXPIRE alone could shorten a key that another, longer hold still relies on.
+local function keep_at_least(key, ms)
+  if redis.call('PTTL', key) < ms then
+    redis.call('PEXPIRE', key, ms)
+  end
+end
+
+-- Every read before any write: a conflict must leave no trace at all.
 local conflicts = {}
 for i = 4, #KEYS do
   local holder = redis.call('GET', KEYS[i])
   if holder and holder ~= token then
-    conflicts[#conflicts + 1] = ARGV[i]
+    conflicts[#conflicts + 1] = ARGV[i + 1]
   end
 end
 if #conflicts > 0 then
   return {0, conflicts}
 end
+
 local expires = now + ttl
 for i = 4, #KEYS do
   redis.call('SET', KEYS[i], token, 'PX', ttl)
-  redis.call('ZADD', KEYS[2], expires, ARGV[i])
+  redis.call('ZADD', KEYS[2], expires, ARGV[i + 1])
 end
-local fence = redis.call('INCR', KEYS[1])
+keep_at_least(KEYS[2], ttl + grace)
+-- HSETNX: a refresh keeps the original start and does not reset the extension count.
+redis.call('HSETNX', KEYS[3], 'created', now)
 redis.call('HSETNX', KEYS[3], 'extensions', 0)
-redis.call('HSET', KEYS[3], 'fence', fence)
-redis.call('PEXPIRE', KEYS[3], ttl)
+keep_at_least(KEYS[3], ttl)
+local fence = redis.call('INCR', KEYS[1])
 return {1, fence, expires}

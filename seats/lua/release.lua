@@ -1,8 +1,10 @@
--- Release the seats this token holds; seats held by anyone else are left alone.
--- KEYS[1]   expiry index (ZSET)  holds:{st<id>}:exp
--- KEYS[2..] seat keys            hold:{st<id>}:<label>
--- ARGV[1] token, ARGV[2..] seat labels (same order as KEYS[2..])
+-- Release the seats this token holds; seats held by any other token are left alone.
+-- KEYS[1]    expiry index (ZSET)  holds:{st<id>}:exp     member = label, score = expiry ms
+-- KEYS[2..]  seat keys (STRING)   hold:{st<id>}:<label>  value = token
+-- ARGV[1] token, ARGV[2..] seat labels, in the order of KEYS[2..]
 -- Returns the labels released.
+-- The meta key is kept until its TTL: releasing and holding again with the same token must not
+-- reset the extension count.
 local released = {}
 for i = 2, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[1] then

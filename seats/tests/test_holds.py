@@ -1,35 +1,65 @@
+"""The hold module against a real Redis: atomicity, ownership, expiry, fencing, key layout."""
+
 import threading
 import time
+from datetime import timedelta
 
 import pytest
+from redis.crc import key_slot
 
+from config.redis import get_redis
 from seats import holds
 
 ST = 7
+OK, LOST, CAP = holds.ExtendStatus.OK, holds.ExtendStatus.LOST, holds.ExtendStatus.CAP_REACHED
 
 
 def _hold(labels, token, ttl=60, showtime_id=ST):
     return holds.hold(showtime_id=showtime_id, labels=labels, token=token, ttl_seconds=ttl)
 
 
+def _extend(labels, token, ttl=60, **kwargs):
+    return holds.extend(showtime_id=ST, labels=labels, token=token, ttl_seconds=ttl, **kwargs)
+
+
+def _snapshot(client) -> dict[str, bytes]:
+    """Every key with its serialized value: equal snapshots mean nothing was written."""
+    return {key: client.dump(key) for key in client.keys("*")}
+
+
 @pytest.mark.parametrize(
-    ("first", "second", "conflicts"),
+    ("before", "labels", "conflicts"),
     [
-        (["A1", "A2"], ["A2", "A3"], ["A2"]),
-        (["A1", "A2", "A3"], ["A3", "A1", "A4"], ["A3", "A1"]),
-        (["B1"], ["B1"], ["B1"]),
-        (["C1", "C2"], ["C3", "C4"], []),
+        # Partial overlap: only the seat in the way is named.
+        ({"alice": ["A1", "A2"]}, ["A2", "A3"], ["A2"]),
+        # Conflicts come back in the order they were asked for.
+        ({"alice": ["A1", "A2", "A3"]}, ["A3", "A1", "A4"], ["A3", "A1"]),
+        ({"alice": ["B1"]}, ["B1"], ["B1"]),
+        ({"alice": ["A1"], "carol": ["A3"]}, ["A1", "A2", "A3"], ["A1", "A3"]),
+        # Bob's own seats are not in his way; Alice's still are.
+        ({"bob": ["A1"], "alice": ["A2"]}, ["A1", "A2"], ["A2"]),
+        ({"alice": ["A1"]}, ["A1", "A1", "A2"], ["A1"]),
+        ({"alice": ["C1", "C2"]}, ["C3", "C4"], []),
+        ({"bob": ["A1"]}, ["A1", "A2"], []),
     ],
 )
-def test_hold_is_all_or_nothing(redis_db, first, second, conflicts):
-    assert _hold(first, "alice").ok
-    result = _hold(second, "bob")
+def test_hold_is_all_or_nothing(redis_db, before, labels, conflicts):
+    for token, seats in before.items():
+        assert _hold(seats, token).ok
+    snapshot = _snapshot(redis_db)
+
+    result = _hold(labels, "bob")
+
     assert result.ok is (not conflicts)
     assert result.conflicts == conflicts
-    held = holds.held_labels(showtime_id=ST, labels=sorted(set(first) | set(second)))
-    expected = {label: "alice" for label in first}
-    if not conflicts:
-        expected |= {label: "bob" for label in second}
+    everything = sorted({*labels, *(label for seats in before.values() for label in seats)})
+    held = holds.held_labels(showtime_id=ST, labels=everything)
+    expected = {label: token for token, seats in before.items() for label in seats}
+    if conflicts:
+        assert result.fence is None and result.expires_at is None
+        assert _snapshot(redis_db) == snapshot  # no seat, index entry, meta or fence changed
+    else:
+        expected |= dict.fromkeys(labels, "bob")
     assert held == expected
 
 
@@ -37,132 +67,292 @@ def test_same_token_refreshes_the_ttl(redis_db):
     _hold(["A1", "A2"], "alice", ttl=5)
     redis_db.pexpire(holds.seat_key(ST, "A1"), 1000)
     result = _hold(["A1", "A2", "A3"], "alice", ttl=5)
-    assert result.ok
-    assert redis_db.pttl(holds.seat_key(ST, "A1")) > 4000
+    assert result.ok and result.conflicts == []
+    assert 4000 < redis_db.pttl(holds.seat_key(ST, "A1")) <= 5000
     assert holds.owns(showtime_id=ST, labels=["A1", "A2", "A3"], token="alice")
+
+
+def test_refresh_keeps_the_start_and_the_extension_count(redis_db):
+    _hold(["A1"], "alice")
+    meta = holds.meta_key(ST, "alice")
+    created = redis_db.hget(meta, "created")
+    assert _extend(["A1"], "alice", max_extensions=1).status is OK
+    time.sleep(0.01)
+    assert _hold(["A1"], "alice").ok
+    assert redis_db.hgetall(meta) == {"created": created, "extensions": "1"}
+    assert _extend(["A1"], "alice", max_extensions=1).status is CAP
 
 
 @pytest.mark.parametrize("action", ["release", "extend"])
 def test_a_foreign_token_cannot_release_or_extend(redis_db, action):
     _hold(["A1", "A2"], "alice", ttl=5)
+    snapshot = _snapshot(redis_db)
     if action == "release":
         assert holds.release(showtime_id=ST, labels=["A1", "A2"], token="mallory") == []
     else:
-        result = holds.extend(
-            showtime_id=ST, labels=["A1"], token="mallory", ttl_seconds=60, max_extensions=2
-        )
-        assert result.status is holds.ExtendStatus.LOST
+        result = _extend(["A1", "A2"], "mallory", max_extensions=2)
+        assert result.status is LOST
+        assert result.lost == ["A1", "A2"]
+    assert _snapshot(redis_db) == snapshot
     assert holds.held_labels(showtime_id=ST, labels=["A1", "A2"]) == {"A1": "alice", "A2": "alice"}
     assert redis_db.pttl(holds.seat_key(ST, "A1")) <= 5000
 
 
-def test_release_frees_only_the_tokens_seats_and_their_index_entries(redis_db):
+@pytest.mark.parametrize(
+    ("labels", "released", "left"),
+    [
+        (["A1", "A2", "B1"], ["A1", "A2"], {"B1": "bob"}),
+        (["A2"], ["A2"], {"A1": "alice", "B1": "bob"}),
+        (["B1", "C9"], [], {"A1": "alice", "A2": "alice", "B1": "bob"}),
+        ([], [], {"A1": "alice", "A2": "alice", "B1": "bob"}),
+    ],
+)
+def test_release_frees_only_the_tokens_seats_and_their_index_entries(
+    redis_db, labels, released, left
+):
     _hold(["A1", "A2"], "alice")
-    _hold(["A3"], "bob")
-    released = holds.release(showtime_id=ST, labels=["A1", "A2", "A3"], token="alice")
-    assert released == ["A1", "A2"]
-    assert holds.held_labels(showtime_id=ST, labels=["A1", "A2", "A3"]) == {"A3": "bob"}
-    assert redis_db.zrange(holds.index_key(ST), 0, -1) == ["A3"]
+    _hold(["B1"], "bob")
+    assert holds.release(showtime_id=ST, labels=labels, token="alice") == released
+    assert holds.held_labels(showtime_id=ST, labels=["A1", "A2", "B1"]) == left
+    assert sorted(redis_db.zrange(holds.index_key(ST), 0, -1)) == sorted(left)
 
 
-def test_extension_is_capped(redis_db):
+@pytest.mark.parametrize("cap", [0, 1, 2, 3])
+def test_extension_is_capped(redis_db, cap):
     _hold(["A1", "A2"], "alice", ttl=5)
-    statuses = [
-        holds.extend(
-            showtime_id=ST, labels=["A1", "A2"], token="alice", ttl_seconds=60, max_extensions=2
-        ).status
-        for _ in range(3)
-    ]
-    assert statuses == [
-        holds.ExtendStatus.OK,
-        holds.ExtendStatus.OK,
-        holds.ExtendStatus.CAP_REACHED,
-    ]
-    assert redis_db.pttl(holds.seat_key(ST, "A2")) > 55000
+    statuses = [_extend(["A1", "A2"], "alice", max_extensions=cap).status for _ in range(cap + 1)]
+    assert statuses == [OK] * cap + [CAP]
+    assert redis_db.hget(holds.meta_key(ST, "alice"), "extensions") == str(cap)
+    assert (redis_db.pttl(holds.seat_key(ST, "A2")) > 55000) is (cap > 0)
 
 
-def test_extend_needs_every_seat_still_owned(redis_db):
-    _hold(["A1", "A2"], "alice")
-    holds.release(showtime_id=ST, labels=["A2"], token="alice")
-    _hold(["A2"], "bob")
-    result = holds.extend(
-        showtime_id=ST, labels=["A1", "A2"], token="alice", ttl_seconds=60, max_extensions=2
-    )
-    assert result.status is holds.ExtendStatus.LOST
+@pytest.mark.parametrize(("setting", "allowed"), [(1, 1), (3, 3), (None, 2)])
+def test_the_cap_defaults_to_the_setting(redis_db, settings, setting, allowed):
+    if setting is None:
+        del settings.HOLD_MAX_EXTENSIONS
+    else:
+        settings.HOLD_MAX_EXTENSIONS = setting
+    _hold(["A1"], "alice")
+    statuses = [_extend(["A1"], "alice").status for _ in range(allowed + 1)]
+    assert statuses == [OK] * allowed + [CAP]
+
+
+def test_extend_renews_the_ttl_and_the_index_entry(redis_db):
+    held = _hold(["A1", "A2"], "alice", ttl=5)
+    result = _extend(["A1", "A2"], "alice", ttl=60, max_extensions=2)
+    assert result.status is OK and result.lost == []
+    assert result.expires_at - held.expires_at > timedelta(seconds=54)
+    assert redis_db.pttl(holds.seat_key(ST, "A1")) > 55000
+    assert redis_db.pttl(holds.meta_key(ST, "alice")) > 55000
+    scores = dict(redis_db.zrange(holds.index_key(ST), 0, -1, withscores=True))
+    assert scores == dict.fromkeys(["A1", "A2"], result.expires_at.timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    ("lose", "lost"),
+    [
+        ("released", ["A2"]),
+        ("taken", ["A2"]),
+        ("expired", ["A1", "A2"]),
+    ],
+)
+def test_extend_needs_every_seat_still_owned(redis_db, lose, lost):
+    _hold(["A1", "A2", "A3"], "alice", ttl=5)
+    if lose == "released":
+        holds.release(showtime_id=ST, labels=["A2"], token="alice")
+    elif lose == "taken":
+        holds.release(showtime_id=ST, labels=["A2"], token="alice")
+        assert _hold(["A2"], "bob").ok
+    else:
+        redis_db.delete(holds.seat_key(ST, "A1"), holds.seat_key(ST, "A2"))
+    result = _extend(["A1", "A2", "A3"], "alice", max_extensions=2)
+    assert result.status is LOST
+    assert result.lost == lost
+    assert result.expires_at is None
+    # Nothing was renewed: the seat still owned keeps its old TTL.
+    assert redis_db.pttl(holds.seat_key(ST, "A3")) <= 5000
 
 
 def test_holds_expire_by_themselves(redis_db):
     assert _hold(["A1"], "alice", ttl=1).ok
-    assert not _hold(["A1"], "bob").ok
+    assert _hold(["A1"], "bob").conflicts == ["A1"]
     time.sleep(1.2)
     assert holds.held_labels(showtime_id=ST, labels=["A1"]) == {}
+    assert not holds.owns(showtime_id=ST, labels=["A1"], token="alice")
+    assert redis_db.exists(holds.meta_key(ST, "alice")) == 0
     assert _hold(["A1"], "bob").ok
 
 
-def test_expiry_index_lists_due_seats(redis_db):
-    first = _hold(["A1", "A2"], "alice", ttl=1)
-    _hold(["B1"], "bob", ttl=60)
+def test_expiry_index_scores_each_seat_by_its_hold_end(redis_db):
+    before = int(time.time() * 1000)
+    short = _hold(["A1", "A2"], "alice", ttl=10)
+    after = int(time.time() * 1000)
+    assert before + 10_000 <= short.expires_at.timestamp() * 1000 <= after + 10_000
+    long = _hold(["B1"], "bob", ttl=60)
     scores = dict(redis_db.zrange(holds.index_key(ST), 0, -1, withscores=True))
-    assert scores["A1"] == first.expires_at.timestamp() * 1000
-    assert scores["B1"] > scores["A1"]
-    assert holds.due(showtime_id=ST) == []
+    assert scores == {
+        "A1": short.expires_at.timestamp() * 1000,
+        "A2": short.expires_at.timestamp() * 1000,
+        "B1": long.expires_at.timestamp() * 1000,
+    }
+
+
+@pytest.mark.parametrize(
+    ("end", "offset", "due"),
+    [
+        ("short", timedelta(seconds=-1), []),
+        ("short", timedelta(milliseconds=-1), []),
+        ("short", timedelta(0), ["A1", "A2"]),
+        ("long", timedelta(milliseconds=-1), ["A1", "A2"]),
+        ("long", timedelta(0), ["A1", "A2", "B1"]),
+        ("long", timedelta(days=1), ["A1", "A2", "B1"]),
+    ],
+)
+def test_expired_lists_the_seats_due_by_then(redis_db, end, offset, due):
+    ends = {
+        "short": _hold(["A1", "A2"], "alice", ttl=10).expires_at,
+        "long": _hold(["B1"], "bob", ttl=60).expires_at,
+    }
+    assert sorted(holds.expired(showtime_id=ST, now=ends[end] + offset)) == due
+
+
+def test_expired_defaults_to_now(redis_db):
+    _hold(["A1", "A2"], "alice", ttl=1)
+    _hold(["B1"], "bob", ttl=60)
+    assert holds.expired(showtime_id=ST) == []
     time.sleep(1.1)
-    assert sorted(holds.due(showtime_id=ST)) == ["A1", "A2"]
+    assert sorted(holds.expired(showtime_id=ST)) == ["A1", "A2"]
+
+
+def test_only_the_fence_outlives_the_holds(redis_db):
+    _hold(["A1"], "alice", ttl=5)
+    assert 0 < redis_db.pttl(holds.meta_key(ST, "alice")) <= 5000
+    index_ttl = redis_db.pttl(holds.index_key(ST))
+    assert 5000 < index_ttl <= 5000 + holds.INDEX_GRACE_SECONDS * 1000
+    # A shorter hold later must not cut the index short under the longer one.
+    _hold(["A2"], "bob", ttl=1)
+    assert redis_db.pttl(holds.index_key(ST)) > index_ttl - 1000
+    assert redis_db.pttl(holds.fence_key(ST)) == -1
 
 
 def test_fences_strictly_increase(redis_db):
     fences = [_hold([f"A{n}"], f"token{n}").fence for n in range(1, 6)]
-    fences.append(_hold(["A1"], "token1").fence)  # a refresh gets a new fence too
-    assert fences == sorted(set(fences))
-    assert len(fences) == 6
+    assert _hold(["A1"], "token2").fence is None  # a refused hold takes no number
+    fences.append(_hold(["A1"], "token1").fence)  # a refresh gets a new one
+    assert _extend(["A1"], "token1", max_extensions=2).status is OK  # extending takes none
+    fences.append(_hold(["A9"], "token9").fence)
+    assert fences == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_every_key_carries_the_showtime_hash_tag(redis_db):
     _hold(["A1", "A2"], "alice", showtime_id=42)
     holds.extend(showtime_id=42, labels=["A1"], token="alice", ttl_seconds=60, max_extensions=2)
-    keys = redis_db.keys("*")
-    assert len(keys) == 5  # two seats, index, fence, meta
-    assert all("{st42}" in key for key in keys)
+    keys = set(redis_db.keys("*"))
+    assert keys == {
+        "hold:{st42}:A1",
+        "hold:{st42}:A2",
+        "hold:{st42}:meta:alice",
+        "holds:{st42}:exp",
+        "holds:{st42}:fence",
+    }
+    assert len({key_slot(key.encode()) for key in keys}) == 1
 
 
-def test_scripts_are_reloaded_after_script_flush(redis_db):
+@pytest.mark.parametrize("action", ["hold", "extend", "release"])
+def test_scripts_are_reloaded_after_script_flush(redis_db, action):
     assert _hold(["A1"], "alice").ok
+    sha = getattr(holds._scripts_for(get_redis()), action).sha
     redis_db.script_flush()
-    assert _hold(["A2"], "alice").ok
-    assert holds.release(showtime_id=ST, labels=["A1", "A2"], token="alice") == ["A1", "A2"]
+    assert redis_db.script_exists(sha) == [False]
+    if action == "hold":
+        assert _hold(["A2"], "alice").ok
+    elif action == "extend":
+        assert _extend(["A1"], "alice", max_extensions=2).status is OK
+    else:
+        assert holds.release(showtime_id=ST, labels=["A1"], token="alice") == ["A1"]
+    assert redis_db.script_exists(sha) == [True]
 
 
-def test_owns_is_false_for_a_partial_or_empty_hold(redis_db):
-    _hold(["A1"], "alice")
-    assert holds.owns(showtime_id=ST, labels=["A1"], token="alice")
-    assert not holds.owns(showtime_id=ST, labels=["A1", "A2"], token="alice")
-    assert not holds.owns(showtime_id=ST, labels=[], token="alice")
+def test_held_labels_is_one_round_trip_for_a_large_hall(redis_db, monkeypatch):
+    labels = [f"{row}{n}" for row in "ABCDEFGHIJ" for n in range(1, 51)]
+    _hold(labels[:3], "alice")
+    _hold(labels[-2:], "bob")
+    client = get_redis()
+    commands = []
+    send = client.execute_command
+
+    def counting(*args, **options):
+        commands.append(args[0])
+        return send(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counting)
+    held = holds.held_labels(showtime_id=ST, labels=labels)
+    assert commands == ["MGET"]
+    assert held == {"A1": "alice", "A2": "alice", "A3": "alice", "J49": "bob", "J50": "bob"}
+
+
+@pytest.mark.parametrize(
+    ("labels", "token", "owned"),
+    [
+        (["A1", "A2"], "alice", True),
+        (["A2"], "alice", True),
+        (["A1", "A3"], "alice", False),  # A3 is free
+        (["A1", "B1"], "alice", False),  # B1 is bob's
+        (["A1"], "bob", False),
+        ([], "alice", False),
+        (["A1"], "", False),
+    ],
+)
+def test_owns_only_when_every_seat_is_the_tokens(redis_db, labels, token, owned):
+    _hold(["A1", "A2"], "alice")
+    _hold(["B1"], "bob")
+    assert holds.owns(showtime_id=ST, labels=labels, token=token) is owned
+
+
+@pytest.mark.parametrize(
+    ("labels", "token", "ttl"),
+    [([], "alice", 60), (["A1"], "", 60), (["A1"], "alice", 0), (["A1"], "alice", -5)],
+)
+@pytest.mark.parametrize("action", ["hold", "extend"])
+def test_a_hold_needs_seats_a_token_and_a_ttl(redis_db, action, labels, token, ttl):
+    call = holds.hold if action == "hold" else holds.extend
+    with pytest.raises(ValueError):
+        call(showtime_id=ST, labels=labels, token=token, ttl_seconds=ttl)
+    assert redis_db.keys("*") == []
 
 
 def test_racing_threads_never_share_a_seat(redis_db):
-    seats = [f"A{n}" for n in range(1, 9)]
+    seats = [f"A{n}" for n in range(1, 11)]
+    # 2 to 4 seats each, spread differently: every seat is wanted by many threads.
+    wanted = {
+        f"t{n}": [seats[(n + step * (1 + n % 3)) % 10] for step in range(2 + n % 3)]
+        for n in range(50)
+    }
     results: dict[str, holds.HoldResult] = {}
-    wanted: dict[str, list[str]] = {}
-    start = threading.Barrier(60)
+    start = threading.Barrier(len(wanted))
 
-    def worker(n: int):
-        labels = [seats[n % 8], seats[(n * 3 + 1) % 8], seats[(n * 5 + 2) % 8]]
-        labels = list(dict.fromkeys(labels))
-        token = f"t{n}"
-        wanted[token] = labels
+    def worker(token: str):
         start.wait()
-        results[token] = _hold(labels, token)
+        results[token] = _hold(wanted[token], token)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(60)]
+    threads = [threading.Thread(target=worker, args=(token,)) for token in wanted]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    winners = {token for token, result in results.items() if result.ok}
+
     held = holds.held_labels(showtime_id=ST, labels=seats)
-    assert winners
+    winners = {token for token, result in results.items() if result.ok}
+    losers = set(wanted) - winners
+    assert len(results) == len(wanted)
+    assert winners and losers
+    claimed = [label for token in winners for label in wanted[token]]
+    assert len(claimed) == len(set(claimed))  # no seat went to two winners
     for token in winners:
         assert all(held[label] == token for label in wanted[token])
-    claimed = [label for token in winners for label in wanted[token]]
-    assert len(claimed) == len(set(claimed))
-    assert set(held.values()) == winners
+    assert set(held.values()) == winners  # losers hold nothing, not even part of their seats
+    for token in losers:
+        conflicts = results[token].conflicts
+        assert conflicts and set(conflicts) <= set(wanted[token])
+        assert all(held[label] in winners for label in conflicts)
+    assert sorted(results[token].fence for token in winners) == list(range(1, len(winners) + 1))
