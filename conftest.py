@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cinema.models import Auditorium, Movie
 from cinema.services import save_auditorium, schedule_showtime
-from config.settings import channel_layers
+from config.settings import cache_config, channel_layers
 
 
 def _test_redis_url() -> str:
@@ -32,6 +32,7 @@ def redis_db(settings):
     """A real Redis database for the test, flushed before and after."""
     settings.REDIS_URL = TEST_REDIS_URL
     settings.CHANNEL_LAYERS = channel_layers(TEST_REDIS_URL)
+    settings.CACHES = cache_config(TEST_REDIS_URL)
     client = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
     client.flushdb()
     yield client

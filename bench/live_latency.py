@@ -18,7 +18,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.stack import PASSWORD, running_stack
+from tests.e2e.stack import running_stack, sign_in
 
 CHROMIUM = "/usr/bin/chromium"
 # On B's page: note the moment the seat turns held.
@@ -44,13 +44,9 @@ HOLD = """(label) => {
 }"""
 
 
-def sign_in(browser, base: str, username: str, path: str):
+def open_signed_in(browser, base: str, username: str, path: str):
     page = browser.new_context().new_page()
-    page.goto(f"{base}/admin/login/?next={path}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"**{path}")
+    sign_in(page, base=base, username=username, path=path)
     page.wait_for_selector('[data-live-status="live"]')
     return page
 
@@ -66,8 +62,8 @@ def main() -> None:
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         path = "/showtimes/1/"
-        alice = sign_in(browser, base, "alice", path)
-        bruno = sign_in(browser, base, "bruno", path)
+        alice = open_signed_in(browser, base, "alice", path)
+        bruno = open_signed_in(browser, base, "bruno", path)
         latencies = []
         for n in range(args.tries):
             label = f"H{n + 1}"

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TEST_REDIS_URL
-from tests.e2e.stack import PASSWORD, running_stack
+from tests.e2e.stack import running_stack, sign_in
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -65,11 +65,7 @@ def open_page(browser, stack, request):
         page.console_messages = []
         page.on("console", lambda message: page.console_messages.append(message))
         base = base or stack[0]
-        page.goto(f"{base}/admin/login/?next={path}")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_url(f"**{path}")
+        sign_in(page, base=base, username=username, path=path)
         pages.append((username, page))
         return page
 

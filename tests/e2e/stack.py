@@ -17,6 +17,15 @@ PASSWORD = "e2e-password-123"
 USERS = ("alice", "bruno")
 
 
+def sign_in(page, *, base: str, username: str, path: str) -> None:
+    """Sign a browser page in through the site's login form and land on `path`."""
+    page.goto(f"{base}/accounts/login/?next={path}")
+    page.fill("#id_login", f"{username}@example.com")
+    page.fill("#id_password", PASSWORD)
+    page.click(".auth-form button[type=submit]")
+    page.wait_for_url(f"**{path}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

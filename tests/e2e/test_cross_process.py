@@ -18,8 +18,8 @@ class Browserless:
         self.base = base
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
-        self.opener.open(f"{base}/admin/login/")
-        self.post("/admin/login/", {"username": "alice", "password": PASSWORD, "next": "/"})
+        self.opener.open(f"{base}/accounts/login/")
+        self.post("/accounts/login/", {"login": "alice@example.com", "password": PASSWORD})
 
     def post(self, path: str, data: dict) -> int:
         token = next(cookie.value for cookie in self.cookies if cookie.name == "csrftoken")

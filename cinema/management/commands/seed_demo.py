@@ -164,16 +164,17 @@ class Command(BaseCommand):
         User = get_user_model()
         if User.objects.filter(username="staff").exists():
             self.stdout.write(
-                "Staff account 'staff' exists (manage.py changepassword staff to reset)."
+                "Staff account staff@example.com exists (manage.py changepassword staff to reset)."
             )
             return
         password = os.environ.get("DEMO_STAFF_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser("staff", "staff@example.com", password)
         if os.environ.get("DEMO_STAFF_PASSWORD"):
-            self.stdout.write("Staff account 'staff' created with DEMO_STAFF_PASSWORD.")
+            self.stdout.write("Staff account staff@example.com created with DEMO_STAFF_PASSWORD.")
         else:
             self.stdout.write(
                 self.style.WARNING(
-                    f"Staff account created: username 'staff', password '{password}' (shown once)."
+                    f"Staff account created: sign in as staff@example.com with password "
+                    f"'{password}' (shown once)."
                 )
             )
