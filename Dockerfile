@@ -1,4 +1,4 @@
-# Build: dependencies into a venv, static files collected. Run: daphne as a non-root user.
+# Build stage: dependencies into a virtualenv, static files collected and compressed.
 FROM python:3.12-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /venv
@@ -6,20 +6,25 @@ COPY requirements.txt /tmp/requirements.txt
 RUN /venv/bin/pip install -r /tmp/requirements.txt
 WORKDIR /app
 COPY . .
-# collectstatic needs settings; this key exists only for this step and never reaches the image's
-# environment.
-RUN DEBUG=0 SECRET_KEY=collectstatic-only-build-step-key /venv/bin/python manage.py collectstatic --noinput
+# Settings refuse to load with DEBUG off and no SECRET_KEY. This key lives only in this one
+# command of the build stage: it is neither an ENV nor an ARG, and the runtime image never sees it.
+RUN DEBUG=0 SECRET_KEY=collectstatic-only-throwaway-build-key \
+    /venv/bin/python manage.py collectstatic --noinput
 
+# Runtime stage: the same virtualenv and code, owned by root and read-only for the app user.
 FROM python:3.12-slim
 ENV PATH=/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-RUN useradd --create-home --uid 10001 cinema
+RUN groupadd --gid 10001 cinema \
+    && useradd --uid 10001 --gid cinema --create-home --shell /usr/sbin/nologin cinema
 COPY --from=build /venv /venv
-COPY --from=build --chown=cinema:cinema /app /app
+COPY --from=build /app /app
 WORKDIR /app
-USER cinema
+USER 10001:10001
 EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-  CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"
-# Keep WebSockets open (no daily forced close) with keepalive pings, as config/devstack.py does.
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "--websocket_timeout", "-1", \
+# 127.0.0.1 must be in ALLOWED_HOSTS for this check; /health is exempt from the HTTPS redirect.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
+# WebSockets stay open (daphne would close them daily) with keepalive pings, as in
+# config/devstack.py. Behind a proxy that sets X-Forwarded-For itself, add --proxy-headers.
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket_timeout", "-1", \
      "--ping-interval", "20", "--ping-timeout", "30", "config.asgi:application"]
