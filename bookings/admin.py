@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from bookings.models import Booking, Ticket
+from cinema.admin import ViewOnlyAdmin
 
 
 class TicketInline(admin.TabularInline):
@@ -47,17 +48,8 @@ class BookingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ViewOnlyAdmin):
     list_display = ["booking", "showtime", "seat"]
     list_filter = ["showtime__movie"]
     list_select_related = ["booking", "showtime__movie", "showtime__auditorium", "seat"]
     search_fields = ["booking__ref", "seat__label"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -10,6 +10,19 @@ from cinema.services import save_auditorium, schedule_showtime
 from seats.seatmap import compose_seat_map, get_plan
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows that only a service or another form may write: staff look, nobody edits here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Genre)
 class GenreAdmin(admin.ModelAdmin):
     search_fields = ["name"]
@@ -68,21 +81,12 @@ class AuditoriumAdmin(admin.ModelAdmin):
 
 
 @admin.register(Seat)
-class SeatAdmin(admin.ModelAdmin):
-    """Seats come from the auditorium layout; here staff can look, not edit."""
+class SeatAdmin(ViewOnlyAdmin):
+    """Seats come from the auditorium layout."""
 
     list_display = ["label", "auditorium", "kind", "blocked"]
     list_filter = ["auditorium", "kind", "blocked"]
     search_fields = ["label"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Showtime)

@@ -19,12 +19,18 @@ def _wait_live(page):
     expect(page.locator("[data-live-status]")).to_have_attribute("data-live-status", "live")
 
 
-def test_holds_purchases_and_timeouts_reach_the_other_viewer_live(open_page, stack):
+def _two_viewers(open_page, stack):
+    """Alice and Bruno signed in on the same showtime, both maps live."""
     path = _a_showtime_path(stack[0])
     alice = open_page("alice", path)
     bruno = open_page("bruno", path)
     _wait_live(alice)
     _wait_live(bruno)
+    return path, alice, bruno
+
+
+def test_holds_purchases_and_timeouts_reach_the_other_viewer_live(open_page, stack):
+    path, alice, bruno = _two_viewers(open_page, stack)
 
     alice.click("#seat-E10")
     alice.click("#seat-E11")
@@ -59,11 +65,7 @@ def test_holds_purchases_and_timeouts_reach_the_other_viewer_live(open_page, sta
 
 
 def test_a_seat_taken_by_someone_else_cannot_be_held(open_page, stack):
-    path = _a_showtime_path(stack[0])
-    alice = open_page("alice", path)
-    bruno = open_page("bruno", path)
-    _wait_live(alice)
-    _wait_live(bruno)
+    _, alice, bruno = _two_viewers(open_page, stack)
 
     bruno.click("#seat-G7")
     bruno.click("#seat-G8")
