@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -16,6 +17,14 @@ from config.asgi import application
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://localhost")
+
+
+@pytest.fixture(autouse=True)
+async def close_worker_connections():
+    """Database work here runs on asgiref's worker thread; close its connection afterwards so the
+    test database can be dropped at the end of the run."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 def _session_cookie(user) -> tuple[bytes, bytes]:
