@@ -156,29 +156,32 @@ def use_sale_source(source: SaleSource) -> None:
     _source = source
 
 
+def _live_states(
+    *, showtime: Showtime, plan: Plan, labels: list[str], token: str | None
+) -> tuple[set[str], set[str], set[str]]:
+    """(booked, held, mine) for these seats right now: one query and one Redis round trip."""
+    held = holds.held_labels(showtime_id=showtime.pk, labels=labels)
+    mine = {label for label, holder in held.items() if token and holder == token}
+    return _source.booked_labels(showtime=showtime, plan=plan), set(held), mine
+
+
 def view_seat_map(*, showtime: Showtime, user=None) -> SeatMap:
     """The seat map of a showtime as this viewer sees it now: their own held seats are 'mine'."""
     plan = get_plan(showtime.auditorium)
-    held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
     token = None
     if user is not None and user.is_authenticated:
         token = _source.hold_token(showtime=showtime, user=user)
-    mine = {label for label, holder in held.items() if token and holder == token}
-    return compose_seat_map(
-        plan=plan,
-        booked=_source.booked_labels(showtime=showtime, plan=plan),
-        held=set(held) - mine,
-        mine=mine,
+    booked, held, mine = _live_states(
+        showtime=showtime, plan=plan, labels=list(plan.seats_by_label), token=token
     )
+    return compose_seat_map(plan=plan, booked=booked, held=held, mine=mine)
 
 
 def seat_views(*, showtime: Showtime, labels: list[str], token: str = "") -> list[SeatView]:
     """The current state of just these seats; those held by `token` are 'mine'."""
     plan = get_plan(showtime.auditorium)
-    held = holds.held_labels(showtime_id=showtime.pk, labels=labels)
-    booked = _source.booked_labels(showtime=showtime, plan=plan)
-    mine = {label for label, holder in held.items() if token and holder == token}
+    booked, held, mine = _live_states(showtime=showtime, plan=plan, labels=labels, token=token)
     return [
-        SeatView(seat, seat_state(seat, booked=booked, held=set(held), mine=mine))
+        SeatView(seat, seat_state(seat, booked=booked, held=held, mine=mine))
         for seat in (plan.seats_by_label[label] for label in labels)
     ]
