@@ -13,7 +13,9 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only-throwaway-build-key \
 
 # Runtime stage: the same virtualenv and code, owned by root and read-only for the app user.
 FROM python:3.12-slim
-ENV PATH=/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# The git sha the image was built from, shown on the back office's System page.
+ARG BUILD_VERSION=dev
+ENV PATH=/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 BUILD_VERSION=$BUILD_VERSION
 RUN groupadd --gid 10001 cinema \
     && useradd --uid 10001 --gid cinema --create-home --shell /usr/sbin/nologin cinema
 COPY --from=build /venv /venv

@@ -1,7 +1,28 @@
-from django.contrib import admin
+import csv
 
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from bookings import services
+from bookings.errors import BookingError
 from bookings.models import Booking, Ticket
 from cinema.admin import ViewOnlyAdmin
+
+CSV_COLUMNS = [
+    "ref",
+    "status",
+    "email",
+    "movie",
+    "starts_at",
+    "auditorium",
+    "seats",
+    "amount",
+    "payment_ref",
+    "created_at",
+]
 
 
 class TicketInline(admin.TabularInline):
@@ -17,14 +38,21 @@ class TicketInline(admin.TabularInline):
 
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
-    """Bookings change only through the booking flow; staff read them here."""
+    """Bookings change only through the booking flow; staff read them here, cancel and refund
+    through the service, and export them."""
 
     list_display = ["ref", "user", "showtime", "status", "amount", "created_at"]
-    list_filter = ["status", "showtime__movie", "showtime__auditorium"]
+    list_filter = [
+        "status",
+        "showtime__movie",
+        ("showtime__starts_at", admin.DateFieldListFilter),
+        ("user", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["user", "showtime__movie", "showtime__auditorium"]
-    search_fields = ["ref", "user__email", "user__username"]
+    search_fields = ["=ref", "user__email", "user__username"]
     date_hierarchy = "created_at"
     inlines = [TicketInline]
+    actions = ["cancel_and_refund", "export_csv"]
     readonly_fields = [
         "ref",
         "user",
@@ -38,6 +66,7 @@ class BookingAdmin(admin.ModelAdmin):
         "payment_ref",
         "created_at",
         "updated_at",
+        "audit_trail",
     ]
 
     def has_add_permission(self, request):
@@ -46,10 +75,62 @@ class BookingAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="audit trail")
+    def audit_trail(self, booking):
+        events = AuditEvent.objects.filter(booking_ref=booking.ref).select_related("actor")
+        return render_to_string(
+            "bookings/admin/_audit_trail.html", {"events": events.order_by("occurred_at", "id")}
+        )
+
+    @admin.action(description="Cancel and refund the selected bookings", permissions=["change"])
+    def cancel_and_refund(self, request, queryset):
+        done, refused = [], []
+        for booking in queryset.select_related("user"):
+            try:
+                services.staff_cancel(booking=booking, actor=request.user)
+            except BookingError as error:
+                refused.append(f"{booking.ref}: {error.message}")
+            else:
+                done.append(booking.ref)
+        if done:
+            messages.success(request, f"Cancelled {len(done)} booking(s): {', '.join(done)}.")
+        for reason in refused:
+            messages.warning(request, f"Not cancelled {reason}")
+
+    @admin.action(description="Export the selected bookings as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="bookings-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(CSV_COLUMNS)
+        rows = queryset.select_related("user", "showtime__movie", "showtime__auditorium")
+        for booking in rows.order_by("created_at"):
+            writer.writerow(
+                [
+                    booking.ref,
+                    booking.status,
+                    _safe_cell(booking.user.email),
+                    _safe_cell(booking.showtime.movie.title),
+                    timezone.localtime(booking.showtime.starts_at).isoformat(),
+                    _safe_cell(booking.showtime.auditorium.name),
+                    " ".join(booking.seat_labels),
+                    booking.amount,
+                    booking.payment_ref,
+                    timezone.localtime(booking.created_at).isoformat(),
+                ]
+            )
+        return response
+
+
+def _safe_cell(value: str) -> str:
+    """Keep spreadsheet programs from running a cell as a formula (CSV injection)."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+
 
 @admin.register(Ticket)
 class TicketAdmin(ViewOnlyAdmin):
     list_display = ["booking", "showtime", "seat"]
     list_filter = ["showtime__movie"]
-    list_select_related = ["booking", "showtime__movie", "showtime__auditorium", "seat"]
+    list_select_related = ["booking", "showtime__movie", "showtime__auditorium"]
     search_fields = ["booking__ref", "seat__label"]

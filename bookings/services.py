@@ -2,7 +2,8 @@
 
 PENDING (seats held in Redis) -> CONFIRMED (paid) | CANCELLED (user or staff) | EXPIRED (timeout).
 Redis decides who may pay; the UNIQUE (showtime, seat) constraint on Ticket decides, finally,
-who gets a seat. Every function here leaves either the whole change or nothing.
+who gets a seat. Every function here leaves either the whole change or nothing, and records its
+audit event in the same transaction as the change.
 """
 
 import logging
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.services import Kind, record
 from bookings.errors import (
     BookingClosed,
     HoldLost,
@@ -116,6 +118,15 @@ def hold_seats(
                 "You already have seats held for this showtime.", conflicts=[]
             ) from None
         dropped = sorted(previous - set(labels))
+        _audit(
+            Kind.HOLD_PLACED,
+            booking,
+            actor=user,
+            fence=result.fence,
+            expires_at=result.expires_at.isoformat(),
+            **({"best": best} if best is not None else {}),
+            **({"replaced": dropped} if dropped else {}),
+        )
 
         def after_commit():
             holds.release(showtime_id=showtime.pk, labels=dropped, token=token)
@@ -145,10 +156,17 @@ def extend_hold(*, booking: Booking) -> Booking:
         )
     if result.status != holds.ExtendStatus.OK:
         raise HoldLost("Your hold on these seats has run out. Pick your seats again.")
-    Booking.objects.filter(pk=booking.pk, status=Booking.Status.PENDING).update(
-        expires_at=result.expires_at, updated_at=timezone.now()
-    )
-    booking.refresh_from_db()
+    with transaction.atomic():
+        Booking.objects.filter(pk=booking.pk, status=Booking.Status.PENDING).update(
+            expires_at=result.expires_at, updated_at=timezone.now()
+        )
+        booking.refresh_from_db()
+        _audit(
+            Kind.HOLD_EXTENDED,
+            booking,
+            actor=booking.user,
+            expires_at=result.expires_at.isoformat(),
+        )
     return booking
 
 
@@ -162,7 +180,12 @@ def pay_booking(*, booking: Booking, card: str = "") -> Booking:
     charge_ref = ""
     try:
         with transaction.atomic():
-            booking = Booking.objects.select_for_update().get(pk=booking.pk)
+            # Lock the booking row only, not the showtime every other buyer reads.
+            booking = (
+                Booking.objects.select_for_update(of=("self",))
+                .select_related("user", "showtime__movie", "showtime__auditorium")
+                .get(pk=booking.pk)
+            )
             if booking.status == Booking.Status.CONFIRMED:
                 return booking
             if booking.status != Booking.Status.PENDING:
@@ -202,11 +225,33 @@ def pay_booking(*, booking: Booking, card: str = "") -> Booking:
             booking.status = Booking.Status.CONFIRMED
             booking.payment_ref = charge_ref
             booking.save(update_fields=["status", "payment_ref", "updated_at"])
+            _audit(
+                Kind.BOOKING_CONFIRMED,
+                booking,
+                actor=booking.user,
+                payment_ref=charge_ref,
+                **_booking_facts(booking),
+            )
             _release_on_commit(booking)
     except PaymentDeclined as declined:
+        # The tickets rolled back; the booking stays PENDING with its hold, so the user can retry.
+        _audit(Kind.PAYMENT_FAILED, booking, actor=booking.user, reason="declined")
         raise PaymentFailed(str(declined)) from None
-    except (HoldLost, SeatsUnavailable):
-        _end_booking(booking=booking, status=Booking.Status.EXPIRED)
+    except HoldLost:
+        _end_booking(
+            booking=booking,
+            status=Booking.Status.EXPIRED,
+            kind=Kind.HOLD_EXPIRED,
+            reason="hold lost before payment",
+        )
+        raise
+    except SeatsUnavailable:
+        _end_booking(
+            booking=booking,
+            status=Booking.Status.EXPIRED,
+            kind=Kind.PAYMENT_FAILED,
+            reason="seats taken",
+        )
         raise
     except Exception:
         if charge_ref:
@@ -220,22 +265,72 @@ def pay_booking(*, booking: Booking, card: str = "") -> Booking:
 
 
 def cancel_booking(*, booking: Booking) -> Booking:
-    """Cancel a booking: release a PENDING hold, or refund a CONFIRMED one and free its seats."""
+    """The user cancels: release a PENDING hold, or refund a CONFIRMED one and free its seats."""
     check_rate(user=booking.user, action="release")
-    booking = Booking.objects.select_related("showtime").get(pk=booking.pk)
+    booking = Booking.objects.select_related("showtime", "user").get(pk=booking.pk)
     if booking.status == Booking.Status.PENDING:
-        return _end_booking(booking=booking, status=Booking.Status.CANCELLED)
+        return _end_booking(
+            booking=booking,
+            status=Booking.Status.CANCELLED,
+            kind=Kind.SEATS_RELEASED,
+            actor=booking.user,
+            reason="cancelled",
+        )
     if booking.status != Booking.Status.CONFIRMED:
         raise BookingClosed(f"This booking is already {booking.get_status_display().lower()}.")
     if booking.showtime.starts_at <= timezone.now():
         raise BookingClosed("The showtime has started; this booking can no longer be refunded.")
-    return refund_booking(booking=booking)
+    return refund_booking(booking=booking, actor=booking.user)
 
 
-def refund_booking(*, booking: Booking) -> Booking:
-    """Refund a CONFIRMED booking in full, delete its tickets and free its seats (staff too)."""
+def staff_cancel(*, booking: Booking, actor) -> Booking:
+    """Staff end a booking whatever its state: refund a CONFIRMED one, release a PENDING hold."""
+    if booking.status == Booking.Status.CONFIRMED:
+        return refund_booking(booking=booking, actor=actor)
+    ended = _end_booking(
+        booking=booking,
+        status=Booking.Status.CANCELLED,
+        kind=Kind.SEATS_RELEASED,
+        actor=actor,
+        reason="released by staff",
+    )
+    if ended.status != Booking.Status.CANCELLED:
+        raise BookingClosed(f"This booking is already {ended.get_status_display().lower()}.")
+    return ended
+
+
+def staff_release_hold(*, showtime: Showtime, token: str, actor) -> list[str]:
+    """Staff free one hold: its PENDING booking is cancelled; a hold with no booking is dropped."""
+    booking = Booking.objects.filter(
+        showtime=showtime, hold_token=token, status=Booking.Status.PENDING
+    ).first()
+    if booking is not None:
+        return staff_cancel(booking=booking, actor=actor).seat_labels
+    plan = get_plan(showtime.auditorium)
+    held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
+    labels = sorted(label for label, holder in held.items() if holder == token)
+    if not labels:
+        raise HoldLost("That hold has already ended.")
     with transaction.atomic():
-        booking = Booking.objects.select_for_update().get(pk=booking.pk)
+        record(
+            Kind.SEATS_RELEASED,
+            actor=actor,
+            showtime_id=showtime.pk,
+            seats=labels,
+            detail={"reason": "released by staff", "orphan": True},
+        )
+        _release_after_commit(showtime_id=showtime.pk, labels=labels, token=token)
+    return labels
+
+
+def refund_booking(*, booking: Booking, actor) -> Booking:
+    """Refund a CONFIRMED booking in full, delete its tickets and free its seats."""
+    with transaction.atomic():
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("user", "showtime__movie", "showtime__auditorium")
+            .get(pk=booking.pk)
+        )
         if booking.status != Booking.Status.CONFIRMED:
             raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
         refund_ref = get_gateway().refund(
@@ -247,6 +342,16 @@ def refund_booking(*, booking: Booking) -> Booking:
         booking.tickets.all().delete()
         booking.status = Booking.Status.CANCELLED
         booking.save(update_fields=["status", "updated_at"])
+        _audit(
+            Kind.SEATS_RELEASED,
+            booking,
+            actor=actor,
+            reason="refunded",
+            refunded=True,
+            refund_ref=refund_ref,
+            by_staff=actor is not None and actor.pk != booking.user_id,
+            **_booking_facts(booking),
+        )
         _release_on_commit(booking)
     return booking
 
@@ -263,6 +368,7 @@ def expire_booking(*, booking: Booking, now: datetime | None = None) -> Booking 
             return None
         booking.status = Booking.Status.EXPIRED
         booking.save(update_fields=["status", "updated_at"])
+        _audit(Kind.HOLD_EXPIRED, booking, reason="timeout" if timed_out else "hold vanished")
         _release_on_commit(booking)
     return booking
 
@@ -275,14 +381,40 @@ def expire_stale_bookings(*, now: datetime | None = None) -> list[Booking]:
     return [booking for booking in expired if booking is not None]
 
 
-def _end_booking(*, booking: Booking, status: str) -> Booking:
+def _end_booking(*, booking: Booking, status: str, kind: str, actor=None, reason: str) -> Booking:
+    """End a PENDING booking (and record why); a booking in any other state is left as it is."""
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
         if booking.status == Booking.Status.PENDING:
             booking.status = status
             booking.save(update_fields=["status", "updated_at"])
+            _audit(kind, booking, actor=actor, reason=reason)
             _release_on_commit(booking)
     return booking
+
+
+def _audit(kind: str, booking: Booking, *, actor=None, **detail) -> None:
+    record(
+        kind,
+        actor=actor,
+        showtime_id=booking.showtime_id,
+        booking_ref=booking.ref,
+        seats=booking.seat_labels,
+        detail=detail,
+    )
+
+
+def _booking_facts(booking: Booking) -> dict:
+    """What an email about the booking says, as plain data (the notifier reads no bookings)."""
+    showtime = booking.showtime
+    return {
+        "email": booking.user.email,
+        "movie": showtime.movie.title,
+        "auditorium": showtime.auditorium.name,
+        "starts_at": showtime.starts_at.isoformat(),
+        "amount": str(booking.amount),
+        "booking_path": booking.get_absolute_url(),
+    }
 
 
 def _holds_its_seats(booking: Booking) -> bool:
@@ -292,8 +424,13 @@ def _holds_its_seats(booking: Booking) -> bool:
 
 
 def _release_on_commit(booking: Booking) -> None:
+    _release_after_commit(
+        showtime_id=booking.showtime_id, labels=booking.seat_labels, token=booking.hold_token
+    )
+
+
+def _release_after_commit(*, showtime_id: int, labels: list[str], token: str) -> None:
     """Once the change commits: drop whatever is left of the hold and tell every viewer."""
-    showtime_id, labels, token = booking.showtime_id, booking.seat_labels, booking.hold_token
 
     def after_commit():
         holds.release(showtime_id=showtime_id, labels=labels, token=token)

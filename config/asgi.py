@@ -11,7 +11,8 @@ from django.core.asgi import get_asgi_application
 
 django_asgi_app = get_asgi_application()
 
-from seats.routing import websocket_urlpatterns  # noqa: E402
+from audit.routing import websocket_urlpatterns as audit_websockets  # noqa: E402
+from seats.routing import websocket_urlpatterns as seat_websockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -19,7 +20,7 @@ application = ProtocolTypeRouter(
         # Origin checked against ALLOWED_HOSTS; the user comes from the session cookie, never
         # from a token in the URL.
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter([*seat_websockets, *audit_websockets]))
         ),
     }
 )

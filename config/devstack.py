@@ -20,7 +20,10 @@ log = logging.getLogger("devstack")
 DAPHNE_OPTIONS = ["--websocket_timeout", "-1", "--ping-interval", "20", "--ping-timeout", "30"]
 
 # Long-running workers started beside the web server: (name, manage.py arguments).
-WORKERS: list[tuple[str, list[str]]] = [("sweeper", ["sweep_holds"])]
+WORKERS: list[tuple[str, list[str]]] = [
+    ("sweeper", ["sweep_holds"]),
+    ("notifier", ["run_notifier"]),
+]
 
 
 def start_embedded_redis() -> tuple[str, object]:

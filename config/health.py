@@ -5,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from config.redis import get_redis
 
 
-def _database_ok() -> bool:
+def database_ok() -> bool:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -14,7 +14,7 @@ def _database_ok() -> bool:
         return False
 
 
-def _redis_ok() -> bool:
+def redis_ok() -> bool:
     try:
         return bool(get_redis().ping())
     except Exception:
@@ -23,7 +23,7 @@ def _redis_ok() -> bool:
 
 @never_cache
 def health(request):
-    checks = {"database": _database_ok(), "redis": _redis_ok()}
+    checks = {"database": database_ok(), "redis": redis_ok()}
     healthy = all(checks.values())
     body = {"status": "ok" if healthy else "error"}
     body.update({name: "ok" if ok else "error" for name, ok in checks.items()})

@@ -3,7 +3,7 @@ import logging
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log shippers."""
+    """One JSON object per line, for log shippers; `request_id` ties a line to its audit events."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -11,6 +11,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
         }
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -190,6 +191,14 @@ RATE_LIMITS = {
 }
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "bookings.payments.MockGateway")
 
+# Audit events go to this Redis Stream after commit, trimmed to about EVENT_STREAM_MAXLEN entries.
+EVENT_STREAM = os.environ.get("EVENT_STREAM", "events")
+EVENT_STREAM_MAXLEN = env_int("EVENT_STREAM_MAXLEN", 100_000)
+# Links in emails are absolute: the address moviegoers reach the site at.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Shown on the back office's System page; the image sets it from the git sha it was built from.
+BUILD_VERSION = os.environ.get("BUILD_VERSION", "") or "dev"
+
 # Sign-in: django-allauth. Email and password, plus Google when GOOGLE_CLIENT_ID is set.
 GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
 GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET", "")
@@ -268,11 +277,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         "json": {"()": "config.logging.JsonFormatter"},
     },
+    "filters": {"request_id": {"()": "config.requestid.RequestIdFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -4,6 +4,8 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from audit.views import audit_feed, system_status
+from bookings.admin_views import live_holds, live_holds_index, release_hold
 from config.health import health
 
 # The back office has no sign-in form of its own: visitors go through allauth (rate limited,
@@ -13,8 +15,24 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("health", health, name="health"),
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
+    # Back-office pages beside the model admin; admin_view makes them staff only.
+    path("admin/live-holds/", admin.site.admin_view(live_holds_index), name="live_holds"),
+    path(
+        "admin/live-holds/<int:showtime_id>/",
+        admin.site.admin_view(live_holds),
+        name="live_holds_showtime",
+    ),
+    path(
+        "admin/live-holds/<int:showtime_id>/release/",
+        admin.site.admin_view(release_hold),
+        name="live_holds_release",
+    ),
+    path("admin/audit-feed/", admin.site.admin_view(audit_feed), name="audit_feed"),
+    path("admin/system/", admin.site.admin_view(system_status), name="system_status"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("bookings.urls")),
     path("", include("cinema.urls")),
 ]
+
+handler500 = "config.errors.server_error"

@@ -1,4 +1,5 @@
-"""The only code that talks to the channel layer: seat changes out to everyone watching.
+"""The only code that talks to the channel layer: seat changes out to everyone watching, and
+audit events out to the staff watching the live feed.
 
 Each change renders ONE fragment of just the changed seats (the same partial the page uses,
 swapped by id) and sends it once to the showtime's group. The seats' state is read when the
@@ -12,6 +13,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 
+from audit.consumers import STAFF_FEED_GROUP
 from cinema.models import Showtime
 from seats.seatmap import seat_views, view_seat_map
 
@@ -62,3 +64,16 @@ def seats_changed(
         async_to_sync(get_channel_layer().group_send)(group_name(showtime_id), message)
     except Exception:
         log.exception("could not broadcast seats %s of showtime %s", labels, showtime_id)
+
+
+def audit_event_published(*, event, **_signal) -> None:
+    """Push a new audit event to every open staff feed (connected to `event_published`)."""
+    try:
+        message = {
+            "type": "audit.event",
+            "kind": event.kind,
+            "html": render_to_string("audit/_event_row.html", {"event": event, "new": True}),
+        }
+        async_to_sync(get_channel_layer().group_send)(STAFF_FEED_GROUP, message)
+    except Exception:
+        log.exception("could not push audit event %s to the staff feed", event.pk)

@@ -188,3 +188,18 @@ def expired(*, showtime_id: int, now: datetime | None = None) -> list[str]:
     """Seats whose latest hold was due to end by `now` (default: now), earliest first."""
     now_ms = int(now.timestamp() * 1000) if now else _now_ms()
     return list(get_redis().zrangebyscore(index_key(showtime_id), "-inf", now_ms))
+
+
+def live(*, showtime_id: int, labels: list[str]) -> dict[str, tuple[str, datetime | None]]:
+    """Every held seat among `labels`: {label: (token, expires_at)}, in one round trip."""
+    if not labels:
+        return {}
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.mget([seat_key(showtime_id, label) for label in labels])
+    pipe.zmscore(index_key(showtime_id), labels)
+    holders, expiries = pipe.execute()
+    return {
+        label: (holder, _from_ms(int(expiry)) if expiry else None)
+        for label, holder, expiry in zip(labels, holders, expiries, strict=True)
+        if holder
+    }

@@ -34,7 +34,8 @@ def test_compose_file_runs_the_whole_stack_on_one_image():
     assert services["redis"]["image"].startswith("redis:7")
     for name in ("web", "sweeper", "notifier"):
         service = services[name]
-        assert service["build"] == "."
+        assert service["build"]["context"] == "."
+        assert "profiles" not in service, f"{name} must start with a plain `docker compose up`"
         assert service["env_file"] == ".env"
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
         assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
@@ -42,4 +43,5 @@ def test_compose_file_runs_the_whole_stack_on_one_image():
     assert services["web"]["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "migrate" in services["web"]["command"]
     assert services["sweeper"]["command"][-1] == "sweep_holds"
+    assert services["notifier"]["command"][-1] == "run_notifier"
     assert all("healthcheck" in services[name] for name in ("db", "redis"))

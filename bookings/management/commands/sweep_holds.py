@@ -1,14 +1,25 @@
 """Expire PENDING bookings whose hold timed out or vanished, and free their seats."""
 
 import logging
-import signal
-import threading
 
 from django.core.management.base import BaseCommand
 
+from audit.workers import run_passes
 from bookings.services import expire_stale_bookings
 
 log = logging.getLogger("bookings.sweeper")
+
+
+def sweep() -> list:
+    expired = expire_stale_bookings()
+    for booking in expired:
+        log.info(
+            "expired booking %s (showtime %s, seats %s)",
+            booking.ref,
+            booking.showtime_id,
+            ",".join(booking.seat_labels),
+        )
+    return expired
 
 
 class Command(BaseCommand):
@@ -21,30 +32,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, interval: float, **options):
-        stop = threading.Event()
-        if not once:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stop.set())
-            log.info("sweeper started, every %.1fs", interval)
-        while True:
-            try:
-                expired = expire_stale_bookings()
-            except Exception:
-                if once:
-                    raise
-                # Keep sweeping through a database or Redis outage; the TTL still frees seats.
-                log.exception("sweep failed; retrying")
-                expired = []
-            for booking in expired:
-                log.info(
-                    "expired booking %s (showtime %s, seats %s)",
-                    booking.ref,
-                    booking.showtime_id,
-                    ",".join(booking.seat_labels),
-                )
-            if once or stop.wait(interval):
-                break
         if once:
-            self.stdout.write(f"Expired {len(expired)} booking(s).")
-        else:
-            log.info("sweeper stopped")
+            self.stdout.write(f"Expired {len(sweep())} booking(s).")
+            return
+        # Keeps sweeping through a database or Redis outage; the TTL still frees the seats.
+        run_passes("sweeper", sweep, interval=interval, log=log)

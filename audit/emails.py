@@ -1,0 +1,55 @@
+"""The emails an event causes, composed from the event's own plain data (no other app's models)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from audit.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Email:
+    recipient: str
+    subject: str
+    text: str
+    html: str
+
+
+def _template_for(event: dict) -> str | None:
+    """A confirmed booking gets its tickets; a released one an email only when money went back."""
+    detail = event.get("detail") or {}
+    if event["kind"] == AuditEvent.Kind.BOOKING_CONFIRMED:
+        return "booking_confirmed"
+    if event["kind"] == AuditEvent.Kind.SEATS_RELEASED and detail.get("refunded"):
+        return "booking_refunded"
+    return None
+
+
+def compose(event: dict) -> Email | None:
+    """The email for a stream event, or None when the event sends none."""
+    template = _template_for(event)
+    detail = event.get("detail") or {}
+    recipient = detail.get("email")
+    if template is None or not recipient:
+        return None
+    starts_at = detail.get("starts_at")
+    context = {
+        "ref": event["booking_ref"],
+        "seats": event["seats"],
+        "movie": detail.get("movie", ""),
+        "auditorium": detail.get("auditorium", ""),
+        "starts_at": timezone.localtime(datetime.fromisoformat(starts_at)) if starts_at else None,
+        "amount": detail.get("amount", ""),
+        "by_staff": detail.get("by_staff", False),
+        "link": f"{settings.SITE_URL}{detail.get('booking_path', '/bookings/')}",
+    }
+    subject = render_to_string(f"audit/email/{template}_subject.txt", context)
+    return Email(
+        recipient=recipient,
+        subject=" ".join(subject.split()),
+        text=render_to_string(f"audit/email/{template}.txt", context),
+        html=render_to_string(f"audit/email/{template}.html", context),
+    )

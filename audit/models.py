@@ -1,0 +1,104 @@
+"""The audit trail: what happened, to which booking and seats, when, and who did it.
+
+Rows are written once and never changed or deleted (`save()` of a stored row and queryset
+updates and deletes raise). Events carry ids and plain data, never foreign keys into the other
+apps, so the trail outlives whatever it describes.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditEventChanged(Exception):
+    """Raised on any attempt to change or delete a recorded audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditEventChanged("Audit events are append-only.")
+
+    def delete(self):
+        raise AuditEventChanged("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    class Kind(models.TextChoices):
+        HOLD_PLACED = "hold_placed", "Hold placed"
+        HOLD_EXTENDED = "hold_extended", "Hold extended"
+        BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
+        HOLD_EXPIRED = "hold_expired", "Hold expired"
+        SEATS_RELEASED = "seats_released", "Seats released"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+        SYSTEM_ERROR = "system_error", "System error"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who did it; empty for the system (the sweeper, an error).",
+    )
+    showtime_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    booking_ref = models.CharField(max_length=32, blank=True, db_index=True)
+    seats = models.JSONField(default=list, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        subject = self.booking_ref or (f"showtime {self.showtime_id}" if self.showtime_id else "")
+        return f"{self.get_kind_display()} {subject}".strip()
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditEventChanged("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditEventChanged("Audit events are append-only.")
+
+    def as_message(self) -> dict:
+        """The event as plain data: what goes on the stream and to the notifier."""
+        return {
+            "id": self.pk,
+            "kind": self.kind,
+            "occurred_at": self.occurred_at.isoformat(),
+            "actor_id": self.actor_id,
+            "showtime_id": self.showtime_id,
+            "booking_ref": self.booking_ref,
+            "seats": self.seats,
+            "detail": self.detail,
+            "request_id": self.request_id,
+        }
+
+
+class Unpublished(models.Model):
+    """An event committed to the database but not yet appended to the stream (the outbox)."""
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.CASCADE, primary_key=True)
+
+    class Meta:
+        verbose_name_plural = "unpublished events"
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} (not on the stream yet)"
+
+
+class Notification(models.Model):
+    """One email sent for one event: the notifier's guard against sending twice."""
+
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="+")
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=200)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.recipient}"

@@ -1,0 +1,61 @@
+"""`record()`: the one way an audit event is written."""
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from audit.models import AuditEvent, Unpublished
+from audit.stream import publish_after_commit
+from config.requestid import current_request_id
+
+log = logging.getLogger(__name__)
+
+Kind = AuditEvent.Kind
+
+
+def record(
+    kind: str,
+    *,
+    actor=None,
+    showtime_id: int | None = None,
+    booking_ref: str = "",
+    seats: Iterable[str] = (),
+    detail: dict | None = None,
+    request_id: str | None = None,
+) -> AuditEvent:
+    """Write the event inside the caller's transaction; append it to the stream after commit.
+
+    If the caller's change rolls back, so does its event. `actor` is a user or None (the system);
+    `detail` must be JSON-serialisable plain data.
+    """
+    with transaction.atomic(savepoint=False):
+        event = AuditEvent.objects.create(
+            kind=kind,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            showtime_id=showtime_id,
+            booking_ref=booking_ref,
+            seats=list(seats),
+            detail=detail or {},
+            request_id=request_id if request_id is not None else current_request_id(),
+        )
+        Unpublished.objects.create(event=event)
+    publish_after_commit(event)
+    return event
+
+
+def record_error(where: str, error: BaseException, **context) -> AuditEvent | None:
+    """Record an unexpected exception as a system error; never raises (it runs on error paths)."""
+    try:
+        return record(
+            Kind.SYSTEM_ERROR,
+            detail={
+                "where": where,
+                "error": type(error).__name__,
+                "message": str(error)[:500],
+                **context,
+            },
+        )
+    except Exception:
+        log.exception("could not record a system error from %s", where)
+        return None
