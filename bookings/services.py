@@ -134,7 +134,7 @@ def hold_seats(
                 showtime_id=showtime.pk, labels=[*labels, *dropped], holder_id=user.pk, token=token
             )
 
-        transaction.on_commit(after_commit)
+        transaction.on_commit(after_commit, robust=True)
     return booking
 
 
@@ -436,4 +436,4 @@ def _release_after_commit(*, showtime_id: int, labels: list[str], token: str) ->
         holds.release(showtime_id=showtime_id, labels=labels, token=token)
         seats_changed(showtime_id=showtime_id, labels=labels)
 
-    transaction.on_commit(after_commit)
+    transaction.on_commit(after_commit, robust=True)
