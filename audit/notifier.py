@@ -37,14 +37,22 @@ class Notifier:
         self.count = count
         self.min_idle_ms = min_idle_ms
         self.redis = get_redis()
+        self.group_ready = False
 
     def ensure_group(self) -> None:
-        """Create the group at the start of the stream, so nothing already on it is skipped."""
+        """Create the group at the start of the stream, so nothing already on it is skipped.
+
+        Once per notifier, not per pass: the stream is only recreated if someone deletes it, and
+        then a pass fails with NOGROUP and the next one creates the group again.
+        """
+        if self.group_ready:
+            return
         try:
             self.redis.xgroup_create(stream_name(), GROUP, id="0", mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+        self.group_ready = True
 
     def run_once(self) -> int:
         """One pass: catch up the outbox, reclaim stale entries, read new ones. Returns handled."""
@@ -52,10 +60,15 @@ class Notifier:
         caught_up = publish_unpublished()
         if caught_up:
             log.info("appended %d event(s) the stream had missed", caught_up)
-        handled = self.handle_entries(self.reclaim())
-        entries = self.redis.xreadgroup(
-            GROUP, self.consumer, {stream_name(): ">"}, count=self.count, block=self.block_ms
-        )
+        try:
+            handled = self.handle_entries(self.reclaim())
+            entries = self.redis.xreadgroup(
+                GROUP, self.consumer, {stream_name(): ">"}, count=self.count, block=self.block_ms
+            )
+        except ResponseError as error:
+            if "NOGROUP" in str(error):
+                self.group_ready = False
+            raise
         for _stream, stream_entries in entries or []:
             handled += self.handle_entries(stream_entries)
         return handled

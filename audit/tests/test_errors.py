@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import signal
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,9 +15,9 @@ from django.db import connections
 from django.test import Client
 from django.urls import path
 
+from audit import workers
 from audit.consumers import RecordErrorsMixin
 from audit.models import AuditEvent
-from audit.workers import run_passes
 from config.logging import JsonFormatter
 from config.requestid import HEADER, RequestIdFilter
 
@@ -114,18 +115,32 @@ def restore_signal_handlers():
 
 
 @pytest.mark.django_db
-def test_a_worker_error_is_recorded_and_the_worker_carries_on(restore_signal_handlers):
+def test_a_worker_error_is_recorded_and_the_worker_carries_on_after_a_pause(
+    restore_signal_handlers, monkeypatch
+):
+    monkeypatch.setattr(workers, "FIRST_BACKOFF", 0.2)
     passes = []
 
     def step():
-        passes.append(len(passes))
+        passes.append(time.monotonic())
         if len(passes) == 1:
             raise Boom("redis went away")
         signal.raise_signal(signal.SIGTERM)  # the second pass works, then ops stops the worker
 
-    run_passes("test worker", step, interval=0, log=logging.getLogger("test.worker"))
+    workers.run_passes("test worker", step, interval=0, log=logging.getLogger("test.worker"))
 
-    assert passes == [0, 1]
+    assert len(passes) == 2
+    assert passes[1] - passes[0] >= 0.2  # it waited before trying again
     event = AuditEvent.objects.get(kind=AuditEvent.Kind.SYSTEM_ERROR)
     assert event.detail == {"where": "test worker", "error": "Boom", "message": "redis went away"}
     assert len(event.request_id) == 32
+
+
+def test_failures_in_a_row_wait_longer_up_to_a_cap():
+    waits = [workers.backoff(n) for n in range(1, 10)]
+    assert waits[:3] == [
+        workers.FIRST_BACKOFF,
+        2 * workers.FIRST_BACKOFF,
+        4 * workers.FIRST_BACKOFF,
+    ]
+    assert waits == sorted(waits) and waits[-1] == workers.MAX_BACKOFF

@@ -35,5 +35,7 @@ class Command(BaseCommand):
             notifier.block_ms = 1
             self.stdout.write(f"Handled {notifier.run_once()} entr(ies).")
             return
-        # The pass blocks up to a second on the stream, so SIGTERM is noticed within a second.
-        run_passes(f"notifier {consumer}", notifier.run_once, interval=0, log=log)
+        # A pass blocks up to a second on the stream, so SIGTERM is noticed within a second; the
+        # short pause between passes keeps a server that does not block (the embedded one) from
+        # spinning.
+        run_passes(f"notifier {consumer}", notifier.run_once, interval=0.2, log=log)
