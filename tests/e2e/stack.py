@@ -39,19 +39,28 @@ def _manage(env: dict, *args: str) -> None:
 
 
 @contextmanager
-def running_stack(*, redis_url: str, hold_ttl: int = 300, web_processes: int = 1):
-    """Serve the product on free ports with its own SQLite database; yields the base URLs."""
+def running_stack(
+    *,
+    redis_url: str,
+    hold_ttl: int = 300,
+    web_processes: int = 1,
+    database_url: str = "",
+    extra_env: dict | None = None,
+):
+    """Serve the product on free ports with its own database (SQLite in a temporary directory
+    unless `database_url` names an empty one); yields the base URLs."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
             "DEBUG": "1",
-            "DATABASE_URL": f"sqlite:///{tmp}/e2e.sqlite3",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp}/e2e.sqlite3",
             "REDIS_URL": redis_url,
             "HOLD_TTL_SECONDS": str(hold_ttl),
             "DEMO_STAFF_PASSWORD": PASSWORD,
             "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
             "HOLD_RATE_LIMIT": "1000",
             "RELEASE_RATE_LIMIT": "1000",
+            **(extra_env or {}),
         }
         _manage(env, "migrate", "--noinput")
         _manage(env, "seed_demo")
