@@ -29,14 +29,18 @@ if #conflicts > 0 then
 end
 
 local expires = now + ttl
+local index = {}
 for i = 4, #KEYS do
   redis.call('SET', KEYS[i], token, 'PX', ttl)
-  redis.call('ZADD', KEYS[2], expires, ARGV[i + 1])
+  index[#index + 1] = expires
+  index[#index + 1] = ARGV[i + 1]
 end
+redis.call('ZADD', KEYS[2], unpack(index))
 keep_at_least(KEYS[2], ttl + grace)
--- HSETNX: a refresh keeps the original start and does not reset the extension count.
-redis.call('HSETNX', KEYS[3], 'created', now)
-redis.call('HSETNX', KEYS[3], 'extensions', 0)
+-- Only a new token gets its meta: a refresh keeps the original start and extension count.
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('HSET', KEYS[3], 'created', now, 'extensions', 0)
+end
 keep_at_least(KEYS[3], ttl)
 local fence = redis.call('INCR', KEYS[1])
 return {1, fence, expires}

@@ -5,12 +5,15 @@
 -- Returns the labels released.
 -- The meta key is kept until its TTL: releasing and holding again with the same token must not
 -- reset the extension count.
-local released = {}
+local released, keys = {}, {}
 for i = 2, #KEYS do
   if redis.call('GET', KEYS[i]) == ARGV[1] then
-    redis.call('DEL', KEYS[i])
-    redis.call('ZREM', KEYS[1], ARGV[i])
+    keys[#keys + 1] = KEYS[i]
     released[#released + 1] = ARGV[i]
   end
+end
+if #released > 0 then
+  redis.call('DEL', unpack(keys))
+  redis.call('ZREM', KEYS[1], unpack(released))
 end
 return released
