@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 
 from audit.consumers import STAFF_FEED_GROUP
 from cinema.models import Showtime
+from seats.render import seat_html
 from seats.seatmap import seat_views, view_seat_map
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,7 @@ def group_name(showtime_id: int) -> str:
 
 
 def render_seats(views) -> str:
-    return "".join(
-        render_to_string("seats/_seat.html", {"view": view, "oob": True}) for view in views
-    )
+    return "".join(seat_html(view, oob=True) for view in views)
 
 
 def render_full_map(*, showtime: Showtime, user) -> str:
