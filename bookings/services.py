@@ -103,6 +103,12 @@ def hold_seats(
                 "Someone else is holding some of those seats.", conflicts=result.conflicts
             )
         added = [label for label in labels if label not in previous]
+        # A buyer releases their hold only after their tickets commit, so a seat sold between the
+        # check above and this hold is visible now: give it back rather than hold a sold seat.
+        sold = _sold_among(showtime=showtime, labels=added)
+        if sold:
+            holds.release(showtime_id=showtime.pk, labels=added, token=token)
+            raise SeatsUnavailable("Some of those seats were just sold.", conflicts=sold)
         try:
             booking = existing or Booking(user=user, showtime=showtime, hold_token=token)
             booking.seat_labels = labels
@@ -415,6 +421,17 @@ def _booking_facts(booking: Booking) -> dict:
         "amount": str(booking.amount),
         "booking_path": booking.get_absolute_url(),
     }
+
+
+def _sold_among(*, showtime: Showtime, labels: list[str]) -> list[str]:
+    if not labels:
+        return []
+    sold = set(
+        Ticket.objects.filter(showtime=showtime, seat__label__in=labels).values_list(
+            "seat__label", flat=True
+        )
+    )
+    return [label for label in labels if label in sold]
 
 
 def _holds_its_seats(booking: Booking) -> bool:

@@ -116,6 +116,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every request runs on a thread of its own, so without a pool each request
+    # connects afresh (about 10 ms) and a burst can exhaust max_connections (500s). Requests
+    # beyond the pool wait for a connection instead. DATABASE_POOL_SIZE=0 turns it off.
+    pool_size = env_int("DATABASE_POOL_SIZE", 10)
+    if pool_size:
+        if DATABASES["default"]["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured(
+                "DATABASE_CONN_MAX_AGE must be 0 while the pool is on (DATABASE_POOL_SIZE > 0)"
+            )
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": pool_size,
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"

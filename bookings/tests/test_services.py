@@ -58,6 +58,21 @@ def test_a_conflicting_hold_holds_nothing_and_names_the_seats(showtime, user, bo
     assert not Booking.objects.filter(user=bob).exists()
 
 
+def test_a_seat_sold_after_the_sold_check_is_not_held(showtime, user, bob, monkeypatch):
+    """The sale commits between the hold's database check and its Redis hold (the buyer's hold
+    is already released): the new hold must give the seat back, not hold a sold seat."""
+    services.pay_booking(booking=services.hold_seats(user=bob, showtime=showtime, labels=["A3"]))
+    real_check = services.booked_labels
+    monkeypatch.setattr(services, "booked_labels", lambda **kw: real_check(**kw) - {"A3"})
+
+    with pytest.raises(SeatsUnavailable) as caught:
+        services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"])
+
+    assert caught.value.conflicts == ["A3"]
+    assert holds.held_labels(showtime_id=showtime.pk, labels=["A3", "A4"]) == {}
+    assert not Booking.objects.filter(user=user).exists()
+
+
 def test_a_new_hold_replaces_the_old_one(showtime, user):
     first = services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"])
     second = services.hold_seats(user=user, showtime=showtime, labels=["A4", "A5", "A6"])
