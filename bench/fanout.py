@@ -254,19 +254,6 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def daphne_pid(port: int) -> int:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"daphne" in argv and b"-p" in argv and str(port).encode() in argv:
-            return int(entry.name)
-    raise RuntimeError(f"no daphne process on port {port}")
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -417,13 +404,13 @@ class Probe:
 
 
 async def run_product(holder, redis_url, processes, count, rounds, db_url) -> dict:
-    from tests.e2e.stack import running_stack
+    from tests.e2e.stack import daphne_pids, running_stack
 
     flush_redis(redis_url)
     with running_stack(redis_url=redis_url, web_processes=processes, database_url=db_url) as bases:
         showtime_id = await holder.call("reset")
         path = f"/ws/showtimes/{showtime_id}/"
-        pids = [daphne_pid(int(base.rsplit(":", 1)[1])) for base in bases]
+        pids = daphne_pids(bases)
         # Warm up every process (imports, templates, the channel layer's connection).
         warm = Round([])
         for viewer in await connect_viewers(bases, path, len(bases), warm):

@@ -75,7 +75,7 @@ import django
 import psycopg
 import redis
 
-from tests.e2e.stack import running_stack
+from tests.e2e.stack import daphne_pids, running_stack
 
 # ---------------------------------------------------------------------------------------------
 # Setup: database, users and sessions, the hall.
@@ -480,22 +480,6 @@ def audit(showtimes: list[int], hall: Hall) -> dict:
                 "statuses": statuses,
             }
     return result
-
-
-def daphne_pids(urls: list[str]) -> list[int]:
-    ports = {url.rsplit(":", 1)[1] for url in urls}
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        args = [arg.decode(errors="replace") for arg in argv]
-        if "daphne" in args and any(port in args for port in ports):
-            pids.append(int(entry.name))
-    return pids
 
 
 def start_profiles(pids: list[int], seconds: int) -> list[tuple[subprocess.Popen, str]]:

@@ -3,35 +3,20 @@
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
-from django.test import Client
 
 from audit.consumers import FORBIDDEN
 from audit.models import AuditEvent
 from bookings import services
 from config.asgi import application
+from tests.websocket import ORIGIN, close_worker_connections, session_cookie  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-@pytest.fixture(autouse=True)
-async def close_worker_connections():
-    yield
-    await sync_to_async(connections.close_all)()
-
-
-def _session_cookie(user) -> tuple[bytes, bytes]:
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
 async def _feed(user=None, query: str = "") -> WebsocketCommunicator:
     headers = [ORIGIN]
     if user is not None:
-        headers.append(await sync_to_async(_session_cookie)(user))
+        headers.append(await session_cookie(user))
     path = "/ws/staff/audit/" + (f"?{query}" if query else "")
     return WebsocketCommunicator(application, path, headers=headers)
 

@@ -6,31 +6,14 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
-from django.test import Client
 from django.utils import timezone
 
 from bookings import services
 from bookings.models import Booking
 from config.asgi import application
+from tests.websocket import ORIGIN, close_worker_connections, session_cookie  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-@pytest.fixture(autouse=True)
-async def close_worker_connections():
-    """Database work here runs on asgiref's worker thread; close its connection afterwards so the
-    test database can be dropped at the end of the run."""
-    yield
-    await sync_to_async(connections.close_all)()
-
-
-def _session_cookie(user) -> tuple[bytes, bytes]:
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
 async def _connect(showtime_id, *headers) -> WebsocketCommunicator:
@@ -73,14 +56,14 @@ async def test_another_users_hold_arrives_as_a_fragment_of_just_those_seats(show
 
 
 async def test_the_holder_sees_their_seats_as_theirs(showtime, user, bob):
-    mine = await _connect(showtime.pk, await sync_to_async(_session_cookie)(user))
-    theirs = await _connect(showtime.pk, await sync_to_async(_session_cookie)(bob))
+    mine = await _connect(showtime.pk, await session_cookie(user))
+    theirs = await _connect(showtime.pk, await session_cookie(bob))
     await mine.receive_from()
     await theirs.receive_from()
     await sync_to_async(services.hold_seats)(user=user, showtime=showtime, labels=["B2"])
     assert _seats(await mine.receive_from(timeout=5)) == {"B2": "mine"}
     assert _seats(await theirs.receive_from(timeout=5)) == {"B2": "held"}
-    reconnect = await _connect(showtime.pk, await sync_to_async(_session_cookie)(user))
+    reconnect = await _connect(showtime.pk, await session_cookie(user))
     assert _seats(await reconnect.receive_from())["B2"] == "mine"
     for communicator in (mine, theirs, reconnect):
         await communicator.disconnect()

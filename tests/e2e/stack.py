@@ -116,6 +116,23 @@ def running_stack(
                 process.wait(10)
 
 
+def daphne_pids(urls: list[str]) -> list[int]:
+    """The process ids of the daphnes serving these base URLs (for memory figures and py-spy)."""
+    ports = {url.rsplit(":", 1)[1] for url in urls}
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        args = [arg.decode(errors="replace") for arg in argv]
+        if "daphne" in args and any(port in args for port in ports):
+            pids.append(int(entry.name))
+    return pids
+
+
 def _wait_healthy(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
