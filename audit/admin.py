@@ -3,10 +3,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.models import AuditEvent
+from cinema.admin import ViewOnlyAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ViewOnlyAdmin):
     """The trail is read here and nowhere changed: no add, no edit, no delete."""
 
     list_display = ["occurred_at", "kind", "booking_link", "actor", "showtime_id", "seat_list"]
@@ -26,15 +27,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
     actions = None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="booking", ordering="booking_ref")
     def booking_link(self, event):

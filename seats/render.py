@@ -28,9 +28,7 @@ def row_html(views, *, selected=(), conflicts=()) -> SafeString:
         "".join(
             GAP
             if view is None
-            else _render(
-                view.seat, view.state, False, view.label in selected, view.label in conflicts
-            )
+            else seat_html(view, selected=view.label in selected, conflict=view.label in conflicts)
             for view in views
         )
     )
