@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.models import AuditEvent
-from cinema.admin import ViewOnlyAdmin
+from config.admin import ViewOnlyAdmin
 
 
 @admin.register(AuditEvent)

@@ -9,7 +9,7 @@ from audit.models import AuditEvent
 from bookings import services
 from bookings.errors import BookingError
 from bookings.models import Booking, Ticket
-from cinema.admin import ViewOnlyAdmin
+from config.admin import ViewOnlyAdmin
 
 CSV_COLUMNS = [
     "ref",

@@ -7,20 +7,8 @@ from django.utils import timezone
 
 from cinema.models import Auditorium, Genre, Movie, Seat, Showtime
 from cinema.services import save_auditorium, schedule_showtime
+from config.admin import ViewOnlyAdmin
 from seats.seatmap import compose_seat_map, get_plan
-
-
-class ViewOnlyAdmin(admin.ModelAdmin):
-    """Rows that only a service or another form may write: staff look, nobody edits here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Genre)
