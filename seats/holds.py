@@ -3,8 +3,12 @@
 Guarantees:
 - A hold takes every requested seat of one showtime or none, in one Lua call, and names exactly
   the seats held by other tokens. Holding again with the same token refreshes the TTL.
+- No hold of an owner (one account) lives past its deadline: the owner's first hold on the
+  showtime plus `ttl x (1 + max_extensions)`, whatever is posted: a refresh, a new selection, a
+  release and a new hold all keep that deadline, and for one more TTL after it the owner may not
+  hold on the showtime again, so the seats go to someone else. The scripts enforce it.
 - Every successful hold gets a fencing number, strictly greater than any before it for the
-  showtime.
+  showtime, also after Redis lost the counter (it starts again above the caller's floor).
 - Only the token that holds a seat can extend or release it (compare-and-set, compare-and-delete),
   and a hold is extended at most `max_extensions` times.
 - Every hold expires by itself (TTL), even if every worker is down.
@@ -13,8 +17,11 @@ Guarantees:
 
 Keys of showtime <id>:
 - `hold:{st<id>}:<label>` STRING = token, PX ttl. The seat is HELD while it exists.
-- `hold:{st<id>}:meta:<token>` HASH (extensions, created ms), living at least as long as the
-  token's seats, so the extension cap survives a refresh or a release and a new hold.
+- `hold:{st<id>}:meta:<token>` HASH (extensions, fence), living until the owner's deadline, so
+  the extension cap survives a refresh or a release and a new hold.
+- `hold:{st<id>}:window:<owner>` STRING = the owner's deadline (epoch ms), set by its first hold
+  and living until the deadline plus one TTL (the cooldown); `close_window` ends it once the
+  owner has bought.
 - `holds:{st<id>}:exp` ZSET, member = seat label, score = expiry in epoch ms. One entry per seat,
   overwritten by each new holder, so it always describes the seat's latest hold and never grows
   past the auditorium's size; the seat key says who holds it. It lives INDEX_GRACE_SECONDS past
@@ -26,6 +33,7 @@ Times are the caller's clock (epoch ms passed to the scripts), the same clock th
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -60,12 +68,18 @@ def fence_key(showtime_id: int) -> str:
     return f"holds:{{st{showtime_id}}}:fence"
 
 
+def window_key(showtime_id: int, owner: str) -> str:
+    return f"hold:{{st{showtime_id}}}:window:{owner}"
+
+
 @dataclass(frozen=True, slots=True)
 class HoldResult:
     ok: bool
     fence: int | None = None
     expires_at: datetime | None = None
     conflicts: list[str] = field(default_factory=list)
+    # Set when the owner's deadline has passed: seconds until the owner may hold again.
+    retry_after: float | None = None
 
 
 class ExtendStatus(Enum):
@@ -120,16 +134,46 @@ def _checked(*, labels: list[str], token: str, ttl_seconds: int) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
-def hold(*, showtime_id: int, labels: list[str], token: str, ttl_seconds: int) -> HoldResult:
-    """Hold every seat for `token` for `ttl_seconds`, or none; on failure name the others' seats."""
+def _max_extensions(max_extensions: int | None) -> int:
+    return getattr(settings, "HOLD_MAX_EXTENSIONS", 2) if max_extensions is None else max_extensions
+
+
+def hold(
+    *,
+    showtime_id: int,
+    labels: list[str],
+    token: str,
+    ttl_seconds: int,
+    owner: str | None = None,
+    max_extensions: int | None = None,
+    fence_floor: Callable[[], int] | None = None,
+) -> HoldResult:
+    """Hold every seat for `token` for `ttl_seconds` (never past the owner's deadline), or none;
+    on failure name the others' seats, or say when the owner may hold again.
+
+    `owner` (default: the token) is whose deadline applies; `fence_floor` gives the highest fence
+    the caller ever stored for the showtime, asked only when Redis has lost the counter.
+    """
     labels = _checked(labels=labels, token=token, ttl_seconds=ttl_seconds)
     client = get_redis()
-    keys = [fence_key(showtime_id), index_key(showtime_id), meta_key(showtime_id, token)]
-    keys += [seat_key(showtime_id, label) for label in labels]
-    args = [token, ttl_seconds * 1000, _now_ms(), INDEX_GRACE_SECONDS * 1000, *labels]
-    reply = _scripts_for(client).hold(keys=keys, args=args)
+    ttl_ms = ttl_seconds * 1000
+    life_ms = ttl_ms * (1 + _max_extensions(max_extensions))
+    keys = [
+        fence_key(showtime_id),
+        index_key(showtime_id),
+        meta_key(showtime_id, token),
+        window_key(showtime_id, owner or token),
+        *(seat_key(showtime_id, label) for label in labels),
+    ]
+    args = [token, ttl_ms, _now_ms(), INDEX_GRACE_SECONDS * 1000, life_ms, ttl_ms, ""]
+    reply = _scripts_for(client).hold(keys=keys, args=[*args, *labels])
+    if reply[0] == 3:
+        args[6] = fence_floor() if fence_floor else 0
+        reply = _scripts_for(client).hold(keys=keys, args=[*args, *labels])
     if reply[0] == 1:
         return HoldResult(ok=True, fence=int(reply[1]), expires_at=_from_ms(int(reply[2])))
+    if reply[0] == 2:
+        return HoldResult(ok=False, retry_after=int(reply[1]) / 1000)
     return HoldResult(ok=False, conflicts=list(reply[1]))
 
 
@@ -140,14 +184,19 @@ def extend(
     token: str,
     ttl_seconds: int,
     max_extensions: int | None = None,
+    owner: str | None = None,
 ) -> ExtendResult:
-    """Renew the hold for `ttl_seconds` only while `token` owns every seat and is under the cap."""
+    """Renew the hold for `ttl_seconds` only while `token` owns every seat, is under the cap and
+    short of the owner's deadline (which it never passes)."""
     labels = _checked(labels=labels, token=token, ttl_seconds=ttl_seconds)
-    if max_extensions is None:
-        max_extensions = getattr(settings, "HOLD_MAX_EXTENSIONS", 2)
+    max_extensions = _max_extensions(max_extensions)
     client = get_redis()
-    keys = [index_key(showtime_id), meta_key(showtime_id, token)]
-    keys += [seat_key(showtime_id, label) for label in labels]
+    keys = [
+        index_key(showtime_id),
+        meta_key(showtime_id, token),
+        window_key(showtime_id, owner or token),
+        *(seat_key(showtime_id, label) for label in labels),
+    ]
     args = [token, ttl_seconds * 1000, _now_ms(), INDEX_GRACE_SECONDS * 1000, max_extensions]
     reply = _scripts_for(client).extend(keys=keys, args=[*args, *labels])
     if reply[0] == 1:
@@ -165,6 +214,11 @@ def release(*, showtime_id: int, labels: list[str], token: str) -> list[str]:
     client = get_redis()
     keys = [index_key(showtime_id)] + [seat_key(showtime_id, label) for label in labels]
     return list(_scripts_for(client).release(keys=keys, args=[token, *labels]))
+
+
+def close_window(*, showtime_id: int, owner: str) -> None:
+    """Forget the owner's deadline (once they have bought), so they may hold again at once."""
+    get_redis().delete(window_key(showtime_id, owner))
 
 
 def owns(*, showtime_id: int, labels: list[str], token: str) -> bool:

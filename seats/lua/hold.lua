@@ -1,13 +1,21 @@
--- Hold every requested seat of one showtime for one token, or none of them.
+-- Hold every requested seat of one showtime for one token, or none of them, and never past the
+-- owner's deadline: its first hold on the showtime plus the longest a hold may live.
 -- KEYS[1]    fence counter (STRING)  holds:{st<id>}:fence
--- KEYS[2]    expiry index (ZSET)     holds:{st<id>}:exp          member = label, score = expiry ms
--- KEYS[3]    hold meta (HASH)        hold:{st<id>}:meta:<token>  fields extensions, created (ms)
--- KEYS[4..]  seat keys (STRING)      hold:{st<id>}:<label>       value = token
+-- KEYS[2]    expiry index (ZSET)     holds:{st<id>}:exp            member = label, score = expiry ms
+-- KEYS[3]    hold meta (HASH)        hold:{st<id>}:meta:<token>    fields extensions, fence
+-- KEYS[4]    owner's window (STRING) hold:{st<id>}:window:<owner>  value = deadline ms
+-- KEYS[5..]  seat keys (STRING)      hold:{st<id>}:<label>         value = token
 -- ARGV[1] token, ARGV[2] ttl ms, ARGV[3] now ms (caller's clock),
 -- ARGV[4] how long the index outlives its newest hold (ms),
--- ARGV[5..] seat labels, in the order of KEYS[4..]
--- Returns {1, fence, expires_ms} when every seat is held, or {0, {labels held by others}}.
-local token, ttl, now, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+-- ARGV[5] longest life of an owner's holds from the first (ms),
+-- ARGV[6] how long after that deadline the owner may not hold again (ms),
+-- ARGV[7] the highest fence ever handed out, from the database ('' when not looked up),
+-- ARGV[8..] seat labels, in the order of KEYS[5..]
+-- Returns {1, fence, expires_ms} when every seat is held, {0, {labels held by others}},
+-- {2, ms until the owner may hold again} past the deadline, or {3} when the fence counter is
+-- missing (Redis lost it) and ARGV[7] is empty: ask again with the database's highest fence.
+local token, ttl, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local grace, life, cooldown, floor = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 
 -- PEXPIRE alone could shorten a key that another, longer hold still relies on.
 local function keep_at_least(key, ms)
@@ -16,31 +24,47 @@ local function keep_at_least(key, ms)
   end
 end
 
--- Every read before any write: a conflict must leave no trace at all.
+-- Every read before any write: a refusal must leave no trace at all.
+local deadline = tonumber(redis.call('GET', KEYS[4]) or (now + life))
+if now >= deadline then
+  return {2, math.max(redis.call('PTTL', KEYS[4]), 0)}
+end
 local conflicts = {}
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   local holder = redis.call('GET', KEYS[i])
   if holder and holder ~= token then
-    conflicts[#conflicts + 1] = ARGV[i + 1]
+    conflicts[#conflicts + 1] = ARGV[i + 3]
   end
 end
 if #conflicts > 0 then
   return {0, conflicts}
 end
+-- A fence must never repeat, even after Redis lost the counter: start again above the database.
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if floor == '' then
+    return {3}
+  end
+  redis.call('SET', KEYS[1], floor)
+end
 
-local expires = now + ttl
+local expires = math.min(now + ttl, deadline)
 local index = {}
-for i = 4, #KEYS do
-  redis.call('SET', KEYS[i], token, 'PX', ttl)
+for i = 5, #KEYS do
+  redis.call('SET', KEYS[i], token, 'PX', expires - now)
   index[#index + 1] = expires
-  index[#index + 1] = ARGV[i + 1]
+  index[#index + 1] = ARGV[i + 3]
 end
 redis.call('ZADD', KEYS[2], unpack(index))
-keep_at_least(KEYS[2], ttl + grace)
--- Only a new token gets its meta: a refresh keeps the original start and extension count.
-if redis.call('EXISTS', KEYS[3]) == 0 then
-  redis.call('HSET', KEYS[3], 'created', now, 'extensions', 0)
+keep_at_least(KEYS[2], expires - now + grace)
+-- The window is set once, by the first hold: changing the selection, refreshing or cancelling and holding again
+-- all keep the first deadline. It outlives the deadline by the cooldown, so the owner cannot
+-- take the same seats straight back when they come free.
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  redis.call('SET', KEYS[4], deadline, 'PX', life + cooldown)
 end
-keep_at_least(KEYS[3], ttl)
 local fence = redis.call('INCR', KEYS[1])
+-- Only a new token starts at no extensions; the meta lives as long as the deadline.
+redis.call('HSETNX', KEYS[3], 'extensions', 0)
+redis.call('HSET', KEYS[3], 'fence', fence)
+keep_at_least(KEYS[3], deadline - now)
 return {1, fence, expires}

@@ -14,8 +14,10 @@ ST = 7
 OK, LOST, CAP = holds.ExtendStatus.OK, holds.ExtendStatus.LOST, holds.ExtendStatus.CAP_REACHED
 
 
-def _hold(labels, token, ttl=60, showtime_id=ST):
-    return holds.hold(showtime_id=showtime_id, labels=labels, token=token, ttl_seconds=ttl)
+def _hold(labels, token, ttl=60, showtime_id=ST, **kwargs):
+    return holds.hold(
+        showtime_id=showtime_id, labels=labels, token=token, ttl_seconds=ttl, **kwargs
+    )
 
 
 def _extend(labels, token, ttl=60, **kwargs):
@@ -74,12 +76,12 @@ def test_same_token_refreshes_the_ttl(redis_db):
 
 def test_refresh_keeps_the_start_and_the_extension_count(redis_db):
     _hold(["A1"], "alice")
-    meta = holds.meta_key(ST, "alice")
-    created = redis_db.hget(meta, "created")
+    started = redis_db.get(holds.window_key(ST, "alice"))
     assert _extend(["A1"], "alice", max_extensions=1).status is OK
     time.sleep(0.01)
     assert _hold(["A1"], "alice").ok
-    assert redis_db.hgetall(meta) == {"created": created, "extensions": "1"}
+    assert redis_db.hget(holds.meta_key(ST, "alice"), "extensions") == "1"
+    assert redis_db.get(holds.window_key(ST, "alice")) == started
     assert _extend(["A1"], "alice", max_extensions=1).status is CAP
 
 
@@ -119,11 +121,14 @@ def test_release_frees_only_the_tokens_seats_and_their_index_entries(
 
 @pytest.mark.parametrize("cap", [0, 1, 2, 3])
 def test_extension_is_capped(redis_db, cap):
-    _hold(["A1", "A2"], "alice", ttl=5)
-    statuses = [_extend(["A1", "A2"], "alice", max_extensions=cap).status for _ in range(cap + 1)]
+    _hold(["A1", "A2"], "alice", ttl=5, max_extensions=cap)
+    redis_db.pexpire(holds.seat_key(ST, "A2"), 1000)
+    statuses = [
+        _extend(["A1", "A2"], "alice", ttl=5, max_extensions=cap).status for _ in range(cap + 1)
+    ]
     assert statuses == [OK] * cap + [CAP]
     assert redis_db.hget(holds.meta_key(ST, "alice"), "extensions") == str(cap)
-    assert (redis_db.pttl(holds.seat_key(ST, "A2")) > 55000) is (cap > 0)
+    assert (redis_db.pttl(holds.seat_key(ST, "A2")) > 4000) is (cap > 0)
 
 
 @pytest.mark.parametrize(("setting", "allowed"), [(1, 1), (3, 3), (None, 2)])
@@ -138,10 +143,12 @@ def test_the_cap_defaults_to_the_setting(redis_db, settings, setting, allowed):
 
 
 def test_extend_renews_the_ttl_and_the_index_entry(redis_db):
-    held = _hold(["A1", "A2"], "alice", ttl=5)
+    held = _hold(["A1", "A2"], "alice", ttl=60)
+    redis_db.pexpire(holds.seat_key(ST, "A1"), 1000)
+    time.sleep(0.05)
     result = _extend(["A1", "A2"], "alice", ttl=60, max_extensions=2)
     assert result.status is OK and result.lost == []
-    assert result.expires_at - held.expires_at > timedelta(seconds=54)
+    assert result.expires_at - held.expires_at >= timedelta(seconds=0.05)
     assert redis_db.pttl(holds.seat_key(ST, "A1")) > 55000
     assert redis_db.pttl(holds.meta_key(ST, "alice")) > 55000
     scores = dict(redis_db.zrange(holds.index_key(ST), 0, -1, withscores=True))
@@ -179,7 +186,8 @@ def test_holds_expire_by_themselves(redis_db):
     time.sleep(1.2)
     assert holds.held_labels(showtime_id=ST, labels=["A1"]) == {}
     assert not holds.owns(showtime_id=ST, labels=["A1"], token="alice")
-    assert redis_db.exists(holds.meta_key(ST, "alice")) == 0
+    # The meta stays to the deadline (TTL x 3), keeping the extension count for a new hold.
+    assert 0 < redis_db.pttl(holds.meta_key(ST, "alice")) <= 1800
     assert _hold(["A1"], "bob").ok
 
 
@@ -224,9 +232,12 @@ def test_expired_defaults_to_now(redis_db):
     assert sorted(holds.expired(showtime_id=ST)) == ["A1", "A2"]
 
 
-def test_only_the_fence_outlives_the_holds(redis_db):
+def test_only_the_fence_outlives_the_holds(redis_db, settings):
+    settings.HOLD_MAX_EXTENSIONS = 2
     _hold(["A1"], "alice", ttl=5)
-    assert 0 < redis_db.pttl(holds.meta_key(ST, "alice")) <= 5000
+    # The meta lives to the owner's deadline, the window one cooldown (a TTL) past it.
+    assert 10000 < redis_db.pttl(holds.meta_key(ST, "alice")) <= 15000
+    assert 15000 < redis_db.pttl(holds.window_key(ST, "alice")) <= 20000
     index_ttl = redis_db.pttl(holds.index_key(ST))
     assert 5000 < index_ttl <= 5000 + holds.INDEX_GRACE_SECONDS * 1000
     # A shorter hold later must not cut the index short under the longer one.
@@ -252,6 +263,7 @@ def test_every_key_carries_the_showtime_hash_tag(redis_db):
         "hold:{st42}:A1",
         "hold:{st42}:A2",
         "hold:{st42}:meta:alice",
+        "hold:{st42}:window:alice",
         "holds:{st42}:exp",
         "holds:{st42}:fence",
     }
@@ -356,3 +368,114 @@ def test_racing_threads_never_share_a_seat(redis_db):
         assert conflicts and set(conflicts) <= set(wanted[token])
         assert all(held[label] in winners for label in conflicts)
     assert sorted(results[token].fence for token in winners) == list(range(1, len(winners) + 1))
+
+
+def _held_until(client, label: str) -> float:
+    """Seconds from now until the seat's hold ends (0 when it is not held)."""
+    return max(client.pttl(holds.seat_key(ST, label)), 0) / 1000
+
+
+def test_reposting_the_same_seats_never_passes_the_deadline(redis_db):
+    """TTL 1 s, one extension: whatever is posted, the owner's holds end 2 s after the first."""
+    first = time.monotonic()
+    while time.monotonic() - first < 2.6:
+        result = holds.hold(
+            showtime_id=ST, labels=["A1"], token="alice", ttl_seconds=1, max_extensions=1
+        )
+        if result.ok:
+            assert time.monotonic() - first + _held_until(redis_db, "A1") <= 2.05
+        else:
+            assert time.monotonic() - first >= 1.95
+            # The cooldown: the owner may hold again one TTL after the deadline.
+            assert abs(time.monotonic() - first + result.retry_after - 3) < 0.1
+        time.sleep(0.1)
+    assert not result.ok and result.conflicts == []
+    assert holds.held_labels(showtime_id=ST, labels=["A1"]) == {}
+    # Someone else takes the seat at once.
+    assert holds.hold(showtime_id=ST, labels=["A1"], token="bob", ttl_seconds=1).ok
+
+
+@pytest.mark.parametrize("change", ["new selection", "release and hold again", "new token"])
+def test_the_owners_deadline_survives_every_way_of_holding_again(redis_db, change):
+    def hold(labels, token="t1"):  # noqa: S107
+        return holds.hold(
+            showtime_id=ST,
+            labels=labels,
+            token=token,
+            ttl_seconds=2,
+            max_extensions=1,
+            owner="user:1",
+        )
+
+    deadline = hold(["A1"]).expires_at + timedelta(seconds=2)
+    time.sleep(1.5)
+    if change == "new selection":
+        again = hold(["A2", "A3"])
+    elif change == "release and hold again":
+        holds.release(showtime_id=ST, labels=["A1"], token="t1")
+        again = hold(["A1"])
+    else:
+        holds.release(showtime_id=ST, labels=["A1"], token="t1")
+        again = hold(["A1"], token="t2")
+    assert again.ok
+    assert again.expires_at <= deadline
+    assert (
+        _held_until(redis_db, again_label := ("A2" if change == "new selection" else "A1")) <= 2.55
+    )
+    assert (
+        holds.extend(
+            showtime_id=ST,
+            labels=["A2", "A3"] if change == "new selection" else [again_label],
+            token="t1" if change != "new token" else "t2",
+            ttl_seconds=2,
+            max_extensions=1,
+            owner="user:1",
+        ).expires_at
+        <= deadline
+    )
+
+
+def test_extending_stops_at_the_deadline(redis_db):
+    assert _hold(["A1"], "alice", ttl=2, max_extensions=1).ok
+    # Cap 1: life 4 s. Extending at once can only add what is left before the deadline.
+    time.sleep(1)
+    extended = _extend(["A1"], "alice", ttl=5, max_extensions=1)
+    assert extended.status is OK
+    assert 2.9 < _held_until(redis_db, "A1") <= 3.05
+    assert _extend(["A1"], "alice", ttl=5, max_extensions=5).status is CAP
+
+
+def test_the_cooldown_is_per_owner_and_a_purchase_ends_it(redis_db):
+    def hold(owner, token):
+        return holds.hold(
+            showtime_id=ST, labels=["A1"], token=token, ttl_seconds=1, max_extensions=0, owner=owner
+        )
+
+    assert hold("user:1", "t1").ok
+    time.sleep(1.05)
+    assert hold("user:1", "t2").retry_after > 0.5
+    assert hold("user:2", "t3").ok
+    holds.close_window(showtime_id=ST, owner="user:1")
+    assert hold("user:1", "t4").conflicts == ["A1"]  # free to try again; the seat is taken
+
+
+def test_a_lost_fence_counter_starts_again_above_the_floor(redis_db):
+    assert [_hold([f"A{n}"], f"t{n}").fence for n in (1, 2)] == [1, 2]
+    redis_db.flushdb()  # Redis lost everything
+    asked = []
+
+    def floor():
+        asked.append(True)
+        return 474
+
+    result = holds.hold(
+        showtime_id=ST, labels=["A1"], token="t9", ttl_seconds=60, fence_floor=floor
+    )
+    assert result.fence == 475
+    assert (
+        holds.hold(
+            showtime_id=ST, labels=["A2"], token="t8", ttl_seconds=60, fence_floor=floor
+        ).fence
+        == 476
+    )
+    assert asked == [True]  # only while the counter was missing
