@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 import redis
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from cinema.models import Auditorium, Movie
@@ -40,21 +42,27 @@ def redis_db(settings):
     client.close()
 
 
-@pytest.fixture
-def staff_user(django_user_model):
-    return django_user_model.objects.create_user(
-        "ops", "ops@example.com", "correct-horse-battery", is_staff=True, is_superuser=True
-    )
+def verified_user(username: str, **extra):
+    """A customer whose email address is confirmed, as after clicking the sign-up link."""
+    email = f"{username}@example.com"
+    user = get_user_model().objects.create_user(username, email, "correct-horse-battery", **extra)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
 
 
 @pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", "bob@example.com", "correct-horse-battery")
+def staff_user(db):
+    return verified_user("ops", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("ann", "ann@example.com", "correct-horse-battery")
+def bob(db):
+    return verified_user("bob")
+
+
+@pytest.fixture
+def user(db):
+    return verified_user("ann")
 
 
 SMALL_LAYOUT = """\

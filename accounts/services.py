@@ -2,6 +2,7 @@
 
 import logging
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db.models import Q
@@ -37,3 +38,8 @@ def promote_admin(*, email: str) -> AbstractUser:
         raise UnknownEmail(f"More than one user has the email {email!r}; promote them in /admin/.")
     grant_admin(user=users[0])
     return users[0]
+
+
+def has_verified_email(*, user: AbstractUser) -> bool:
+    """Whether someone vouched for the user's address: a confirmed link, or Google's word."""
+    return EmailAddress.objects.filter(user=user, verified=True).exists()

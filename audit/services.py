@@ -1,6 +1,8 @@
 """`record()`: the one way an audit event is written."""
 
 import logging
+import math
+import re
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -44,17 +46,42 @@ def record(
     return event
 
 
+# Control characters other than tab and line breaks; NUL above all, which PostgreSQL cannot store.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """`text` with unpaired surrogates and control characters written as escapes (`\\x00`)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def _storable(value):
+    """`value` as JSON that any database stores: what an error carries is anybody's input."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {_printable(str(key)): _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(item) for item in value]
+    return _printable(str(value))
+
+
 def record_error(where: str, error: BaseException, **context) -> AuditEvent | None:
     """Record an unexpected exception as a system error; never raises (it runs on error paths)."""
     try:
         return record(
             Kind.SYSTEM_ERROR,
-            detail={
-                "where": where,
-                "error": type(error).__name__,
-                "message": str(error)[:500],
-                **context,
-            },
+            detail=_storable(
+                {
+                    "where": where,
+                    "error": type(error).__name__,
+                    "message": str(error)[:500],
+                    **context,
+                }
+            ),
         )
     except Exception:
         log.exception("could not record a system error from %s", where)

@@ -46,5 +46,25 @@ class BookingClosed(BookingError):
     status = 409
 
 
+class SalesEnded(BookingClosed):
+    """Sales stopped or the showtime started while the booking waited for payment."""
+
+    def __init__(self, message: str, *, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+class HoldLimitReached(BookingError):
+    """The account already holds as many seats, or open bookings, as one account may."""
+
+    status = 409
+
+
+class VerificationRequired(BookingError):
+    """Holding seats needs a confirmed email address (or Google sign-in)."""
+
+    status = 403
+
+
 class RateLimited(BookingError):
     status = 429

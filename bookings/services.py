@@ -7,20 +7,27 @@ audit event in the same transaction as the change.
 """
 
 import logging
+import math
 import secrets
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
+from accounts.services import has_verified_email
 from audit.services import Kind, record
 from bookings.errors import (
     BookingClosed,
+    HoldLimitReached,
     HoldLost,
     InvalidRequest,
     PaymentFailed,
+    SalesEnded,
     SeatsUnavailable,
+    VerificationRequired,
 )
 from bookings.models import Booking, Payment, Ticket
 from bookings.payments import PaymentDeclined, get_gateway
@@ -36,22 +43,42 @@ log = logging.getLogger(__name__)
 
 
 def _validate_labels(*, plan: Plan, labels: list[str]) -> list[str]:
+    def message(found: list[str], *, one: str, many: str) -> str:
+        # Labels come straight from the request: echo a few, each cut to a label's length.
+        shown = [label if len(label) <= 8 else f"{label[:8]}…" for label in found[:5]]
+        more = f", … and {len(found) - len(shown)} more" if len(found) > len(shown) else ""
+        return (one if len(found) == 1 else many).format(", ".join(shown) + more)
+
     if not labels:
         raise InvalidRequest("Pick at least one seat.")
     labels = [label.strip().upper() for label in labels]
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
-        raise InvalidRequest(f"Seat {', '.join(duplicates)} is listed more than once.")
+        raise InvalidRequest(
+            message(
+                duplicates,
+                one="Seat {} is listed more than once.",
+                many="Seats {} are listed more than once.",
+            )
+        )
     if len(labels) > settings.MAX_SEATS_PER_BOOKING:
         raise InvalidRequest(
             f"You can book at most {settings.MAX_SEATS_PER_BOOKING} seats at once."
         )
     unknown = [label for label in labels if label not in plan.seats_by_label]
     if unknown:
-        raise InvalidRequest(f"There is no seat {', '.join(unknown)} in this auditorium.")
+        raise InvalidRequest(
+            message(
+                unknown,
+                one="There is no seat {} in this auditorium.",
+                many="There are no seats {} in this auditorium.",
+            )
+        )
     blocked = [label for label in labels if plan.seats_by_label[label].blocked]
     if blocked:
-        raise InvalidRequest(f"Seat {', '.join(blocked)} is not for sale.")
+        raise InvalidRequest(
+            message(blocked, one="Seat {} is not for sale.", many="Seats {} are not for sale.")
+        )
     return labels
 
 
@@ -60,6 +87,61 @@ def _check_on_sale(showtime: Showtime) -> None:
         raise BookingClosed("Tickets for this showtime are not on sale.")
     if showtime.starts_at <= timezone.now():
         raise BookingClosed("This showtime has already started.")
+
+
+def _check_sales_open(showtime: Showtime) -> None:
+    """Paying needs the showtime still on sale and not started; stopping sales ends every hold."""
+    if not showtime.on_sale:
+        raise SalesEnded(
+            "Sales for this showtime have been stopped, so your seats are released. "
+            "Nothing was charged.",
+            reason="sales stopped",
+        )
+    if showtime.starts_at <= timezone.now():
+        raise SalesEnded(
+            "This showtime has already started, so your seats are released. Nothing was charged.",
+            reason="showtime started",
+        )
+
+
+def _hold_owner(user) -> str:
+    """Whose deadline a hold counts against in Redis: the account."""
+    return f"user:{user.pk}"
+
+
+def _highest_fence(*, showtime: Showtime) -> int:
+    return Booking.objects.filter(showtime=showtime).aggregate(top=Max("fence"))["top"] or 0
+
+
+def _check_account_limits(*, user, showtime: Showtime, labels: list[str]) -> Booking | None:
+    """Lock the account's open bookings and refuse a hold past its limits across showtimes;
+    returns the open booking for `showtime`, which the new selection replaces.
+
+    Locking the user row makes two holds of one account on different showtimes take turns, so
+    together they cannot pass the limit either.
+    """
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    now = timezone.now()
+    existing, others = None, []
+    for booking in Booking.objects.select_for_update().filter(
+        user=user, status=Booking.Status.PENDING
+    ):
+        if booking.showtime_id == showtime.pk:
+            existing = booking
+        elif booking.expires_at is None or booking.expires_at > now:
+            others.append(booking)
+    if len(others) >= settings.MAX_OPEN_BOOKINGS_PER_ACCOUNT:
+        raise HoldLimitReached(
+            f"You have seats held for {len(others)} other showtimes. Pay for or release those "
+            "before holding more."
+        )
+    held = sum(len(booking.seat_labels) for booking in others)
+    if held + len(labels) > settings.MAX_SEATS_HELD_PER_ACCOUNT:
+        raise HoldLimitReached(
+            f"One account can hold at most {settings.MAX_SEATS_HELD_PER_ACCOUNT} seats at once, "
+            f"and you hold {held} for other showtimes. Pay for or release those first."
+        )
+    return existing
 
 
 def hold_seats(
@@ -71,6 +153,10 @@ def hold_seats(
     new seats cannot all be held, the old hold stays as it was.
     """
     check_rate(user=user, action="hold")
+    if settings.HOLD_REQUIRES_VERIFIED_EMAIL and not has_verified_email(user=user):
+        raise VerificationRequired(
+            "Confirm your email address before holding seats: open the link we sent you."
+        )
     _check_on_sale(showtime)
     plan = get_plan(showtime.auditorium)
     booked = booked_labels(showtime=showtime, plan=plan)
@@ -88,16 +174,26 @@ def hold_seats(
     if sold:
         raise SeatsUnavailable("Some of those seats were just sold.", conflicts=sold)
 
-    ttl = settings.HOLD_TTL_SECONDS
     with transaction.atomic():
-        existing = (
-            Booking.objects.select_for_update()
-            .filter(user=user, showtime=showtime, status=Booking.Status.PENDING)
-            .first()
-        )
+        existing = _check_account_limits(user=user, showtime=showtime, labels=labels)
         token = existing.hold_token if existing else secrets.token_urlsafe(16)
         previous = set(existing.seat_labels) if existing else set()
-        result = holds.hold(showtime_id=showtime.pk, labels=labels, token=token, ttl_seconds=ttl)
+        result = holds.hold(
+            showtime_id=showtime.pk,
+            labels=labels,
+            token=token,
+            ttl_seconds=settings.HOLD_TTL_SECONDS,
+            owner=_hold_owner(user),
+            max_extensions=settings.HOLD_MAX_EXTENSIONS,
+            fence_floor=lambda: _highest_fence(showtime=showtime),
+        )
+        if result.retry_after is not None:
+            minutes = max(1, math.ceil(result.retry_after / 60))
+            raise BookingClosed(
+                "You have held seats for this showtime for as long as one account may. "
+                f"Give others a turn: you can pick seats again in {minutes} "
+                f"minute{'s' if minutes > 1 else ''}."
+            )
         if not result.ok:
             raise SeatsUnavailable(
                 "Someone else is holding some of those seats.", conflicts=result.conflicts
@@ -145,20 +241,22 @@ def hold_seats(
 
 
 def extend_hold(*, booking: Booking) -> Booking:
-    """Give a PENDING booking another full hold period, while every seat is still its own."""
+    """Give a PENDING booking another hold period, while every seat is still its own, sales are
+    open, and never past the owner's deadline."""
     if booking.status != Booking.Status.PENDING:
         raise BookingClosed("Only a booking waiting for payment can be extended.")
+    _check_on_sale(booking.showtime)
     result = holds.extend(
         showtime_id=booking.showtime_id,
         labels=booking.seat_labels,
         token=booking.hold_token,
         ttl_seconds=settings.HOLD_TTL_SECONDS,
         max_extensions=settings.HOLD_MAX_EXTENSIONS,
+        owner=_hold_owner(booking.user),
     )
     if result.status == holds.ExtendStatus.CAP_REACHED:
         raise BookingClosed(
-            f"The hold has been extended {settings.HOLD_MAX_EXTENSIONS} times already; "
-            "pay now or start again."
+            "This hold has been extended as far as it can go; pay now or start again."
         )
     if result.status != holds.ExtendStatus.OK:
         raise HoldLost("Your hold on these seats has run out. Pick your seats again.")
@@ -196,6 +294,7 @@ def pay_booking(*, booking: Booking, card: str = "") -> Booking:
                 return booking
             if booking.status != Booking.Status.PENDING:
                 raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
+            _check_sales_open(booking.showtime)
             if not _holds_its_seats(booking):
                 raise HoldLost(
                     "Your hold on these seats ran out before payment. Nothing was charged."
@@ -239,10 +338,25 @@ def pay_booking(*, booking: Booking, card: str = "") -> Booking:
                 **_booking_facts(booking),
             )
             _release_on_commit(booking)
+            # Bought: the buyer may hold seats of this showtime again at once.
+            transaction.on_commit(
+                lambda: holds.close_window(
+                    showtime_id=booking.showtime_id, owner=_hold_owner(booking.user)
+                ),
+                robust=True,
+            )
     except PaymentDeclined as declined:
         # The tickets rolled back; the booking stays PENDING with its hold, so the user can retry.
         _audit(Kind.PAYMENT_FAILED, booking, actor=booking.user, reason="declined")
         raise PaymentFailed(str(declined)) from None
+    except SalesEnded as ended:
+        _end_booking(
+            booking=booking,
+            status=Booking.Status.EXPIRED,
+            kind=Kind.SEATS_RELEASED,
+            reason=ended.reason,
+        )
+        raise
     except HoldLost:
         _end_booking(
             booking=booking,

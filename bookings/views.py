@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,9 +10,13 @@ from django.views.decorators.http import require_GET, require_POST
 from bookings import services
 from bookings.errors import BookingError, InvalidRequest
 from bookings.models import Booking
+from bookings.ratelimit import check_rate
 from bookings.selectors import user_bookings
 from cinema.models import Showtime
-from seats.seatmap import view_seat_map
+from seats.seatmap import get_plan, view_seat_map
+
+# ASCII digits and a few of them: str.isdigit() also takes "²", which int() refuses.
+_COUNT = re.compile(r"[0-9]{1,4}")
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
@@ -27,6 +33,9 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
 def _render_showtime(request, showtime: Showtime, *, error=None, selected=(), status=200):
     seat_map = view_seat_map(showtime=showtime, user=request.user)
     conflicts = getattr(error, "conflicts", [])
+    # Only real seats are ticked again: whatever else the request carried is not echoed.
+    seats = get_plan(showtime.auditorium).seats_by_label
+    selected = {label for label in selected if label in seats}
     context = {
         "showtime": showtime,
         "seat_map": seat_map,
@@ -45,21 +54,36 @@ def showtime_detail(request, showtime_id: int):
     return _render_showtime(request, _showtime_or_404(showtime_id))
 
 
+def _hold_request(request) -> tuple[list[str], int | None]:
+    """The seats, or the number of best available seats, that the form asks for.
+
+    `services.hold_seats` counts every request against the hold rate limit; a malformed one
+    never gets there, so it is counted here instead, and a flood of them is slowed down too.
+    """
+    labels = request.POST.getlist("seats")
+    best = request.POST.get("best")
+    if best is None:
+        return labels, None
+    if labels:
+        problem = "Choose seats or ask for the best available, not both."
+    elif _COUNT.fullmatch(best):
+        return labels, int(best)
+    else:
+        problem = "Best available needs a number of seats."
+    check_rate(user=request.user, action="hold")
+    raise InvalidRequest(problem)
+
+
 @require_POST
 @login_required
 def hold(request, showtime_id: int):
     showtime = _showtime_or_404(showtime_id)
     labels = request.POST.getlist("seats")
-    best = request.POST.get("best")
     try:
-        if best is not None and labels:
-            raise InvalidRequest("Choose seats or ask for the best available, not both.")
-        if best is not None:
-            if not best.isdigit():
-                raise InvalidRequest("Best available needs a number of seats.")
-            booking = services.hold_seats(user=request.user, showtime=showtime, best=int(best))
-        else:
-            booking = services.hold_seats(user=request.user, showtime=showtime, labels=labels)
+        labels, best = _hold_request(request)
+        booking = services.hold_seats(
+            user=request.user, showtime=showtime, labels=labels, best=best
+        )
     except BookingError as error:
         return _render_showtime(
             request, showtime, error=error, selected=labels, status=error.status

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "config.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
+    "config.edge.RejectControlCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -198,6 +199,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Cinema <tickets@local
 HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 300)
 HOLD_MAX_EXTENSIONS = env_int("HOLD_MAX_EXTENSIONS", 2)
 MAX_SEATS_PER_BOOKING = env_int("MAX_SEATS_PER_BOOKING", 10)
+# Across all showtimes at once, so one account cannot keep many showtimes off sale.
+MAX_SEATS_HELD_PER_ACCOUNT = env_int("MAX_SEATS_HELD_PER_ACCOUNT", 10)
+MAX_OPEN_BOOKINGS_PER_ACCOUNT = env_int("MAX_OPEN_BOOKINGS_PER_ACCOUNT", 3)
+# Holding seats needs a confirmed email address (or Google sign-in): throwaway accounts cannot.
+HOLD_REQUIRES_VERIFIED_EMAIL = env_bool("HOLD_REQUIRES_VERIFIED_EMAIL", True)
 CLEANING_GAP_MINUTES = env_int("CLEANING_GAP_MINUTES", 15)
 # Per-user limits on hold and release requests: (count, window in seconds).
 RATE_LIMITS = {

@@ -15,6 +15,7 @@ from django.db import connection
 from bookings import services
 from bookings.errors import HoldLost, SeatsUnavailable
 from bookings.models import Booking, Payment, Ticket
+from conftest import verified_user
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -52,11 +53,8 @@ def _charged(booking) -> int:
     return kinds["charge"] - kinds["refund"]
 
 
-def test_racing_buyers_never_share_a_seat(showtime, django_user_model):
-    users = [
-        django_user_model.objects.create_user(f"buyer{n}", f"buyer{n}@example.com", "pw-123456x")
-        for n in range(50)
-    ]
+def test_racing_buyers_never_share_a_seat(showtime):
+    users = [verified_user(f"buyer{n}") for n in range(50)]
     pool = ["A3", "A4", "A5", "A6", "B3", "B4", "B5", "B6"]
 
     def wanted(n: int) -> list[str]:
