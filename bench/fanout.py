@@ -293,6 +293,7 @@ def holder_main(conn, env: dict) -> None:
     import django
 
     django.setup()
+    from allauth.account.models import EmailAddress
     from channels.layers import get_channel_layer
     from django.contrib.auth import get_user_model
     from django.db import connections
@@ -328,6 +329,7 @@ def holder_main(conn, env: dict) -> None:
             user = get_user_model().objects.create_user(
                 username="fanout", email="fanout@example.com"
             )
+            EmailAddress.objects.create(user=user, email=user.email, verified=True)
             conn.send(showtime.pk)
         elif command == "hold":
             published.clear()

@@ -34,6 +34,7 @@ import django
 
 django.setup()
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
@@ -106,6 +107,8 @@ def main() -> int:
     movie = Movie.objects.create(title="Bench", slug="bench", runtime_minutes=100)
     users = get_user_model().objects
     buyers = [users.create_user(f"buyer{n}", f"buyer{n}@example.com", "x") for n in range(8)]
+    for buyer in buyers:  # holding seats needs a confirmed address
+        EmailAddress.objects.create(user=buyer, email=buyer.email, verified=True)
     viewer = users.create_user("viewer", "viewer@example.com", "x")
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(viewer)
