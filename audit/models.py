@@ -14,7 +14,27 @@ class AuditEventChanged(Exception):
     """Raised on any attempt to change or delete a recorded audit event."""
 
 
+# The events `audit.emails.compose` writes an email for: a confirmed booking, and released seats
+# whose money went back, each with a recipient. A test keeps this in step with `compose`.
+EMAILING = (
+    (models.Q(kind="booking_confirmed") | models.Q(kind="seats_released", detail__refunded=True))
+    & models.Q(detail__has_key="email")
+    & ~models.Q(detail__email="")
+    & ~models.Q(detail__email=None)
+)
+
+
 class AuditEventQuerySet(models.QuerySet):
+    def emailing(self):
+        """Events that owe someone an email."""
+        return self.filter(EMAILING)
+
+    def unnotified(self):
+        """Events with no Notification row: no email has been sent for them."""
+        return self.exclude(
+            models.Exists(Notification.objects.filter(event_id=models.OuterRef("pk")))
+        )
+
     def update(self, **kwargs):
         raise AuditEventChanged("Audit events are append-only.")
 
@@ -52,6 +72,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        indexes = [
+            # The notifier's look for lost emails scans recent email-causing events only.
+            models.Index(
+                fields=["occurred_at", "id"], condition=EMAILING, name="audit_event_emailing_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         subject = self.booking_ref or (f"showtime {self.showtime_id}" if self.showtime_id else "")
@@ -93,7 +119,8 @@ class Unpublished(models.Model):
 
 
 class Notification(models.Model):
-    """One email sent for one event: the notifier's guard against sending twice."""
+    """One email sent for one event: the guard against sending twice; an email-causing event
+    without one still owes its email."""
 
     event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="+")
     recipient = models.EmailField()

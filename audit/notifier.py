@@ -4,23 +4,38 @@ At-least-once from the stream, at-most-once to the inbox: an entry is acknowledg
 email went out, and a `Notification` row (UNIQUE per event, committed with the send) stops a
 second delivery of the same event, whether it comes from a redelivery, a reclaim or a duplicate
 append. Entries a dead consumer left pending are taken over with XAUTOCLAIM once idle long enough.
+
+The stream is only the fast path. Once an event is on it the outbox has let go, so Redis losing
+the stream (FLUSHALL, a failover to a replica behind, MAXLEN trimming an unread backlog) would
+lose its email. The database decides instead: every `missed_every` seconds the notifier looks for
+email-causing events older than `missed_grace` with no Notification row and sends them through
+the same `handle`, which needs no Redis at all.
 """
 
 import json
 import logging
+import time
+from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from redis.exceptions import ResponseError
 
 from audit.emails import compose
-from audit.models import Notification
+from audit.models import AuditEvent, Notification
 from audit.stream import publish_unpublished, stream_name
 from config.redis import get_redis
 
 log = logging.getLogger("audit.notifier")
 
 GROUP = "notifier"
+
+# The stream gets this long to deliver an event before the database look sends its email: longer
+# than the default reclaim idle time, so a slow or retried entry is not raced for nothing.
+MISSED_GRACE = timedelta(minutes=2)
+# How far back the look goes on every pass; `replay_events --days` reaches further.
+MISSED_HORIZON = timedelta(days=2)
 
 
 class Notifier:
@@ -31,11 +46,20 @@ class Notifier:
         block_ms: int = 1000,
         count: int = 50,
         min_idle_ms: int = 60_000,
+        missed_grace: timedelta = MISSED_GRACE,
+        missed_horizon: timedelta = MISSED_HORIZON,
+        missed_every: float = 30.0,
+        missed_limit: int = 50,
     ):
         self.consumer = consumer
         self.block_ms = block_ms
         self.count = count
         self.min_idle_ms = min_idle_ms
+        self.missed_grace = missed_grace
+        self.missed_horizon = missed_horizon
+        self.missed_every = missed_every
+        self.missed_limit = missed_limit
+        self.next_missed_look = 0.0
         self.redis = get_redis()
         self.group_ready = False
 
@@ -55,23 +79,72 @@ class Notifier:
         self.group_ready = True
 
     def run_once(self) -> int:
-        """One pass: catch up the outbox, reclaim stale entries, read new ones. Returns handled."""
+        """One pass: send what the stream lost (now and then), catch up the outbox, reclaim stale
+        entries, read new ones. Returns the stream entries handled."""
+        # First, and free of Redis: the emails the database owes go out even while Redis is down.
+        if time.monotonic() >= self.next_missed_look:
+            self.next_missed_look = time.monotonic() + self.missed_every
+            sent = self.send_missed()
+            if sent:
+                log.warning("sent %d email(s) the stream never delivered", sent)
         self.ensure_group()
         caught_up = publish_unpublished()
         if caught_up:
             log.info("appended %d event(s) the stream had missed", caught_up)
         try:
-            handled = self.handle_entries(self.reclaim())
-            entries = self.redis.xreadgroup(
-                GROUP, self.consumer, {stream_name(): ">"}, count=self.count, block=self.block_ms
-            )
+            return self.read()
         except ResponseError as error:
-            if "NOGROUP" in str(error):
-                self.group_ready = False
-            raise
+            if "NOGROUP" not in str(error):
+                raise
+        # Redis lost the stream or the group (a wipe, a failover): start again from the stream's
+        # beginning; whatever it lost is the database look's to send.
+        log.warning("the event stream or its group %r is gone; creating it again", GROUP)
+        self.group_ready = False
+        self.ensure_group()
+        return self.read()
+
+    def read(self) -> int:
+        handled = self.handle_entries(self.reclaim())
+        entries = self.redis.xreadgroup(
+            GROUP, self.consumer, {stream_name(): ">"}, count=self.count, block=self.block_ms
+        )
         for _stream, stream_entries in entries or []:
             handled += self.handle_entries(stream_entries)
         return handled
+
+    def send_missed(
+        self,
+        *,
+        grace: timedelta | None = None,
+        horizon: timedelta | None = None,
+        limit: int | None = None,
+    ) -> int:
+        """Send the emails owed by events older than `grace`, at most `limit`; returns how many.
+
+        Several notifiers may look at once: each locks the event it sends for (skipping the ones
+        another holds), and the UNIQUE Notification row settles it against the stream path. An
+        email that fails is logged and tried again next time, so it never holds up the others.
+        """
+        grace = self.missed_grace if grace is None else grace
+        horizon = self.missed_horizon if horizon is None else horizon
+        limit = self.missed_limit if limit is None else limit
+        now = timezone.now()
+        owed = (
+            AuditEvent.objects.emailing()
+            .unnotified()
+            .filter(occurred_at__gte=now - horizon, occurred_at__lte=now - grace)
+        )
+        candidates = list(owed.order_by("occurred_at", "id").values_list("pk", flat=True)[:limit])
+        sent = 0
+        for pk in candidates:
+            try:
+                with transaction.atomic():
+                    event = owed.select_for_update(skip_locked=True).filter(pk=pk).first()
+                    if event is not None and self.handle(event.as_message()):
+                        sent += 1
+            except Exception:
+                log.exception("could not send the email event %s owes; trying again later", pk)
+        return sent
 
     def reclaim(self) -> list:
         """Entries another consumer read and never acknowledged, idle for `min_idle_ms`."""

@@ -4,7 +4,9 @@ The database row is the source of truth. Each event gets an `Unpublished` row in
 transaction; it is deleted once the event is on the stream. Whatever Redis missed (down at
 commit, a process killed between commit and append) is appended later by `publish_unpublished`,
 which the notifier runs on every pass and `manage.py replay_events` runs on demand. An event can
-therefore reach the stream twice, never zero times: consumers deduplicate by event id.
+therefore reach the stream twice: consumers deduplicate by event id. Once appended it is Redis's
+to keep, and Redis can lose it (a wipe, a failover); the notifier sends the emails such events
+owe from the database (`Notifier.send_missed`), so nothing that matters lives only here.
 """
 
 import json
