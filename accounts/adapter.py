@@ -1,16 +1,47 @@
-"""The one place allauth is customised: who gets the back office, and how failures are logged."""
+"""The one place allauth is customised: who gets the back office, how failed sign-ins are
+counted, and how failures are logged."""
 
 import logging
 
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.internal.ratelimit import get_ip
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
 from django.conf import settings
 from django.http import Http404
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 
-from accounts.services import grant_admin
+from accounts.services import grant_admin, return_after_verification
 
 log = logging.getLogger(__name__)
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "too_many_login_attempts": _(
+            "Too many failed sign-ins for this email from your network. Try again in a few minutes."
+        ),
+    }
+
+    def _get_login_attempts_cache_key(self, request, **credentials):
+        # allauth keys the failed sign-in limit (ACCOUNT_RATE_LIMITS "login_failed", per "key")
+        # on the email alone, so anyone who knows an email could lock its owner out from
+        # anywhere. Keyed on the client address (as the per-"ip" limits count it) and the email,
+        # guesses lock out only the address that makes them. Password reset clears the same key.
+        return f"{get_ip(request)}:{super()._get_login_attempts_cache_key(request, **credentials)}"
+
+    def get_email_verification_redirect_url(self, email_address):
+        # Back to the seats a customer picked when we asked them to confirm their address.
+        url = return_after_verification(user_id=email_address.user_id)
+        if url is None:
+            return super().get_email_verification_redirect_url(email_address)
+        if self.request.user.is_authenticated:
+            return url
+        return f"{reverse('account_login')}?{urlencode({'next': url})}"
 
 
 def has_verified_admin_email(sociallogin: SocialLogin) -> bool:

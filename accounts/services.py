@@ -2,10 +2,13 @@
 
 import logging
 
+from allauth.account.internal.flows import email_verification
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.core.cache import cache
 from django.db.models import Q
+from django.http import HttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +46,26 @@ def promote_admin(*, email: str) -> AbstractUser:
 def has_verified_email(*, user: AbstractUser) -> bool:
     """Whether someone vouched for the user's address: a confirmed link, or Google's word."""
     return EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
+# Where a customer who was asked to confirm their address goes once they have (an hour at most).
+RETURN_SECONDS = 3600
+
+
+def _return_key(user_id: int) -> str:
+    return f"accounts:return-after-verification:{user_id}"
+
+
+def ask_to_verify(*, request: HttpRequest, return_to: str) -> str:
+    """Send the signed-in user a confirmation link (allauth rate limits it) and remember to bring
+    them back to `return_to` once they have opened it; returns the address it went to."""
+    cache.set(_return_key(request.user.pk), return_to, RETURN_SECONDS)
+    email_verification.send_verification_email_for_user(request, request.user)
+    return request.user.email
+
+
+def return_after_verification(*, user_id: int) -> str | None:
+    """The page a customer asked to confirm their address was on, once (then it is forgotten)."""
+    url = cache.get(_return_key(user_id))
+    cache.delete(_return_key(user_id))
+    return url

@@ -13,7 +13,7 @@ from config.requestid import new_request_id, request_id_scope
 
 # Channel-layer group every staff feed joins; seats.broadcast sends each published event to it.
 STAFF_FEED_GROUP = "staff.audit"
-# Close code for a connection that is not allowed (the handshake is refused before accepting).
+# Close code for a connection that is not allowed; the feed page stops reconnecting on it.
 FORBIDDEN = 4403
 
 
@@ -58,6 +58,9 @@ class AuditFeedConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketCo
     async def connect(self):
         user = self.scope.get("user")
         if not (user and user.is_authenticated and user.is_active and user.is_staff):
+            # Accept, then close: a handshake refused before accepting reaches the browser as
+            # 1006 without our code, and the page would keep reconnecting.
+            await self.accept()
             await self.close(code=FORBIDDEN)
             return
         query = parse_qs(self.scope.get("query_string", b"").decode())

@@ -5,10 +5,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.services import ask_to_verify
 from bookings import services
-from bookings.errors import BookingError, InvalidRequest
+from bookings.errors import BookingError, InvalidRequest, VerificationRequired
 from bookings.models import Booking
 from bookings.ratelimit import check_rate
 from bookings.selectors import user_bookings
@@ -51,7 +53,9 @@ def _render_showtime(request, showtime: Showtime, *, error=None, selected=(), st
 
 @require_GET
 def showtime_detail(request, showtime_id: int):
-    return _render_showtime(request, _showtime_or_404(showtime_id))
+    # `?seats=A3&seats=A4` ticks a selection, as when coming back from confirming an address.
+    selected = request.GET.getlist("seats")[: settings.MAX_SEATS_PER_BOOKING]
+    return _render_showtime(request, _showtime_or_404(showtime_id), selected=selected)
 
 
 def _hold_request(request) -> tuple[list[str], int | None]:
@@ -84,11 +88,25 @@ def hold(request, showtime_id: int):
         booking = services.hold_seats(
             user=request.user, showtime=showtime, labels=labels, best=best
         )
+    except VerificationRequired as error:
+        return_to = _selection_url(showtime, labels=labels)
+        email = ask_to_verify(request=request, return_to=return_to)
+        error.message = (
+            f"Confirm your email address before holding seats. We have sent a link to {email}: "
+            "open it and you will come back to these seats."
+        )
+        return _render_showtime(request, showtime, error=error, selected=labels, status=403)
     except BookingError as error:
         return _render_showtime(
             request, showtime, error=error, selected=labels, status=error.status
         )
     return _see_other(booking.get_absolute_url())
+
+
+def _selection_url(showtime: Showtime, *, labels: list[str]) -> str:
+    """The seat map with this selection ticked again (the page only ticks real seats)."""
+    query = {"seats": labels[: settings.MAX_SEATS_PER_BOOKING]}
+    return f"{showtime.get_absolute_url()}?{urlencode(query, doseq=True)}"
 
 
 def _my_booking(request, ref: str) -> Booking:

@@ -1,5 +1,6 @@
 """Settings, read entirely from the environment. `.env.example` documents every name."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -36,14 +37,30 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 
 DEV_SECRET_KEY = "insecure-development-key-never-use-in-production"  # noqa: S105
+SECRET_KEY_MIN_LENGTH = 32
+
+
+def secret_key_problem(key: str) -> str:
+    """Why `key` must not sign production sessions, or "" when it may."""
+    if not key or key == DEV_SECRET_KEY:
+        return "is missing or the development default"
+    # Placeholders people copy from examples, like .env.example's change-me-to-a-long-random-string.
+    if key.lower().startswith(("change-me", "changeme", "django-insecure")):
+        return "is a placeholder"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"is shorter than {SECRET_KEY_MIN_LENGTH} characters"
+    return ""
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY:
+if problem := secret_key_problem(SECRET_KEY):
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is missing or the development default while DEBUG is off. "
-            "Set SECRET_KEY to a long random value (or DEBUG=1 for local development)."
+            f"SECRET_KEY {problem} while DEBUG is off. Set SECRET_KEY to a long random value, "
+            'e.g. python -c "import secrets; print(secrets.token_urlsafe(50))" '
+            "(or DEBUG=1 for local development)."
         )
-    SECRET_KEY = DEV_SECRET_KEY
+    SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -225,20 +242,37 @@ GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
 GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET", "")
 # Verified Google emails that get the back office (staff and superuser) when they sign in.
 ADMIN_EMAILS = [email.lower() for email in env_list("ADMIN_EMAILS")]
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-# "optional" lets a new customer book at once; the confirmation link goes through EMAIL_URL
-# (printed to the log locally). "mandatory" in production holds sign-in until it is clicked.
-ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# The confirmation link goes through EMAIL_URL (printed to the log locally). "mandatory" (the
+# default with DEBUG off) holds sign-in until it is clicked, and only then can sign-up keep
+# secret whether an email has an account: a taken email gets the same "check your inbox" page
+# as a new one, and its owner an email saying so. "optional" (with DEBUG on) signs a new
+# customer in at once, so sign-up has to refuse a taken email to their face.
+ACCOUNT_EMAIL_VERIFICATION = os.environ.get(
+    "ACCOUNT_EMAIL_VERIFICATION", "optional" if DEBUG else "mandatory"
+)
 if ACCOUNT_EMAIL_VERIFICATION not in {"none", "optional", "mandatory"}:
     raise ImproperlyConfigured(
         "ACCOUNT_EMAIL_VERIFICATION must be none, optional or mandatory, "
         f"got {ACCOUNT_EMAIL_VERIFICATION!r}"
     )
+ACCOUNT_PREVENT_ENUMERATION = True
+# The link signs in the browser that signed up (and only that one).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
-# allauth's defaults, stated so that a reader sees them: failed logins per email and per IP.
-ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "10/m/ip,5/300s/key"}
+# Sign-up attempts per client address per hour (every submitted form counts).
+SIGNUP_RATE_LIMIT = env_int("SIGNUP_RATE_LIMIT", 10)
+# Failed sign-ins: 10 a minute from one address, and 5 in 5 minutes for one email from one
+# address ("key" is address and email together, see accounts.adapter), so guessing at an email
+# never locks its owner out of signing in from anywhere else.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "signup": f"{SIGNUP_RATE_LIMIT}/h/ip",
+}
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_PROVIDERS = {
@@ -260,6 +294,16 @@ SOCIALACCOUNT_PROVIDERS = {
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
 )
+# Addresses or networks (CIDR) of the proxies whose X-Request-ID is kept, compared with the
+# connecting address (REMOTE_ADDR); from anyone else the header is ignored and a new id made.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES must be IP addresses or networks like 10.0.0.0/8, got {proxy!r}"
+        ) from None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^health$"]
 # Links in emails and the OAuth callback URL use https whenever the site is served over it.

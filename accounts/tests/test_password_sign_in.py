@@ -52,7 +52,7 @@ def test_repeated_failures_are_throttled_in_redis(client, user, redis_db):
     for _ in range(5):
         sign_in(client, "ann@example.com", "wrong-password")
     response = sign_in(client, "ann@example.com", PASSWORD)
-    assert b"Too many failed login attempts" in response.content
+    assert b"Too many failed sign-ins for this email from your network" in response.content
     assert "_auth_user_id" not in client.session
     assert redis_db.keys("cache:*")
 

@@ -11,12 +11,20 @@ PRINT = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({'providers': s.SOCIALACCOUNT_PROVIDERS, "
     "'form_action': s.CONTENT_SECURITY_POLICY['form-action'], "
-    "'verification': s.ACCOUNT_EMAIL_VERIFICATION, 'admins': s.ADMIN_EMAILS}))"
+    "'verification': s.ACCOUNT_EMAIL_VERIFICATION, 'admins': s.ADMIN_EMAILS, "
+    "'rate_limits': s.ACCOUNT_RATE_LIMITS}))"
 )
+PRODUCTION_KEY = "x7Qp2-production-like-secret-key-with-plenty-of-entropy-9fKz0LmN3vB"
 
 
 def _settings(**env: str) -> subprocess.CompletedProcess:
-    names = {"GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "ADMIN_EMAILS"}
+    names = {
+        "GOOGLE_CLIENT_ID",
+        "GOOGLE_CLIENT_SECRET",
+        "ADMIN_EMAILS",
+        "ACCOUNT_EMAIL_VERIFICATION",
+        "SIGNUP_RATE_LIMIT",
+    }
     base = {key: value for key, value in os.environ.items() if key not in names}
     return subprocess.run(
         [sys.executable, "-c", PRINT],
@@ -61,3 +69,16 @@ def test_email_verification_is_optional_by_default_and_configurable():
     wrong = _settings(ACCOUNT_EMAIL_VERIFICATION="sometimes")
     assert wrong.returncode != 0
     assert "ACCOUNT_EMAIL_VERIFICATION must be none, optional or mandatory" in wrong.stderr
+
+
+def test_without_debug_sign_up_waits_for_the_emailed_link_so_it_reveals_no_account():
+    production = _settings(DEBUG="0", SECRET_KEY=PRODUCTION_KEY)
+    assert production.returncode == 0, production.stderr
+    assert json.loads(production.stdout)["verification"] == "mandatory"
+
+
+def test_sign_ups_are_limited_per_address_per_hour_and_configurable():
+    assert json.loads(_settings().stdout)["rate_limits"]["signup"] == "10/h/ip"
+    loaded = json.loads(_settings(SIGNUP_RATE_LIMIT="3").stdout)
+    assert loaded["rate_limits"]["signup"] == "3/h/ip"
+    assert loaded["rate_limits"]["login"] == "30/m/ip"

@@ -77,6 +77,7 @@ def test_a_view_error_is_recorded_with_the_request_id_and_the_user_sees_a_friend
 @pytest.mark.urls(__name__)
 def test_a_request_id_from_the_proxy_is_kept(settings):
     settings.DEBUG = False
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's address
     response = Client(raise_request_exception=False).get(
         "/broken/", headers={HEADER: "edge-1234abcd"}
     )

@@ -50,3 +50,36 @@ def test_check_deploy_is_clean_in_a_production_like_environment():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def _example_value(name: str) -> str:
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith(f"{name}="):
+            return line.split("=", 1)[1]
+    raise AssertionError(f".env.example has no {name}")
+
+
+def test_startup_refuses_the_placeholder_key_of_env_example_when_debug_is_off():
+    placeholder = _example_value("SECRET_KEY")
+    result = _manage("check", env={**PRODUCTION_ENV, "SECRET_KEY": placeholder})
+    assert result.returncode != 0
+    assert "SECRET_KEY is a placeholder" in result.stderr
+
+
+def test_startup_refuses_a_short_key_when_debug_is_off():
+    result = _manage(
+        "check", env={**PRODUCTION_ENV, "SECRET_KEY": "Zq8-short-but-random-31-chars-x"}
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is shorter than 32 characters" in result.stderr
+
+
+def test_with_debug_on_any_key_is_accepted():
+    result = _manage("check", env={"DEBUG": "1", "SECRET_KEY": "change-me"})
+    assert result.returncode == 0, result.stderr
+
+
+def test_trusted_proxies_must_be_addresses_or_networks():
+    result = _manage("check", env={"DEBUG": "1", "TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"})
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr and "proxy.local" in result.stderr

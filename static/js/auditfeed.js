@@ -24,7 +24,9 @@
     };
     socket.onclose = function (event) {
       if (event.code === forbidden) {
-        status.textContent = "Staff only.";
+        // Retrying cannot help: this browser is not (or no longer) signed in as staff.
+        status.textContent =
+          "Not live: the feed is for staff only. Sign in with a staff account and reload the page.";
         return;
       }
       status.textContent = "Reconnecting…";

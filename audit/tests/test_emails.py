@@ -1,0 +1,44 @@
+"""Booking emails as the customer reads them: subjects and text as written, HTML escaped."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from audit.emails import compose
+from audit.models import AuditEvent
+
+TITLE = "Fast & Furious <3"
+
+
+def _event(kind: str, **detail) -> dict:
+    return {
+        "kind": kind,
+        "booking_ref": "BK7Q2X",
+        "seats": ["C7", "C8"],
+        "detail": {
+            "email": "ann@example.com",
+            "movie": TITLE,
+            "auditorium": "Screen <1> & 2",
+            "starts_at": datetime(2030, 3, 4, 19, 30, tzinfo=ZoneInfo("Europe/London")).isoformat(),
+            "amount": "21.00",
+            "booking_path": "/bookings/BK7Q2X/",
+            **detail,
+        },
+    }
+
+
+def test_the_confirmation_subject_carries_the_title_as_written():
+    email = compose(_event(AuditEvent.Kind.BOOKING_CONFIRMED))
+    assert email.subject == "Your tickets for Fast & Furious <3, Mon 4 Mar, 19:30 (BK7Q2X)"
+
+
+def test_the_refund_subject_is_plain_text():
+    email = compose(_event(AuditEvent.Kind.SEATS_RELEASED, refunded=True))
+    assert email.subject == "Booking BK7Q2X cancelled: £21.00 refunded"
+
+
+def test_the_text_body_is_as_written_and_the_html_body_stays_escaped():
+    email = compose(_event(AuditEvent.Kind.BOOKING_CONFIRMED))
+    assert f"Film:       {TITLE}\n" in email.text
+    assert "Where:      Screen <1> & 2\n" in email.text
+    assert "<td>Fast &amp; Furious &lt;3</td>" in email.html
+    assert TITLE not in email.html
