@@ -3,6 +3,7 @@ import io
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from accounts.services import has_verified_email
 from cinema.models import Auditorium, Movie, Seat, Showtime
 
 
@@ -38,6 +39,7 @@ def test_seed_demo_loads_a_realistic_cinema(db, monkeypatch):
     assert len(days) >= 6  # today's early slots may be past already
     staff = get_user_model().objects.get(username="staff")
     assert staff.is_staff and staff.check_password("a-demo-password-1")
+    assert has_verified_email(user=staff)  # signs in and holds seats without a link to click
 
 
 def test_seed_demo_prints_a_generated_password_once(db, monkeypatch, capsys):
