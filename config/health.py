@@ -1,14 +1,37 @@
+"""`/health`: is this web node able to serve? For the load balancer and the image's health check.
+
+200 when this node reaches the database and Redis, 503 otherwise. The workers (sweeper, notifier)
+are reported in the body but never change the status: they are not part of this node, and a dead
+worker must not take every web node out of rotation. Each check waits at most CHECK_TIMEOUT
+seconds, so the answer comes well within the health check's own timeout (5 s in the image) even
+when the database or Redis swallows packets.
+"""
+
+from contextlib import suppress
+
+import redis
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from audit.workers import KINDS, worker_status
 from config.redis import get_redis
+
+CHECK_TIMEOUT = 1.0
 
 
 def database_ok() -> bool:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        pool = getattr(connection, "pool", None)
+        if pool is None:
+            # No pool: a fresh connection, bounded by the connect timeout in the settings.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        else:
+            # Not Django's connection, whose pool would wait DATABASE_POOL_TIMEOUT.
+            pool.open()
+            with pool.connection(timeout=CHECK_TIMEOUT) as pooled:
+                pooled.execute("SELECT 1")
         return True
     except Exception:
         return False
@@ -16,9 +39,17 @@ def database_ok() -> bool:
 
 def redis_ok() -> bool:
     try:
-        return bool(get_redis().ping())
+        return bool(get_redis(timeout=CHECK_TIMEOUT).ping())
     except Exception:
         return False
+
+
+def workers(*, redis_up: bool) -> dict[str, str]:
+    """{kind: "ok" | "missing"}, or "unknown" while Redis does not answer."""
+    if redis_up:
+        with suppress(redis.RedisError):
+            return worker_status(get_redis(timeout=CHECK_TIMEOUT))
+    return dict.fromkeys(KINDS, "unknown")
 
 
 @never_cache
@@ -27,4 +58,5 @@ def health(request):
     healthy = all(checks.values())
     body = {"status": "ok" if healthy else "error"}
     body.update({name: "ok" if ok else "error" for name, ok in checks.items()})
+    body["workers"] = workers(redis_up=checks["redis"])
     return JsonResponse(body, status=200 if healthy else 503)

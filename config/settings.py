@@ -135,6 +135,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails the connection in 2 s (libpq's minimum) instead of the
+    # operating system's minutes; `?connect_timeout=` in DATABASE_URL overrides it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     # Under ASGI every request runs on a thread of its own, so without a pool each request
     # connects afresh (about 10 ms) and a burst can exhaust max_connections (500s). Requests
     # beyond the pool wait for a connection instead. DATABASE_POOL_SIZE=0 turns it off.
@@ -147,11 +150,18 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": pool_size,
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+            # Also how long a request waits while the server is unreachable before the
+            # "try again" page (and again to record the error): keep it short.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 2),
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# Seconds to connect to Redis and to wait for any reply (config.redis and the cache), so that a
+# request fails within seconds while Redis is unreachable instead of hanging on it. The longest
+# command sent on purpose, the notifier's XREADGROUP, blocks for one second.
+REDIS_CONNECT_TIMEOUT = 1
+REDIS_TIMEOUT = 2
 
 
 def channel_layers(redis_url: str) -> dict:
@@ -172,6 +182,10 @@ def cache_config(redis_url: str) -> dict:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "cache",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_TIMEOUT,
+            },
         }
     }
 
@@ -211,6 +225,12 @@ STORAGES = {
 
 vars().update(dj_email_url.parse(os.environ.get("EMAIL_URL") or "console://"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Cinema <tickets@localhost>")
+
+# Limits at the ASGI edge (config.limits), per web process: a larger request body is 413, and a
+# client address or session past its number of open WebSockets is closed with code 4429.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
+WEBSOCKET_MAX_PER_ADDRESS = env_int("WEBSOCKET_MAX_PER_ADDRESS", 100)
+WEBSOCKET_MAX_PER_SESSION = env_int("WEBSOCKET_MAX_PER_SESSION", 10)
 
 # Booking rules.
 HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 300)

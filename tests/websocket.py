@@ -3,10 +3,12 @@ database connection of asgiref's worker thread."""
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connections
 from django.test import Client
 
-ORIGIN = (b"origin", b"http://localhost")
+# The site's own origin (config.origins compares scheme, host and port with it).
+ORIGIN = (b"origin", settings.SITE_URL.encode())
 
 
 @pytest.fixture(autouse=True)

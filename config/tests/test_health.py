@@ -1,4 +1,11 @@
+import logging
+import signal
 import socket
+import time
+
+import pytest
+
+from audit import workers
 
 
 def _closed_port() -> int:
@@ -10,11 +17,58 @@ def _closed_port() -> int:
 def test_health_is_ok_when_database_and_redis_answer(client, db):
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "workers": {"sweeper": "missing", "notifier": "missing"},
+    }
 
 
 def test_health_is_503_when_redis_is_unreachable(client, db, settings):
     settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
     response = client.get("/health")
     assert response.status_code == 503
-    assert response.json() == {"status": "error", "database": "ok", "redis": "error"}
+    assert response.json() == {
+        "status": "error",
+        "database": "ok",
+        "redis": "error",
+        "workers": {"sweeper": "unknown", "notifier": "unknown"},
+    }
+
+
+def test_workers_are_reported_but_never_take_the_node_out_of_rotation(client, db):
+    workers.beat("sweeper", expires_in=0.3)
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["workers"] == {"sweeper": "ok", "notifier": "missing"}
+
+    time.sleep(0.4)
+    assert client.get("/health").json()["workers"] == {"sweeper": "missing", "notifier": "missing"}
+
+
+@pytest.fixture
+def restore_signal_handlers():
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.django_db
+def test_every_worker_pass_leaves_a_heartbeat_even_a_failed_one(
+    client, restore_signal_handlers, monkeypatch
+):
+    monkeypatch.setattr(workers, "FIRST_BACKOFF", 0.1)
+    seen = []
+
+    def step():
+        seen.append(client.get("/health").json()["workers"]["notifier"])
+        if len(seen) == 1:
+            raise RuntimeError("first pass fails")
+        signal.raise_signal(signal.SIGTERM)
+
+    workers.run_passes("notifier host-123", step, interval=0, log=logging.getLogger("test"))
+
+    assert seen == ["missing", "ok"]
+    assert client.get("/health").json()["workers"]["notifier"] == "ok"

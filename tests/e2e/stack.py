@@ -67,6 +67,8 @@ def running_stack(
             "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
             "HOLD_RATE_LIMIT": "1000",
             "RELEASE_RATE_LIMIT": "1000",
+            # Benchmarks open thousands of WebSockets from this one address.
+            "WEBSOCKET_MAX_PER_ADDRESS": "0",
             **(extra_env or {}),
         }
         _manage(env, "migrate", "--noinput")
