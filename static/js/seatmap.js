@@ -54,7 +54,8 @@
   map.addEventListener("htmx:wsClose", (event) => {
     const code = event.detail.event.code;
     if (code === 4404) { setStatus("offline", "This showtime is no longer available"); return; }
-    setStatus("reconnecting", "Reconnecting…");
+    // 4429: this network or session has too many live maps open; one may close, so keep trying.
+    setStatus("reconnecting", code === 4429 ? "Too many live maps open here; retrying…" : "Reconnecting…");
     // htmx reconnects by itself after abnormal closes; clean ones (1000, 1001, ...) are ours.
     if ([1006, 1011, 1012, 1013].includes(code)) return;
     const delay = Math.min(30000, 500 * 2 ** retries++) * (0.5 + Math.random() / 2);

@@ -11,8 +11,10 @@ LIVE = 1_000  # ms: what "live" means for a viewer
 
 
 def _a_showtime_path(base: str) -> str:
+    """A showtime in the Grand, whose seats the tests name (the film's first showtime of the
+    day may be in a smaller hall, depending on the time the tests run)."""
     html = urllib.request.urlopen(f"{base}/movies/the-long-orbit/").read().decode()
-    return re.search(r'href="(/showtimes/\d+/)"', html).group(1)
+    return re.search(r'href="(/showtimes/\d+/)"><strong>[^<]*</strong> <span>[^<]*Grand', html)[1]
 
 
 def _wait_live(page):
