@@ -38,6 +38,15 @@ def test_unknown_movie_is_404(client, db):
     assert client.get("/movies/no-such-film/").status_code == 404
 
 
+def test_the_404_page_is_the_sites_own_in_production(client, db, settings):
+    settings.DEBUG = False
+    response = client.get("/movies/no-such-film/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "We can't find that page" in page
+    assert 'href="/"' in page and "Marquee" in page  # the site's header, not a bare "Not Found"
+
+
 def test_home_page_query_count_does_not_grow_with_movies(
     client, showtime, django_assert_max_num_queries
 ):
