@@ -50,6 +50,9 @@ class AuditoriumAdmin(admin.ModelAdmin):
     readonly_fields = ["layout_preview"]
     fields = ["name", "layout", "layout_preview"]
 
+    class Media:
+        css = {"all": ["css/seatmap.css", "css/admin_preview.css"]}
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_seats=Count("seats"))
 
