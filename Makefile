@@ -21,8 +21,17 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-1} $(BIN)/python -m config.devstack
 
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+
+# axe-core for the browser tests' accessibility checks, from npm into tests/e2e/axe (no CDN).
+# Without npm the accessibility checks are skipped, as the browser tests are without chromium.
+$(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the browser tests' accessibility checks will be skipped"; fi
+
 ## Run the whole test suite against Redis (REDIS_URL) and the database in DATABASE_URL.
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(AXE)
 	DEBUG=$${DEBUG:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
