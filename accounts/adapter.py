@@ -1,7 +1,9 @@
 """The one place allauth is customised: who gets the back office, how failed sign-ins are
-counted, and how failures are logged."""
+counted, how failures are logged, and whose name and address its emails carry."""
 
 import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal.ratelimit import get_ip
@@ -18,6 +20,23 @@ from accounts.services import grant_admin, return_after_verification
 
 log = logging.getLogger(__name__)
 
+# The links allauth puts in its emails' context, absolute on the request's Host.
+EMAIL_LINKS = ("activate_url", "password_reset_url", "signup_url")
+
+
+@dataclass(frozen=True)
+class PublicSite:
+    """What allauth's email templates read as `current_site`."""
+
+    name: str
+    domain: str
+
+
+def public_url(url: str) -> str:
+    """`url` (absolute or a path) on SITE_URL, the origin moviegoers reach the site at."""
+    parts = urlsplit(url)
+    return settings.SITE_URL + urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+
 
 class AccountAdapter(DefaultAccountAdapter):
     error_messages = {
@@ -33,6 +52,19 @@ class AccountAdapter(DefaultAccountAdapter):
         # anywhere. Keyed on the client address (as the per-"ip" limits count it) and the email,
         # guesses lock out only the address that makes them. Password reset clears the same key.
         return f"{get_ip(request)}:{super()._get_login_attempts_cache_key(request, **credentials)}"
+
+    def render_mail(self, template_prefix, email, context, headers=None):
+        # allauth names the site and builds its links from the request's Host: the bare host:port
+        # locally, an internal address behind a proxy. Its emails carry the cinema's name and
+        # SITE_URL instead, as the booking emails do.
+        context = {
+            **context,
+            "current_site": PublicSite(
+                name=settings.CINEMA_NAME, domain=urlsplit(settings.SITE_URL).netloc
+            ),
+            **{key: public_url(context[key]) for key in EMAIL_LINKS if context.get(key)},
+        }
+        return super().render_mail(template_prefix, email, context, headers=headers)
 
     def get_email_verification_redirect_url(self, email_address):
         # Back to the seats a customer picked when we asked them to confirm their address.

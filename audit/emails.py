@@ -45,6 +45,7 @@ def compose(event: dict) -> Email | None:
         "amount": detail.get("amount", ""),
         "by_staff": detail.get("by_staff", False),
         "link": f"{settings.SITE_URL}{detail.get('booking_path', '/bookings/')}",
+        "cinema": settings.CINEMA_NAME,
     }
     subject = render_to_string(f"audit/email/{template}_subject.txt", context)
     return Email(

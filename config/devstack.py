@@ -2,7 +2,8 @@
 
 Migrates, loads the demo data, then serves the site with daphne and runs the workers. Without
 REDIS_URL it first starts an embedded Redis-compatible server (fakeredis, Lua enabled) inside
-this process; that mode is for one machine only. Ctrl-C stops everything it started.
+this process; that mode is for one machine only. Links in emails lead to where it serves
+(http://HOST:PORT) unless SITE_URL says otherwise. Ctrl-C stops everything it started.
 """
 
 import logging
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 
 log = logging.getLogger("devstack")
 
@@ -40,9 +42,25 @@ def manage(*args: str) -> list[str]:
     return [sys.executable, "manage.py", *args]
 
 
+# Served on every interface, the site is also on this machine's loopback: links need one address.
+ALL_INTERFACES = {"0.0.0.0", "::"}  # noqa: S104
+
+
+def process_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of every process `make run` starts: HOST and PORT say where the site is
+    served, and SITE_URL (the origin of links in emails) defaults to that address."""
+    env = dict(environ)
+    env["HOST"] = env.get("HOST") or "127.0.0.1"
+    env["PORT"] = env.get("PORT") or "8000"
+    if not env.get("SITE_URL"):
+        host = "127.0.0.1" if env["HOST"] in ALL_INTERFACES else env["HOST"]
+        env["SITE_URL"] = f"http://{f'[{host}]' if ':' in host else host}:{env['PORT']}"
+    return env
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s devstack: %(message)s")
-    env = os.environ.copy()
+    env = process_env(os.environ)
     embedded = None
     if not env.get("REDIS_URL"):
         env["REDIS_URL"], embedded = start_embedded_redis()
@@ -54,7 +72,7 @@ def main() -> int:
     for step in (["migrate", "--noinput", "-v", "1"], ["seed_demo"]):
         subprocess.run(manage(*step), env=env, check=True)
 
-    host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
+    host, port = env["HOST"], env["PORT"]
     daphne = [sys.executable, "-m", "daphne", "-b", host, "-p", port, *DAPHNE_OPTIONS]
     daphne.append("config.asgi:application")
     commands = [("web", daphne)]
@@ -64,6 +82,7 @@ def main() -> int:
         log.info("starting %s: %s", name, " ".join(command))
         children.append((name, subprocess.Popen(command, env=env)))
     log.info("serving on http://%s:%s/  (Ctrl-C stops everything)", host, port)
+    log.info("links in emails start with %s (SITE_URL)", env["SITE_URL"])
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

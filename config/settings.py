@@ -223,8 +223,10 @@ STORAGES = {
     },
 }
 
+# The cinema's name, as moviegoers know it: emails come from it and are signed with it.
+CINEMA_NAME = os.environ.get("CINEMA_NAME") or "Marquee Cinemas"
 vars().update(dj_email_url.parse(os.environ.get("EMAIL_URL") or "console://"))
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Cinema <tickets@localhost>")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"{CINEMA_NAME} <tickets@localhost>"
 
 # Limits at the ASGI edge (config.limits), per web process: a larger request body is 413, and a
 # client address or session past its number of open WebSockets is closed with code 4429.
@@ -252,8 +254,9 @@ PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "bookings.payments.MockGatew
 # Audit events go to this Redis Stream after commit, trimmed to about EVENT_STREAM_MAXLEN entries.
 EVENT_STREAM = os.environ.get("EVENT_STREAM", "events")
 EVENT_STREAM_MAXLEN = env_int("EVENT_STREAM_MAXLEN", 100_000)
-# Links in emails are absolute: the address moviegoers reach the site at.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Links in emails are absolute: the address moviegoers reach the site at (never the Host of the
+# request that sent them, which behind a proxy is an internal address).
+SITE_URL = (os.environ.get("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 # Shown on the back office's System page; the image sets it from the git sha it was built from.
 BUILD_VERSION = os.environ.get("BUILD_VERSION", "") or "dev"
 
@@ -266,6 +269,8 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# allauth's emails are signed by the cinema (accounts.adapter), not by the request's host name.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{CINEMA_NAME}] "
 # The confirmation link goes through EMAIL_URL (printed to the log locally). "mandatory" (the
 # default with DEBUG off) holds sign-in until it is clicked, and only then can sign-up keep
 # secret whether an email has an account: a taken email gets the same "check your inbox" page

@@ -41,17 +41,20 @@ def test_sign_up_with_a_taken_email_looks_like_any_sign_up_and_mails_the_owner(
     assert get_user_model().objects.filter(email__iexact="ann@example.com").count() == 1
     subjects = {message.to[0]: message.subject for message in mailoutbox}
     assert subjects == {
-        "ann@example.com": "[testserver] Account Already Exists",
-        "new@example.com": "[testserver] Please Confirm Your Email Address",
+        "ann@example.com": "[Marquee Cinemas] Account Already Exists",
+        "new@example.com": "[Marquee Cinemas] Please Confirm Your Email Address",
     }
 
 
-def test_a_new_customer_is_signed_in_by_the_link_in_the_same_browser(mandatory, mailoutbox):
+def test_a_new_customer_is_signed_in_by_the_link_in_the_same_browser(
+    mandatory, mailoutbox, settings
+):
     client = Client()
     sign_up(client, "new@example.com")
     assert "_auth_user_id" not in client.session
 
-    link = re.search(r"https?://testserver(/accounts/confirm-email/\S+/)", mailoutbox[0].body)
+    origin = re.escape(settings.SITE_URL)
+    link = re.search(rf"{origin}(/accounts/confirm-email/\S+/)", mailoutbox[0].body)
     assert link
     response = client.post(link.group(1))
     assert response.status_code == 302

@@ -42,3 +42,17 @@ def test_the_text_body_is_as_written_and_the_html_body_stays_escaped():
     assert "Where:      Screen <1> & 2\n" in email.text
     assert "<td>Fast &amp; Furious &lt;3</td>" in email.html
     assert TITLE not in email.html
+
+
+def test_booking_emails_link_to_the_site_url_and_are_signed_by_the_cinema(settings):
+    settings.SITE_URL = "https://tickets.example.com"
+    settings.CINEMA_NAME = "Roxy Pictures"
+    for event in (
+        _event(AuditEvent.Kind.BOOKING_CONFIRMED),
+        _event(AuditEvent.Kind.SEATS_RELEASED, refunded=True),
+    ):
+        email = compose(event)
+        assert "https://tickets.example.com/bookings/BK7Q2X/" in email.text
+        assert 'href="https://tickets.example.com/bookings/BK7Q2X/"' in email.html
+        assert email.text.rstrip().endswith("Roxy Pictures")
+        assert "Roxy Pictures" in email.html
