@@ -1,8 +1,11 @@
 """Reads that need bookings: sold seats and holds behind every seat map, a user's bookings."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
 
-from bookings.models import Booking, Ticket
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from bookings.models import Booking, Payment, Ticket
 from cinema.models import Showtime
 from seats.seatmap import Plan
 
@@ -27,7 +30,46 @@ class BookingSales:
         )
 
 
-def user_bookings(*, user) -> QuerySet[Booking]:
-    return Booking.objects.filter(user=user).select_related(
-        "showtime__movie", "showtime__auditorium"
+@dataclass(frozen=True)
+class MyBookings:
+    upcoming: list[Booking]  # soonest showtime first
+    past: list[Booking]  # latest showtime first
+
+    def __bool__(self) -> bool:
+        return bool(self.upcoming or self.past)
+
+
+# What a customer calls each ending: a refund is not an abandoned hold.
+_OUTCOMES = {
+    Booking.Status.PENDING: ("pending", "Waiting for payment"),
+    Booking.Status.CONFIRMED: ("confirmed", "Confirmed"),
+    Booking.Status.EXPIRED: ("expired", "Hold expired, not paid"),
+}
+
+
+def user_bookings(*, user) -> MyBookings:
+    """The user's bookings, upcoming showtimes first, each with `outcome` and `outcome_label`
+    (refunded, released or expired told apart); one query."""
+    bookings = (
+        Booking.objects.filter(user=user)
+        .select_related("showtime__movie", "showtime__auditorium")
+        .annotate(
+            refunded=Exists(
+                Payment.objects.filter(booking=OuterRef("pk"), kind=Payment.Kind.REFUND)
+            )
+        )
+        .order_by("showtime__starts_at", "-created_at")
     )
+    now = timezone.now()
+    upcoming, past = [], []
+    for booking in bookings:
+        if booking.status == Booking.Status.CANCELLED:
+            booking.outcome, booking.outcome_label = (
+                ("refunded", "Cancelled and refunded")
+                if booking.refunded
+                else ("cancelled", "Released, not paid")
+            )
+        else:
+            booking.outcome, booking.outcome_label = _OUTCOMES[booking.status]
+        (upcoming if booking.showtime.starts_at >= now else past).append(booking)
+    return MyBookings(upcoming=upcoming, past=past[::-1])

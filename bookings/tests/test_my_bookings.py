@@ -1,0 +1,71 @@
+"""My bookings: each booking's reference, what became of it in plain words, upcoming first."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bookings import services
+from bookings.models import Booking
+from cinema.services import schedule_showtime
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _rows(html: str) -> list[str]:
+    return [
+        re.sub(r"\s+", " ", row)
+        for row in re.findall(r'<li class="booking-row">(.*?)</li>', html, re.S)
+    ]
+
+
+def test_my_bookings_tell_each_ending_apart_and_show_the_ref(client, user, showtime):
+    refunded = services.pay_booking(
+        booking=services.hold_seats(user=user, showtime=showtime, labels=["A1"])
+    )
+    services.cancel_booking(booking=refunded)
+    released = services.hold_seats(user=user, showtime=showtime, labels=["A2"])
+    services.cancel_booking(booking=released)
+    expired = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
+    Booking.objects.filter(pk=expired.pk).update(status=Booking.Status.EXPIRED)
+    client.force_login(user)
+
+    rows = _rows(client.get("/bookings/").content.decode())
+
+    by_ref = {ref: row for row in rows for ref in re.findall(r"Ref (\w+)", row)}
+    assert set(by_ref) == {refunded.ref, released.ref, expired.ref}
+    assert "Cancelled and refunded" in by_ref[refunded.ref]
+    assert "Released, not paid" in by_ref[released.ref]
+    assert "Hold expired, not paid" in by_ref[expired.ref]
+
+
+def test_upcoming_showtimes_come_first_soonest_first_and_past_ones_below(
+    client, user, showtime, settings
+):
+    settings.MAX_OPEN_BOOKINGS_PER_ACCOUNT = 5
+    later = schedule_showtime(
+        movie=showtime.movie,
+        auditorium=showtime.auditorium,
+        starts_at=showtime.starts_at + timedelta(days=2),
+        price=showtime.price,
+    )
+    soon = services.hold_seats(user=user, showtime=showtime, labels=["A1"])
+    far = services.hold_seats(user=user, showtime=later, labels=["A1"])
+    # A showtime already shown, as if booked long ago.
+    past = schedule_showtime(
+        movie=showtime.movie,
+        auditorium=showtime.auditorium,
+        starts_at=timezone.now() - timedelta(days=3),
+        price=showtime.price,
+    )
+    gone = Booking.objects.create(
+        user=user, showtime=past, status=Booking.Status.EXPIRED, amount=10, seat_labels=["A2"]
+    )
+    client.force_login(user)
+
+    html = client.get("/bookings/").content.decode()
+
+    upcoming, past_part = html.split("<h2", 2)[1:]
+    assert upcoming.index(soon.ref) < upcoming.index(far.ref)
+    assert gone.ref in past_part and gone.ref not in upcoming
