@@ -1,14 +1,14 @@
 // The seat map page. The form works without any of this; the script adds:
 // - the "n selected · £total" line;
 // - live updates: the selection survives every update, a selected seat that someone else takes
-//   is unticked with a short notice;
+//   is unticked with a notice beside the button, announced, kept until dismissed;
 // - reconnecting after ANY close (htmx's ws extension retries only abnormal closes), with
 //   backoff, and a small live / reconnecting indicator.
 (function () {
   const form = document.getElementById("seat-form");
   const map = document.getElementById("seatmap");
   if (!map) return;
-  const notice = map.querySelector("[data-seat-notice]");
+  const notice = document.querySelector("[data-seat-notice]");
   const status = map.querySelector("[data-live-status]");
   let selection = new Set();
 
@@ -24,10 +24,15 @@
   }
 
   function showNotice(text) {
-    notice.textContent = text;
+    if (!notice) return;
+    notice.querySelector("[data-seat-notice-text]").textContent = text;
     notice.hidden = false;
-    clearTimeout(showNotice.timer);
-    showNotice.timer = setTimeout(() => { notice.hidden = true; }, 6000);
+  }
+  if (notice) {
+    notice.querySelector("[data-seat-notice-close]").addEventListener("click", () => {
+      notice.hidden = true;
+      notice.querySelector("[data-seat-notice-text]").textContent = "";
+    });
   }
 
   function setStatus(state, text) {

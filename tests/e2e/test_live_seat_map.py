@@ -76,7 +76,14 @@ def test_a_seat_taken_by_someone_else_cannot_be_held(open_page, stack):
     alice.wait_for_url("**/bookings/*/")
 
     expect(bruno.locator("#seat-G8")).to_have_class(re.compile("seat--held"), timeout=LIVE)
-    expect(bruno.locator("[data-seat-notice]")).to_contain_text("G8 was just taken")
+    notice = bruno.get_by_role("status").filter(has_text="G8 was just taken")
+    expect(notice).to_be_visible()
+    # Beside the action, and there until dismissed (no timer: alice's hold ends in 4 s).
+    expect(bruno.locator(".seat-notice-region + .selection-bar")).to_have_count(1)
+    bruno.wait_for_timeout(2000)
+    expect(notice).to_be_visible()
+    bruno.get_by_role("button", name="Dismiss").click()
+    expect(notice).to_be_hidden()
     expect(bruno.locator("#seat-G7 input")).to_be_checked()
     expect(bruno.locator("[data-selected-count]")).to_have_text("1")
 
