@@ -1,10 +1,13 @@
 import re
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,6 +29,23 @@ def _see_other(url: str) -> HttpResponseRedirect:
     response = HttpResponseRedirect(url)
     response.status_code = 303
     return response
+
+
+def _sign_in_first(back_to):
+    """`login_required` for a POST-only view: a signed-out visitor is sent to sign in and then
+    back to `back_to(request, **kwargs)`, the page the action was taken on. Sign-in ends with a
+    GET to its `next`, which the POST-only URL itself would answer with 405."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.user.is_authenticated:
+                return view(request, *args, **kwargs)
+            return _see_other(redirect_to_login(back_to(request, **kwargs)).url)
+
+        return wrapper
+
+    return decorator
 
 
 def _showtime_or_404(showtime_id: int) -> Showtime:
@@ -78,8 +98,12 @@ def _hold_request(request) -> tuple[list[str], int | None]:
     raise InvalidRequest(problem)
 
 
+def _back_to_the_selection(request, showtime_id: int) -> str:
+    return _selection_url(_showtime_or_404(showtime_id), labels=request.POST.getlist("seats"))
+
+
 @require_POST
-@login_required
+@_sign_in_first(_back_to_the_selection)
 def hold(request, showtime_id: int):
     showtime = _showtime_or_404(showtime_id)
     labels = request.POST.getlist("seats")
@@ -104,9 +128,11 @@ def hold(request, showtime_id: int):
 
 
 def _selection_url(showtime: Showtime, *, labels: list[str]) -> str:
-    """The seat map with this selection ticked again (the page only ticks real seats)."""
-    query = {"seats": labels[: settings.MAX_SEATS_PER_BOOKING]}
-    return f"{showtime.get_absolute_url()}?{urlencode(query, doseq=True)}"
+    """The seat map with this selection ticked again (the page only ticks real seats); the
+    labels came from the request, so only a booking's worth of label-sized ones are kept."""
+    labels = [label for label in labels if len(label) <= 10][: settings.MAX_SEATS_PER_BOOKING]
+    query = urlencode({"seats": labels}, doseq=True)
+    return f"{showtime.get_absolute_url()}?{query}" if query else showtime.get_absolute_url()
 
 
 def _my_booking(request, ref: str) -> Booking:
@@ -145,7 +171,7 @@ def _booking_action(action):
     """POST-only, owner-only view that runs `action(booking, request)` and shows the result."""
 
     @require_POST
-    @login_required
+    @_sign_in_first(lambda request, ref: reverse("bookings:detail", args=[ref]))
     def view(request, ref: str):
         booking = _my_booking(request, ref)
         try:

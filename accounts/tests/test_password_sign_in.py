@@ -71,7 +71,7 @@ def test_sign_out_needs_a_post(client, user):
 def test_the_header_offers_sign_in_and_sign_up_to_visitors(client, showtime):
     page = client.get(showtime.get_absolute_url()).content.decode()
     assert f'href="/accounts/login/?next=/showtimes/{showtime.pk}/"' in page
-    assert 'href="/accounts/signup/"' in page
+    assert f'href="/accounts/signup/?next=/showtimes/{showtime.pk}/"' in page
     assert "Sign out" not in page
 
 

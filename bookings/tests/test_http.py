@@ -135,7 +135,7 @@ def test_missing_csrf_token_is_403_and_changes_nothing(user, showtime):
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, showtime):
     response = client.post(_hold_url(showtime), {"seats": ["A3"]})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "login" in response["Location"]
     assert client.get("/bookings/").status_code == 302
     _nothing_changed(showtime)
