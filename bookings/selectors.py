@@ -30,6 +30,13 @@ class BookingSales:
         )
 
 
+def open_booking(*, user, showtime: Showtime) -> Booking | None:
+    """The user's booking waiting for payment on the showtime, if any (one query)."""
+    return Booking.objects.filter(
+        user=user, showtime=showtime, status=Booking.Status.PENDING
+    ).first()
+
+
 @dataclass(frozen=True)
 class MyBookings:
     upcoming: list[Booking]  # soonest showtime first

@@ -16,7 +16,7 @@ from bookings import services
 from bookings.errors import BookingError, InvalidRequest, VerificationRequired
 from bookings.models import Booking
 from bookings.ratelimit import check_rate
-from bookings.selectors import user_bookings
+from bookings.selectors import open_booking, user_bookings
 from cinema.models import Showtime
 from seats.seatmap import get_plan, view_seat_map
 
@@ -64,6 +64,10 @@ def _render_showtime(request, showtime: Showtime, *, error=None, selected=(), st
         "error": error.message if error else None,
         "conflicts": conflicts,
         "selected": set(selected) - set(conflicts) or seat_map.mine,
+        # Seats of theirs on the map: offer the way back to paying for them.
+        "held_booking": open_booking(user=request.user, showtime=showtime)
+        if seat_map.mine
+        else None,
         "max_seats": settings.MAX_SEATS_PER_BOOKING,
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
         "live": True,

@@ -35,3 +35,24 @@ def test_seat_map_queries_do_not_grow_with_seats(client, showtime, django_assert
     client.get(showtime.get_absolute_url())  # warm the layout cache
     with django_assert_max_num_queries(3):
         client.get(showtime.get_absolute_url())
+
+
+def test_coming_back_to_held_seats_offers_checkout_and_says_a_new_pick_changes_them(
+    client, user, showtime
+):
+    client.force_login(user)
+    client.post(f"/showtimes/{showtime.pk}/hold/", {"seats": ["A3", "A4"]})
+    booking = Booking.objects.get()
+
+    page = client.get(showtime.get_absolute_url()).text
+
+    assert "You are holding A3, A4" in page
+    assert f'href="{booking.get_absolute_url()}">Continue to checkout' in page
+    assert "replaces those seats with your new selection" in page
+    assert ">Change my hold</button>" in page
+
+
+def test_without_a_hold_the_seat_map_offers_to_hold(client, user, showtime):
+    client.force_login(user)
+    page = client.get(showtime.get_absolute_url()).text
+    assert "Continue to checkout" not in page and ">Hold seats</button>" in page
