@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.services import ask_to_verify
 from bookings import services
 from bookings.errors import BookingError, InvalidRequest, VerificationRequired
-from bookings.models import Booking
+from bookings.models import Booking, Payment
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
 from cinema.models import Showtime
@@ -153,6 +153,8 @@ def _render_booking(request, booking: Booking, *, error: BookingError | None = N
         "error": error.message if error else None,
         "tickets": booking.tickets.select_related("seat") if booking.status == "confirmed" else [],
         "can_extend": booking.status == Booking.Status.PENDING,
+        "refunded": booking.status == Booking.Status.CANCELLED
+        and booking.payments.filter(kind=Payment.Kind.REFUND).exists(),
         "hold_ttl": settings.HOLD_TTL_SECONDS,
     }
     status = error.status if error else 200

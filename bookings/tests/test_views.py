@@ -56,3 +56,30 @@ def test_without_a_hold_the_seat_map_offers_to_hold(client, user, showtime):
     client.force_login(user)
     page = client.get(showtime.get_absolute_url()).text
     assert "Continue to checkout" not in page and ">Hold seats</button>" in page
+
+
+def test_cancel_and_refund_asks_first_and_the_page_then_says_what_happened(
+    client, user, showtime
+):
+    client.force_login(user)
+    client.post(f"/showtimes/{showtime.pk}/hold/", {"seats": ["A3"]})
+    booking = Booking.objects.get()
+    client.post(f"/bookings/{booking.ref}/pay/", {"card": "4242 4242 4242 4242"})
+
+    page = client.get(booking.get_absolute_url()).text
+    assert re.search(r"<details class=\"confirm[^>]*>\s*<summary[^>]*>Cancel and refund…", page)
+    assert "You get £10.00 back on your card" in page
+    assert "Yes, cancel and refund £10.00" in page
+
+    cancelled = client.post(f"/bookings/{booking.ref}/cancel/", follow=True).text
+    assert "refunded to your card" in cancelled
+    assert "nothing was charged" not in cancelled and "nothing is charged" not in cancelled
+
+
+def test_a_released_hold_says_nothing_was_charged(client, user, showtime):
+    client.force_login(user)
+    client.post(f"/showtimes/{showtime.pk}/hold/", {"seats": ["A3"]})
+    booking = Booking.objects.get()
+    assert "Yes, release my seats" in client.get(booking.get_absolute_url()).text
+    released = client.post(f"/bookings/{booking.ref}/cancel/", follow=True).text
+    assert "nothing was charged" in released and "refunded" not in released
