@@ -58,9 +58,7 @@ def test_without_a_hold_the_seat_map_offers_to_hold(client, user, showtime):
     assert "Continue to checkout" not in page and ">Hold seats</button>" in page
 
 
-def test_cancel_and_refund_asks_first_and_the_page_then_says_what_happened(
-    client, user, showtime
-):
+def test_cancel_and_refund_asks_first_and_the_page_then_says_what_happened(client, user, showtime):
     client.force_login(user)
     client.post(f"/showtimes/{showtime.pk}/hold/", {"seats": ["A3"]})
     booking = Booking.objects.get()
