@@ -1,8 +1,10 @@
 import csv
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -84,10 +86,25 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel and refund the selected bookings", permissions=["change"])
     def cancel_and_refund(self, request, queryset):
+        """First a page that says what will happen and asks why; then, with a reason, do it."""
+        why = request.POST.get("why", "").strip()[:500]
+        if "confirm" not in request.POST or not why:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Cancel and refund bookings",
+                "opts": self.model._meta,
+                "bookings": queryset.select_related("user", "showtime__movie"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "missing_reason": "confirm" in request.POST,
+            }
+            status = 400 if "confirm" in request.POST else 200
+            return TemplateResponse(
+                request, "bookings/admin/cancel_confirm.html", context, status=status
+            )
         done, refused = [], []
         for booking in queryset.select_related("user"):
             try:
-                services.staff_cancel(booking=booking, actor=request.user)
+                services.staff_cancel(booking=booking, actor=request.user, why=why)
             except BookingError as error:
                 refused.append(f"{booking.ref}: {error.message}")
             else:

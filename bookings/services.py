@@ -403,16 +403,18 @@ def cancel_booking(*, booking: Booking) -> Booking:
     return refund_booking(booking=booking, actor=booking.user)
 
 
-def staff_cancel(*, booking: Booking, actor) -> Booking:
-    """Staff end a booking whatever its state: refund a CONFIRMED one, release a PENDING hold."""
+def staff_cancel(*, booking: Booking, actor, why: str = "") -> Booking:
+    """Staff end a booking whatever its state: refund a CONFIRMED one, release a PENDING hold;
+    `why` (the staff member's reason) goes on the audit event."""
     if booking.status == Booking.Status.CONFIRMED:
-        return refund_booking(booking=booking, actor=actor)
+        return refund_booking(booking=booking, actor=actor, why=why)
     ended = _end_booking(
         booking=booking,
         status=Booking.Status.CANCELLED,
         kind=Kind.SEATS_RELEASED,
         actor=actor,
         reason="released by staff",
+        why=why,
     )
     if ended.status != Booking.Status.CANCELLED:
         raise BookingClosed(f"This booking is already {ended.get_status_display().lower()}.")
@@ -443,7 +445,7 @@ def staff_release_hold(*, showtime: Showtime, token: str, actor) -> list[str]:
     return labels
 
 
-def refund_booking(*, booking: Booking, actor) -> Booking:
+def refund_booking(*, booking: Booking, actor, why: str = "") -> Booking:
     """Refund a CONFIRMED booking in full, delete its tickets and free its seats."""
     with transaction.atomic():
         booking = (
@@ -468,6 +470,7 @@ def refund_booking(*, booking: Booking, actor) -> Booking:
             actor=actor,
             reason="refunded",
             refunded=True,
+            **({"staff_reason": why} if why else {}),
             refund_ref=refund_ref,
             by_staff=actor is not None and actor.pk != booking.user_id,
             **_booking_facts(booking),
@@ -501,14 +504,18 @@ def expire_stale_bookings(*, now: datetime | None = None) -> list[Booking]:
     return [booking for booking in expired if booking is not None]
 
 
-def _end_booking(*, booking: Booking, status: str, kind: str, actor=None, reason: str) -> Booking:
+def _end_booking(
+    *, booking: Booking, status: str, kind: str, actor=None, reason: str, why: str = ""
+) -> Booking:
     """End a PENDING booking (and record why); a booking in any other state is left as it is."""
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
         if booking.status == Booking.Status.PENDING:
             booking.status = status
             booking.save(update_fields=["status", "updated_at"])
-            _audit(kind, booking, actor=actor, reason=reason)
+            _audit(
+                kind, booking, actor=actor, reason=reason, **({"staff_reason": why} if why else {})
+            )
             _release_on_commit(booking)
     return booking
 

@@ -115,12 +115,21 @@ def test_csv_export_of_all_filtered_rows(staff, sales, bob):
     }
 
 
-def test_cancel_and_refund_action_goes_through_the_service(staff, sales, staff_user, showtime):
+def test_cancel_and_refund_action_asks_first_then_goes_through_the_service(
+    staff, sales, staff_user, showtime
+):
     ann, held = sales["ann_paid"], sales["bob_held"]
-    response = staff.post(
-        CHANGELIST,
-        {"action": "cancel_and_refund", "_selected_action": [ann.pk, held.pk], "index": 0},
-    )
+    chosen = {"action": "cancel_and_refund", "_selected_action": [ann.pk, held.pk], "index": 0}
+    asked = staff.post(CHANGELIST, chosen)
+    assert asked.status_code == 200
+    assert f"refund £{ann.amount}" in asked.content.decode()
+    # Nothing happens until the staff member confirms with a reason.
+    no_reason = staff.post(CHANGELIST, {**chosen, "confirm": "yes", "why": "  "})
+    assert no_reason.status_code == 400
+    assert not Booking.objects.filter(status=Booking.Status.CANCELLED).exists()
+
+    response = staff.post(CHANGELIST, {**chosen, "confirm": "yes", "why": "Projector broken"})
+
     assert response.status_code == 302
     assert set(
         Booking.objects.filter(pk__in=[ann.pk, held.pk]).values_list("status", flat=True)
@@ -133,6 +142,7 @@ def test_cancel_and_refund_action_goes_through_the_service(staff, sales, staff_u
         (held.ref, staff_user.pk),
     }
     assert released.get(booking_ref=ann.ref).detail["refunded"] is True
+    assert {e.detail["staff_reason"] for e in released} == {"Projector broken"}
 
 
 def test_booking_page_shows_its_tickets_and_audit_trail(staff, sales):
