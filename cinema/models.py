@@ -34,6 +34,9 @@ class Movie(models.Model):
     age_rating = models.CharField(max_length=3, choices=AgeRating.choices, default=AgeRating.PG)
     genres = models.ManyToManyField(Genre, blank=True, related_name="movies")
     poster_url = models.URLField(blank=True)
+    director = models.CharField(max_length=200, blank=True)
+    cast = models.CharField(max_length=500, blank=True, help_text="Main cast, comma separated.")
+    trailer_url = models.URLField(blank=True)
 
     class Meta:
         ordering = ["title"]
@@ -121,6 +124,15 @@ class Showtime(models.Model):
     )
     price = models.DecimalField(max_digits=7, decimal_places=2)
     on_sale = models.BooleanField(default=True, help_text="Untick to stop selling seats.")
+
+    class Format(models.TextChoices):
+        STANDARD = "2d", "2D"
+        THREE_D = "3d", "3D"
+        IMAX = "imax", "IMAX"
+
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.STANDARD)
+    subtitled = models.BooleanField(default=False)
+    audio_described = models.BooleanField(default=False)
 
     objects = ShowtimeQuerySet.as_manager()
 
