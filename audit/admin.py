@@ -1,16 +1,26 @@
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils.html import format_html
 
+from audit.display import local_when, name_showtimes
 from audit.models import AuditEvent
 from config.admin import ViewOnlyAdmin
+
+
+class NamedShowtimesChangeList(ChangeList):
+    """Names the showtimes of a page of events with one lookup."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.result_list = name_showtimes(self.result_list)
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ViewOnlyAdmin):
     """The trail is read here and nowhere changed: no add, no edit, no delete."""
 
-    list_display = ["occurred_at", "kind", "booking_link", "actor", "showtime_id", "seat_list"]
+    list_display = ["when", "kind", "booking_link", "actor", "showtime", "seat_list"]
     list_filter = ["kind", ("occurred_at", admin.DateFieldListFilter)]
     list_select_related = ["actor"]
     search_fields = ["=booking_ref", "actor__email", "actor__username", "=request_id"]
@@ -27,6 +37,17 @@ class AuditEventAdmin(ViewOnlyAdmin):
     ]
     readonly_fields = fields
     actions = None
+
+    def get_changelist(self, request, **kwargs):
+        return NamedShowtimesChangeList
+
+    @admin.display(description="when", ordering="occurred_at")
+    def when(self, event):
+        return local_when(event.occurred_at)
+
+    @admin.display(description="showtime", ordering="showtime_id")
+    def showtime(self, event):
+        return event.showtime_name or "—"
 
     @admin.display(description="booking", ordering="booking_ref")
     def booking_link(self, event):

@@ -5,9 +5,13 @@ updates and deletes raise). Events carry ids and plain data, never foreign keys 
 apps, so the trail outlives whatever it describes.
 """
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from audit import display
 
 
 class AuditEventChanged(Exception):
@@ -90,6 +94,12 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditEventChanged("Audit events are append-only.")
+
+    @cached_property
+    def showtime_name(self) -> str:
+        """The showtime as staff read it, "Film, Wed 25 Nov 19:30" (`display.name_showtimes`
+        fills this in for a whole page of events at once)."""
+        return display.name_of(self.showtime_id, display.showtime_names([self.showtime_id]))
 
     def as_message(self) -> dict:
         """The event as plain data: what goes on the stream and to the notifier."""

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.shortcuts import render
 
 from audit.consumers import FORBIDDEN
+from audit.display import name_showtimes
 from audit.models import AuditEvent
 from audit.notifier import GROUP
 from audit.stream import stream_name, unpublished_count
@@ -23,7 +24,7 @@ def audit_feed(request):
     context = {
         **admin.site.each_context(request),
         "title": "Audit feed",
-        "events": events[:FEED_SIZE],
+        "events": name_showtimes(events[:FEED_SIZE]),
         "kinds": AuditEvent.Kind.choices,
         "selected": kinds,
         "ws_query": "&".join(f"kind={kind}" for kind in kinds),

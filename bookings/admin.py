@@ -1,4 +1,5 @@
 import csv
+from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -7,6 +8,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from audit.display import local_when
 from audit.models import AuditEvent
 from bookings import services
 from bookings.errors import BookingError
@@ -38,16 +40,47 @@ class TicketInline(admin.TabularInline):
         return False
 
 
+class ShowtimeDateFilter(admin.SimpleListFilter):
+    """When the film is on, looking forward from today (local days)."""
+
+    title = "showtime date"
+    parameter_name = "showtime_date"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", "Today"),
+            ("tomorrow", "Tomorrow"),
+            ("next7", "Next 7 days"),
+            ("past", "Past"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.localtime()
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        day = timedelta(days=1)
+        ranges = {
+            "today": (today, today + day),
+            "tomorrow": (today + day, today + 2 * day),
+            "next7": (today, today + 7 * day),
+        }
+        if self.value() == "past":
+            return queryset.filter(showtime__starts_at__lt=now)
+        if self.value() in ranges:
+            start, end = ranges[self.value()]
+            return queryset.filter(showtime__starts_at__gte=start, showtime__starts_at__lt=end)
+        return queryset
+
+
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
     """Bookings change only through the booking flow; staff read them here, cancel and refund
     through the service, and export them."""
 
-    list_display = ["ref", "user", "showtime", "status", "amount", "created_at"]
+    list_display = ["ref", "user", "film", "starts", "status", "amount"]
     list_filter = [
         "status",
         "showtime__movie",
-        ("showtime__starts_at", admin.DateFieldListFilter),
+        ShowtimeDateFilter,
         ("user", admin.RelatedOnlyFieldListFilter),
     ]
     list_select_related = ["user", "showtime__movie", "showtime__auditorium"]
@@ -55,27 +88,43 @@ class BookingAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [TicketInline]
     actions = ["cancel_and_refund", "export_csv"]
-    readonly_fields = [
-        "ref",
-        "user",
-        "showtime",
-        "status",
-        "amount",
-        "seat_labels",
-        "hold_token",
-        "fence",
-        "expires_at",
-        "payment_ref",
-        "created_at",
-        "updated_at",
-        "audit_trail",
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "ref",
+                    "user",
+                    "showtime",
+                    "status",
+                    "amount",
+                    "seat_labels",
+                    "expires_at",
+                    "payment_ref",
+                    "created_at",
+                    "updated_at",
+                    "audit_trail",
+                ]
+            },
+        ),
+        # What the hold machinery needs and staff rarely do: folded away, one click to open.
+        ("Hold internals", {"classes": ["collapse"], "fields": ["hold_token", "fence"]}),
     ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="film", ordering="showtime__movie__title")
+    def film(self, booking):
+        return booking.showtime.movie.title
+
+    @admin.display(description="starts", ordering="showtime__starts_at")
+    def starts(self, booking):
+        return local_when(booking.showtime.starts_at)
 
     @admin.display(description="audit trail")
     def audit_trail(self, booking):

@@ -250,6 +250,8 @@ RATE_LIMITS = {
     "release": (env_int("RELEASE_RATE_LIMIT", 30), 60),
 }
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "bookings.payments.MockGateway")
+# Names showtimes on the audit trail's staff pages (audit holds ids only; see audit/display.py).
+AUDIT_SHOWTIME_NAMES = "cinema.facts.showtime_facts"
 
 # Audit events go to this Redis Stream after commit, trimmed to about EVENT_STREAM_MAXLEN entries.
 EVENT_STREAM = os.environ.get("EVENT_STREAM", "events")
