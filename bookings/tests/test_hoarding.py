@@ -42,8 +42,9 @@ def _hold(session: requests.Session, base: str, showtime_id: int, seats: list[st
 def test_reposting_the_same_seats_every_second_does_not_keep_them(redis_db):
     env = {"HOLD_MAX_EXTENSIONS": str(EXTENSIONS)}
     with running_stack(redis_url=TEST_REDIS_URL, hold_ttl=TTL, extra_env=env) as (base,):
-        home = requests.get(base, timeout=10).text
-        showtime_id = int(re.search(r'href="/showtimes/(\d+)/"', home).group(1))
+        # Any film's page lists its times for the week (the home page shows one day only).
+        films = requests.get(f"{base}/movies/the-long-orbit/", timeout=10).text
+        showtime_id = int(re.search(r'href="/showtimes/(\d+)/"', films).group(1))
         page = requests.get(f"{base}/showtimes/{showtime_id}/", timeout=10).text
         seats = re.findall(r'name="seats" value="([A-Z]+\d+)"', page)[:2]
         hoarder, other = _signed_in(base, "alice"), _signed_in(base, "bruno")
