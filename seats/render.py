@@ -12,6 +12,20 @@ from django.utils.safestring import SafeString, mark_safe
 from seats.seatmap import PlanSeat, SeatState, SeatView
 
 SEAT_TEMPLATE = "seats/_seat.html"
+LIST_ITEM_TEMPLATE = "seats/_seat_list_item.html"
+KIND_NAMES = {
+    "standard": "standard seat",
+    "accessible": "wheelchair space",
+    "companion": "companion seat",
+}
+# The words the legend uses, so what is heard matches what is seen.
+STATE_NAMES = {
+    SeatState.AVAILABLE: "available",
+    SeatState.MINE: "held for you",
+    SeatState.HELD: "being booked",
+    SeatState.BOOKED: "sold",
+    SeatState.BLOCKED: "not for sale",
+}
 # An empty column of a row (a gap or an aisle).
 GAP = mark_safe('<span class="cell" aria-hidden="true"></span>')
 
@@ -20,6 +34,12 @@ def seat_html(
     view: SeatView, *, oob: bool = False, selected: bool = False, conflict: bool = False
 ) -> SafeString:
     return _render(view.seat, view.state, oob, selected, conflict)
+
+
+def seat_name(view: SeatView) -> str:
+    """What a screen reader says for a seat: label, kind, state ("F12, wheelchair space, sold")."""
+    kind = KIND_NAMES.get(view.seat.kind, view.seat.kind)
+    return f"{view.seat.label}, {kind}, {STATE_NAMES[view.state]}"
 
 
 def row_html(views, *, selected=(), conflicts=()) -> SafeString:
@@ -32,6 +52,23 @@ def row_html(views, *, selected=(), conflicts=()) -> SafeString:
             for view in views
         )
     )
+
+
+def list_row_html(views, *, selected=()) -> SafeString:
+    """The seats of one row for the list mode: a checkbox per seat that can be chosen now."""
+    return mark_safe(  # noqa: S308 (joined from escaped template output)
+        "".join(
+            _render_list_item(view.seat, view.state, view.label in selected)
+            for view in views
+            if view is not None and view.state != SeatState.BLOCKED
+        )
+    )
+
+
+@lru_cache(maxsize=50_000)
+def _render_list_item(seat: PlanSeat, state: SeatState, selected: bool):
+    context = {"view": SeatView(seat, state), "selected": selected}
+    return mark_safe(get_template(LIST_ITEM_TEMPLATE).render(context))  # noqa: S308 (autoescaped)
 
 
 @lru_cache(maxsize=50_000)

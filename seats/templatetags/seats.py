@@ -1,6 +1,6 @@
 from django import template
 
-from seats.render import row_html
+from seats import render
 
 register = template.Library()
 
@@ -8,6 +8,17 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def seat_cells(context, views):
     """The cells of one seat row, with the page's selected and conflicting seats marked."""
-    return row_html(
+    return render.row_html(
         views, selected=context.get("selected") or (), conflicts=context.get("conflicts") or ()
     )
+
+
+@register.simple_tag(takes_context=True)
+def seat_list_items(context, views):
+    """The seats of one row as list-mode checkboxes, the page's selected seats ticked."""
+    return render.list_row_html(views, selected=context.get("selected") or ())
+
+
+@register.filter
+def seat_name(view):
+    return render.seat_name(view)

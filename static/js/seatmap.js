@@ -2,6 +2,9 @@
 // - the "n selected · £total" line;
 // - live updates: the selection survives every update, a selected seat that someone else takes
 //   is unticked with a notice beside the button, announced, kept until dismissed;
+// - one Tab stop for the whole grid (a roving tabindex that survives live updates), arrow keys
+//   between seats, Enter toggles like Space;
+// - the list mode keeps up with the map: seats taken since the page loaded are disabled there;
 // - reconnecting after ANY close (htmx's ws extension retries only abnormal closes), with
 //   backoff, and a small live / reconnecting indicator.
 (function () {
@@ -41,16 +44,129 @@
     status.querySelector("[data-live-text]").textContent = text;
   }
 
+  // Roving tabindex: only the seat `roving` names is in the Tab order. Live updates replace seat
+  // elements with server markup that has no tabindex, so every update re-applies it.
+  let roving = null;
+  let hadFocus = false;
+
+  function seatInput(label) {
+    return label ? map.querySelector(`#seat-${label} input`) : null;
+  }
+
+  function gridInputs(scope) {
+    return Array.from((scope || map).querySelectorAll(".seatrow .seat input"));
+  }
+
+  function centre(element) {
+    const box = element.getBoundingClientRect();
+    return box.left + box.width / 2;
+  }
+
+  function nearest(inputs, x) {
+    let best = null;
+    inputs.forEach((input) => {
+      if (!best || Math.abs(centre(input) - x) < Math.abs(centre(best) - x)) best = input;
+    });
+    return best;
+  }
+
+  // The selectable seat closest to `seat` (an element of the grid): in its row, else the next rows.
+  function closestInput(seat) {
+    const rows = Array.from(map.querySelectorAll(".seatrow:not(.seatrow--aisle)"));
+    const at = rows.indexOf(seat.closest(".seatrow"));
+    const x = centre(seat);
+    for (let distance = 0; distance < rows.length; distance++) {
+      for (const index of [at + distance, at - distance]) {
+        const inputs = rows[index] ? gridInputs(rows[index]) : [];
+        if (inputs.length) return nearest(inputs, x);
+      }
+    }
+    return null;
+  }
+
+  function applyRoving() {
+    let input = seatInput(roving);
+    if (!input) {
+      const seat = roving && document.getElementById(`seat-${roving}`);
+      input = (seat && closestInput(seat)) || map.querySelector(".seat input:checked") || map.querySelector(".seat input");
+    }
+    gridInputs().forEach((other) => { other.tabIndex = other === input ? 0 : -1; });
+    roving = input ? input.value : null;
+    return input;
+  }
+
+  function moveTo(input) {
+    if (!input) return;
+    const previous = seatInput(roving);
+    if (previous) previous.tabIndex = -1;
+    input.tabIndex = 0;
+    roving = input.value;
+    input.focus();
+  }
+
+  function target(input, key) {
+    const row = input.closest(".seatrow");
+    const inRow = gridInputs(row);
+    const at = inRow.indexOf(input);
+    if (key === "ArrowLeft") return inRow[at - 1];
+    if (key === "ArrowRight") return inRow[at + 1];
+    if (key === "Home") return inRow[0];
+    if (key === "End") return inRow[inRow.length - 1];
+    const rows = Array.from(map.querySelectorAll(".seatrow:not(.seatrow--aisle)"));
+    const step = key === "ArrowUp" ? -1 : 1;
+    for (let index = rows.indexOf(row) + step; rows[index]; index += step) {
+      const inputs = gridInputs(rows[index]);
+      if (inputs.length) return nearest(inputs, centre(input));
+    }
+    return null;
+  }
+
+  map.addEventListener("keydown", (event) => {
+    const input = event.target;
+    if (!input.matches(".seatrow .seat input")) return;
+    if (event.key === "Enter") {
+      event.preventDefault();
+      input.click();
+    } else if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"].includes(event.key)) {
+      event.preventDefault();
+      moveTo(target(input, event.key));
+    }
+  });
+  map.addEventListener("focusin", (event) => {
+    if (event.target.matches(".seatrow .seat input") && event.target.value !== roving) moveTo(event.target);
+  });
+
+  // The list mode is server-rendered once; the map is live, so the list follows the map.
+  const list = document.getElementById("seat-list");
+  function syncList() {
+    if (!list) return;
+    list.querySelectorAll('input[name="seats"]').forEach((input) => {
+      const seat = document.getElementById(`seat-${input.value}`);
+      if (!seat) return;
+      const gridInput = seat.querySelector("input");
+      input.disabled = !gridInput;
+      if (!gridInput) input.checked = false;
+      input.parentElement.querySelector("[data-seat-name]").textContent =
+        (gridInput || seat).getAttribute("aria-label");
+    });
+  }
+
   map.addEventListener("change", updateSummary);
-  map.addEventListener("htmx:wsBeforeMessage", () => { selection = new Set(ticked()); });
+  map.addEventListener("htmx:wsBeforeMessage", () => {
+    selection = new Set(ticked());
+    hadFocus = document.activeElement && document.activeElement.matches(".seatrow .seat input");
+  });
   map.addEventListener("htmx:wsAfterMessage", () => {
     const lost = [];
     selection.forEach((label) => {
-      const input = map.querySelector(`#seat-${label} input`);
+      const input = seatInput(label);
       if (input) input.checked = true;
       else lost.push(label);
     });
     if (lost.length) showNotice(`Seat ${lost.join(", ")} was just taken by someone else.`);
+    const input = applyRoving();
+    if (hadFocus && input && document.activeElement !== input) input.focus();
+    syncList();
     updateSummary();
   });
 
@@ -66,5 +182,6 @@
     const delay = Math.min(30000, 500 * 2 ** retries++) * (0.5 + Math.random() / 2);
     setTimeout(() => event.detail.socketWrapper.reconnect(), delay);
   });
+  applyRoving();
   updateSummary();
 })();
