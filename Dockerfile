@@ -20,6 +20,8 @@ RUN groupadd --gid 10001 cinema \
     && useradd --uid 10001 --gid cinema --create-home --shell /usr/sbin/nologin cinema
 COPY --from=build /venv /venv
 COPY --from=build /app /app
+# The one folder the app writes: uploaded posters (a named volume copies this ownership).
+RUN mkdir -p /app/media && chown 10001:10001 /app/media
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000

@@ -1,11 +1,14 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Q, When
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import format_html
 
 from cinema.models import Auditorium, Genre, Movie, Seat, Showtime
+from cinema.posters import Poster, PosterError, make_poster, save_movie_poster
 from cinema.services import save_auditorium, schedule_showtime
 from config.admin import ViewOnlyAdmin
 from seats.seatmap import compose_seat_map, get_plan
@@ -16,13 +19,35 @@ class GenreAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class MovieAdminForm(forms.ModelForm):
+    poster_upload = forms.FileField(
+        label="Poster",
+        required=False,
+        help_text="JPEG, PNG or WebP, portrait (2:3 looks best), up to "
+        f"{settings.POSTER_MAX_BYTES // (1024 * 1024)} MB. Replaces the current poster.",
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+    def clean_poster_upload(self) -> Poster | None:
+        upload = self.cleaned_data.get("poster_upload")
+        if not upload:
+            return None
+        try:
+            # One byte over the limit is enough for make_poster to refuse it, unread beyond.
+            return make_poster(data=upload.read(settings.POSTER_MAX_BYTES + 1))
+        except PosterError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
 @admin.register(Movie)
 class MovieAdmin(admin.ModelAdmin):
+    form = MovieAdminForm
     list_display = ["title", "age_rating", "runtime_minutes", "upcoming_showtimes"]
     list_filter = ["age_rating", "genres"]
     search_fields = ["title", "synopsis"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["genres"]
+    readonly_fields = ["current_poster"]
     formfield_overrides = {
         models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}
     }
@@ -34,9 +59,37 @@ class MovieAdmin(admin.ModelAdmin):
             .annotate(_upcoming=Count("showtimes", filter=_upcoming_filter()))
         )
 
+    def get_search_results(self, request, queryset, search_term):
+        """Titles starting with the term first, then titles containing it, then the rest (the
+        showtime form's movie autocomplete keeps this order; the changelist sorts its own)."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            rank = Case(
+                When(title__istartswith=term, then=0),
+                When(title__icontains=term, then=1),
+                default=2,
+            )
+            queryset = queryset.annotate(_title_rank=rank).order_by("_title_rank", "title")
+        return queryset, may_have_duplicates
+
     @admin.display(description="Upcoming showtimes", ordering="_upcoming")
     def upcoming_showtimes(self, movie: Movie) -> int:
         return movie._upcoming
+
+    @admin.display(description="Current poster")
+    def current_poster(self, movie: Movie) -> str:
+        if not movie.poster_card:
+            return "None yet: the site shows a placeholder."
+        width, height = movie.poster_card_size
+        return format_html(
+            '<img src="{}" width="{}" height="{}" alt="">', movie.poster_card_url, width, height
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if poster := form.cleaned_data.get("poster_upload"):
+            save_movie_poster(movie=obj, poster=poster)
 
 
 def _upcoming_filter() -> Q:

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cinema.layout import LayoutError, parse_layout
+from cinema.posters import CARD_BOX, fit
+from config.media import media_url
 
 
 class Genre(models.Model):
@@ -33,7 +35,12 @@ class Movie(models.Model):
     runtime_minutes = models.PositiveSmallIntegerField()
     age_rating = models.CharField(max_length=3, choices=AgeRating.choices, default=AgeRating.PG)
     genres = models.ManyToManyField(Genre, blank=True, related_name="movies")
-    poster_url = models.URLField(blank=True)
+    # Two renditions of the uploaded poster (cinema.posters), content-hashed names in the default
+    # storage; the width and height are the large one's, the card has the same aspect.
+    poster_card = models.FileField(upload_to="posters/", blank=True, editable=False)
+    poster_large = models.FileField(upload_to="posters/", blank=True, editable=False)
+    poster_width = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    poster_height = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     director = models.CharField(max_length=200, blank=True)
     cast = models.CharField(max_length=500, blank=True, help_text="Main cast, comma separated.")
     trailer_url = models.URLField(blank=True)
@@ -51,6 +58,20 @@ class Movie(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("cinema:movie", kwargs={"slug": self.slug})
+
+    @property
+    def poster_card_url(self) -> str:
+        return media_url(self.poster_card.name) if self.poster_card else ""
+
+    @property
+    def poster_large_url(self) -> str:
+        return media_url(self.poster_large.name) if self.poster_large else ""
+
+    @property
+    def poster_card_size(self) -> tuple[int, int] | None:
+        if not self.poster_width or not self.poster_height:
+            return None
+        return fit((self.poster_width, self.poster_height), CARD_BOX)
 
     @property
     def poster_tone(self) -> int:

@@ -1,11 +1,52 @@
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.utils import dateformat, timezone
+from django.utils.cache import patch_vary_headers
 
+from cinema.forms import FORMAT_CHOICES, SEARCH_MAX_LENGTH, BrowseForm
 from cinema.models import Movie
-from cinema.selectors import now_showing, showtimes_by_day
+from cinema.selectors import date_strip, showing_on, showtimes_by_day
 
 
 def home(request):
-    return render(request, "cinema/home.html", {"movies": now_showing()})
+    today = timezone.localdate()
+    days = date_strip(today=today)
+    form = BrowseForm(request.GET)
+    form.is_valid()
+    values, notes = form.cleaned_data, []
+    day = values.get("date") or today
+    if "date" in form.errors or day not in days:
+        notes.append(
+            f"We list films from today to {dateformat.format(days[-1], 'l j F')}, "
+            "so here is what is on today."
+        )
+        day = today
+    if "format" in form.errors:
+        notes.append("That format filter isn't one we know, so it was left out.")
+    query, formats = values.get("q", "").strip(), values.get("format", [])
+    # What the date strip's links carry over: the cleaned search and filters, not raw input.
+    browse_query = QueryDict(mutable=True)
+    if query:
+        browse_query["q"] = query
+    browse_query.setlist("format", formats)
+    context = {
+        "movies": showing_on(day=day, query=query, formats=formats),
+        "days": days,
+        "day": day,
+        "query": query,
+        "formats": formats,
+        "format_choices": FORMAT_CHOICES,
+        "search_max_length": SEARCH_MAX_LENGTH,
+        "notes": notes,
+        "browse_query": browse_query,
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, "cinema/_listing.html", {**context, "oob": True})
+    else:
+        response = render(request, "cinema/home.html", context)
+    # The same URL answers with a page or a fragment: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def movie_detail(request, slug: str):

@@ -214,8 +214,17 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded posters: files under MEDIA_ROOT, or any Django storage backend named by MEDIA_STORAGE,
+# e.g. storages.backends.s3.S3Storage (pip install django-storages[s3]; it reads its AWS_* names
+# from the environment). The app serves them itself at MEDIA_URL (config.media), same origin.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+POSTER_MAX_BYTES = env_int("POSTER_MAX_BYTES", 5 * 1024 * 1024)
+POSTER_MAX_PIXELS = 25_000_000
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": os.environ.get("MEDIA_STORAGE") or "django.core.files.storage.FileSystemStorage"
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

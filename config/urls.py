@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.templatetags.static import static
@@ -7,6 +8,7 @@ from django.urls import include, path
 from audit.views import audit_feed, system_status
 from bookings.admin_views import live_holds, live_holds_index, release_hold
 from config.health import health
+from config.media import serve_media
 
 # The back office has no sign-in form of its own: visitors go through allauth (rate limited,
 # Google or password) and a signed-in non-staff user gets 403.
@@ -15,6 +17,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("health", health, name="health"),
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
+    path(f"{settings.MEDIA_URL.lstrip('/')}<path:path>", serve_media, name="media"),
     # Back-office pages beside the model admin; admin_view makes them staff only.
     path("admin/live-holds/", admin.site.admin_view(live_holds_index), name="live_holds"),
     path(

@@ -52,3 +52,14 @@ def test_seed_demo_prints_a_generated_password_once(db, monkeypatch, capsys):
     assert "password '" not in second
     password = first.split("password '")[1].split("'")[0]
     assert get_user_model().objects.get(username="staff").check_password(password)
+
+
+def test_seed_demo_gives_every_film_a_poster(db, client, monkeypatch):
+    monkeypatch.setenv("DEMO_STAFF_PASSWORD", "a-demo-password-1")
+    call_command("seed_demo", stdout=io.StringIO())
+    first = {movie.pk: movie.poster_large.name for movie in Movie.objects.all()}
+    assert all(first.values())
+    call_command("seed_demo", stdout=io.StringIO())
+    assert {movie.pk: movie.poster_large.name for movie in Movie.objects.all()} == first
+    response = client.get(Movie.objects.first().poster_card_url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"

@@ -109,7 +109,13 @@ def test_postgresql_not_answering_is_503_fast(blackhole):
 def seeded_sqlite():
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/outage.sqlite3"
-        env = {**os.environ, "DEBUG": "1", "DATABASE_URL": url, "REDIS_URL": TEST_REDIS_URL}
+        env = {
+            **os.environ,
+            "DEBUG": "1",
+            "DATABASE_URL": url,
+            "REDIS_URL": TEST_REDIS_URL,
+            "MEDIA_ROOT": f"{tmp}/media",
+        }
         for command in (["migrate", "--noinput"], ["seed_demo"]):
             subprocess.run(
                 [sys.executable, "manage.py", *command],

@@ -61,6 +61,7 @@ def running_stack(
             **os.environ,
             "DEBUG": "1",
             "DATABASE_URL": database_url or f"sqlite:///{tmp}/e2e.sqlite3",
+            "MEDIA_ROOT": f"{tmp}/media",
             "REDIS_URL": redis_url,
             "HOLD_TTL_SECONDS": str(hold_ttl),
             "DEMO_STAFF_PASSWORD": PASSWORD,

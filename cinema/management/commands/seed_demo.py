@@ -13,11 +13,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from cinema.models import Auditorium, Genre, Movie, Showtime
+from cinema.posters import draw_demo_poster, make_poster, save_movie_poster
 from cinema.services import save_auditorium, schedule_showtime
 
 MOVIES = [
     {
         "title": "The Long Orbit",
+        "director": "Ines Varga",
+        "cast": "Tomas Reyes, Adaeze Okafor, Lin Mei",
+        "trailer_url": "https://example.com/trailers/long-orbit",
         "runtime_minutes": 148,
         "age_rating": "12A",
         "genres": ["Sci-Fi", "Drama"],
@@ -26,6 +30,9 @@ MOVIES = [
     },
     {
         "title": "Paper Lanterns",
+        "director": "Haruka Mori",
+        "cast": "voices of Aiko Tan, Ben Carver, Rosa Lind",
+        "trailer_url": "https://example.com/trailers/paper-lanterns",
         "runtime_minutes": 104,
         "age_rating": "PG",
         "genres": ["Animation", "Family"],
@@ -34,6 +41,9 @@ MOVIES = [
     },
     {
         "title": "Cold Harbour",
+        "director": "Callum Reid",
+        "cast": "Nora Blake, Idris Mensah, Pieter de Vries",
+        "trailer_url": "https://example.com/trailers/cold-harbour",
         "runtime_minutes": 121,
         "age_rating": "15",
         "genres": ["Thriller", "Crime"],
@@ -42,6 +52,9 @@ MOVIES = [
     },
     {
         "title": "Second Verse",
+        "director": "Maya Goldberg",
+        "cast": "Danny Fox, Priya Shah, Colm O'Neill",
+        "trailer_url": "https://example.com/trailers/second-verse",
         "runtime_minutes": 97,
         "age_rating": "12A",
         "genres": ["Comedy", "Music"],
@@ -50,6 +63,9 @@ MOVIES = [
     },
     {
         "title": "Meridian",
+        "director": "Samuel Achebe",
+        "cast": "Grace Whitfield, Kwame Boateng, Elena Sokolova",
+        "trailer_url": "https://example.com/trailers/meridian",
         "runtime_minutes": 163,
         "age_rating": "15",
         "genres": ["Drama", "History"],
@@ -109,7 +125,23 @@ SLOTS = {
     "Screen 3 · Studio": [time(13, 0), time(16, 10), time(19, 20)],
 }
 PRICES = {"Screen 1 · Grand": "12.50", "Screen 2 · Stalls": "10.00", "Screen 3 · Studio": "14.00"}
-DAYS = 7
+DAYS = 9  # as many as the home page's date strip offers
+CREDITS = ("director", "cast", "trailer_url")
+
+
+def _extras(auditorium: str, slot: int, day_offset: int) -> dict:
+    """Format and access features of a new showtime: the Grand's evenings are IMAX, the Stalls'
+    late show is 3D; some showings are subtitled or audio described, on a fixed pattern."""
+    extras: dict = {}
+    if auditorium.startswith("Screen 1") and slot >= 2:
+        extras["format"] = Showtime.Format.IMAX
+    elif auditorium.startswith("Screen 2") and slot == 3:
+        extras["format"] = Showtime.Format.THREE_D
+    if auditorium.startswith("Screen 3") and slot == 0:
+        extras["subtitled"] = True
+    if slot == 1 and day_offset % 2 == 0:
+        extras["audio_described"] = True
+    return extras
 
 
 class Command(BaseCommand):
@@ -130,7 +162,19 @@ class Command(BaseCommand):
         values = {key: value for key, value in spec.items() if key != "genres"}
         movie, _ = Movie.objects.get_or_create(slug=slugify(spec["title"]), defaults=values)
         movie.genres.set([Genre.objects.get_or_create(name=name)[0] for name in spec["genres"]])
+        self._fill_credits(movie, spec)
+        if not movie.poster_large:
+            image = draw_demo_poster(title=movie.title, tone=MOVIES.index(spec))
+            save_movie_poster(movie=movie, poster=make_poster(data=image))
         return movie
+
+    def _fill_credits(self, movie: Movie, spec: dict) -> None:
+        """Credits for films seeded before the demo had them; what staff typed is kept."""
+        missing = [name for name in CREDITS if not getattr(movie, name)]
+        for name in missing:
+            setattr(movie, name, spec[name])
+        if missing:
+            movie.save(update_fields=missing)
 
     def _auditorium(self, name: str, layout: str) -> Auditorium:
         auditorium = Auditorium.objects.filter(name=name).first()
@@ -152,12 +196,17 @@ class Command(BaseCommand):
                     if Showtime.objects.filter(auditorium=auditorium, starts_at=starts_at).exists():
                         continue
                     movie = movies[(day_offset + a_index * 2 + s_index) % len(movies)]
-                    schedule_showtime(
+                    showtime = schedule_showtime(
                         movie=movie,
                         auditorium=auditorium,
                         starts_at=starts_at,
                         price=Decimal(PRICES[auditorium.name]),
                     )
+                    extras = _extras(auditorium.name, s_index, day_offset)
+                    if extras:
+                        for name, value in extras.items():
+                            setattr(showtime, name, value)
+                        showtime.save(update_fields=list(extras))
                     created += 1
         return created
 
