@@ -161,14 +161,7 @@ def hold_seats(
     plan = get_plan(showtime.auditorium)
     booked = booked_labels(showtime=showtime, plan=plan)
     if best is not None:
-        if not 1 <= best <= settings.MAX_SEATS_PER_BOOKING:
-            raise InvalidRequest(
-                f"Best available takes 1 to {settings.MAX_SEATS_PER_BOOKING} seats."
-            )
-        held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
-        labels = best_available(plan=plan, taken=booked | set(held), count=best)
-        if labels is None:
-            raise SeatsUnavailable(f"There are no {best} seats together left.", conflicts=[])
+        labels = _best_seats(showtime=showtime, plan=plan, booked=booked, count=best)
     labels = _validate_labels(plan=plan, labels=labels or [])
     sold = [label for label in labels if label in booked]
     if sold:
@@ -238,6 +231,24 @@ def hold_seats(
 
         transaction.on_commit(after_commit, robust=True)
     return booking
+
+
+def suggest_best_seats(*, showtime: Showtime, count: int) -> list[str]:
+    """The `count` best seats free right now, to show before anything is held."""
+    _check_on_sale(showtime)
+    plan = get_plan(showtime.auditorium)
+    booked = booked_labels(showtime=showtime, plan=plan)
+    return _best_seats(showtime=showtime, plan=plan, booked=booked, count=count)
+
+
+def _best_seats(*, showtime: Showtime, plan: Plan, booked: set[str], count: int) -> list[str]:
+    if not 1 <= count <= settings.MAX_SEATS_PER_BOOKING:
+        raise InvalidRequest(f"Best available takes 1 to {settings.MAX_SEATS_PER_BOOKING} seats.")
+    held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
+    labels = best_available(plan=plan, taken=booked | set(held), count=count)
+    if labels is None:
+        raise SeatsUnavailable(f"There are no {count} seats together left.", conflicts=[])
+    return labels
 
 
 def extend_hold(*, booking: Booking) -> Booking:

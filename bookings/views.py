@@ -52,7 +52,9 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
     return get_object_or_404(Showtime.objects.select_related("movie", "auditorium"), pk=showtime_id)
 
 
-def _render_showtime(request, showtime: Showtime, *, error=None, selected=(), status=200):
+def _render_showtime(
+    request, showtime: Showtime, *, error=None, selected=(), suggested=(), status=200
+):
     seat_map = view_seat_map(showtime=showtime, user=request.user)
     conflicts = getattr(error, "conflicts", [])
     # Only real seats are ticked again: whatever else the request carried is not echoed.
@@ -70,6 +72,7 @@ def _render_showtime(request, showtime: Showtime, *, error=None, selected=(), st
         else None,
         "max_seats": settings.MAX_SEATS_PER_BOOKING,
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
+        "suggested": suggested,
         "live": True,
     }
     return render(request, "bookings/showtime.html", context, status=status)
@@ -77,9 +80,20 @@ def _render_showtime(request, showtime: Showtime, *, error=None, selected=(), st
 
 @require_GET
 def showtime_detail(request, showtime_id: int):
-    # `?seats=A3&seats=A4` ticks a selection, as when coming back from confirming an address.
-    selected = request.GET.getlist("seats")[: settings.MAX_SEATS_PER_BOOKING]
-    return _render_showtime(request, _showtime_or_404(showtime_id), selected=selected)
+    """The seat map. `?seats=A3&seats=A4` ticks a selection (as when coming back from signing
+    in); `?best=2` ticks the best seats free now, to keep or choose again: nothing is held."""
+    showtime = _showtime_or_404(showtime_id)
+    best = request.GET.get("best")
+    if best is None:
+        selected = request.GET.getlist("seats")[: settings.MAX_SEATS_PER_BOOKING]
+        return _render_showtime(request, showtime, selected=selected)
+    try:
+        if not _COUNT.fullmatch(best):
+            raise InvalidRequest("Best available needs a number of seats.")
+        suggested = services.suggest_best_seats(showtime=showtime, count=int(best))
+    except BookingError as error:
+        return _render_showtime(request, showtime, error=error, status=error.status)
+    return _render_showtime(request, showtime, selected=suggested, suggested=suggested)
 
 
 def _hold_request(request) -> tuple[list[str], int | None]:

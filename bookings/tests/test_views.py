@@ -22,7 +22,8 @@ def test_sold_seats_show_as_booked(client, showtime, user):
     )
     response = client.get(showtime.get_absolute_url())
     assert 'class="seat seat--booked seat--standard" id="seat-B3"' in response.text
-    assert 'value="B3"' not in response.text
+    # No way to tick it: the grid has no input for it, the list only a disabled one.
+    assert re.findall(r'value="B3"[^>]*>', response.text) == ['value="B3" disabled>']
     assert response.context["seat_map"].counts["booked"] == 1
 
 
@@ -81,3 +82,26 @@ def test_a_released_hold_says_nothing_was_charged(client, user, showtime):
     assert "Yes, release my seats" in client.get(booking.get_absolute_url()).text
     released = client.post(f"/bookings/{booking.ref}/cancel/", follow=True).text
     assert "nothing was charged" in released and "refunded" not in released
+
+
+def test_best_available_shows_the_seats_first_and_holds_nothing(client, user, showtime):
+    client.force_login(user)
+
+    page = client.get(showtime.get_absolute_url(), {"best": "2"})
+
+    assert page.status_code == 200
+    found = page.context["suggested"]
+    assert len(found) == 2
+    for label in found:
+        assert re.search(rf'value="{label}"[^>]* checked', page.text)
+    assert "Keep these" in page.text and "Choose again" in page.text
+    assert not Booking.objects.exists()
+    kept = client.post(f"/showtimes/{showtime.pk}/hold/", {"seats": found})
+    assert kept.status_code == 303
+    assert Booking.objects.get().seat_labels == found
+
+
+def test_best_available_with_a_bad_count_is_400(client, showtime):
+    page = client.get(showtime.get_absolute_url(), {"best": "²"})
+    assert page.status_code == 400
+    assert "Best available needs a number of seats" in page.text
