@@ -89,6 +89,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.requestid.RequestIdMiddleware",
+    # A 500-seat map is ~200 kB of very repetitive HTML: about a tenth of that compressed. Django's
+    # GZip pads each response at random against BREACH (the pages carry CSRF tokens).
+    "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
     "config.edge.RejectControlCharactersMiddleware",
