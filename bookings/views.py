@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import ask_to_verify
 from bookings import services
-from bookings.errors import BookingError, InvalidRequest, VerificationRequired
+from bookings.errors import BookingError, InvalidRequest, PaymentFailed, VerificationRequired
 from bookings.models import Booking, Payment
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
@@ -187,38 +187,49 @@ def booking_detail(request, ref: str):
     return _render_booking(request, _my_booking(request, ref))
 
 
-def _booking_action(action):
-    """POST-only, owner-only view that runs `action(booking, request)` and shows the result."""
+def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = ()):
+    """POST-only, owner-only view that runs `action(booking, request)` and shows the result.
 
-    @require_POST
-    @_sign_in_first(lambda request, ref: reverse("bookings:detail", args=[ref]))
-    def view(request, ref: str):
-        booking = _my_booking(request, ref)
-        try:
-            message = action(booking, request)
-        except BookingError as error:
-            booking.refresh_from_db()
-            return _render_booking(request, booking, error=error)
-        messages.success(request, message)
-        return _see_other(booking.get_absolute_url())
+    Success always redirects (Post/Redirect/Get). So do the errors in `redirect_errors`, with
+    their message on the booking page: a reload must never send a card again or extend again.
+    Other errors answer with their status code on the page itself.
+    """
 
-    view.__name__ = action.__name__
-    return view
+    def decorate(action):
+        @require_POST
+        @_sign_in_first(lambda request, ref: reverse("bookings:detail", args=[ref]))
+        def view(request, ref: str):
+            booking = _my_booking(request, ref)
+            try:
+                message = action(booking, request)
+            except redirect_errors as error:
+                messages.error(request, error.message)
+                return _see_other(booking.get_absolute_url())
+            except BookingError as error:
+                booking.refresh_from_db()
+                return _render_booking(request, booking, error=error)
+            messages.success(request, message)
+            return _see_other(booking.get_absolute_url())
+
+        view.__name__ = action.__name__
+        return view
+
+    return decorate
 
 
-@_booking_action
+@_booking_action(redirect_errors=(PaymentFailed,))
 def pay(booking: Booking, request) -> str:
     services.pay_booking(booking=booking, card=request.POST.get("card", ""))
     return "Payment received. Enjoy the film!"
 
 
-@_booking_action
+@_booking_action(redirect_errors=(BookingError,))
 def extend(booking: Booking, request) -> str:
     services.extend_hold(booking=booking)
     return "Your seats are held for a little longer."
 
 
-@_booking_action
+@_booking_action()
 def cancel(booking: Booking, request) -> str:
     was_confirmed = booking.status == Booking.Status.CONFIRMED
     services.cancel_booking(booking=booking)

@@ -146,8 +146,10 @@ def test_pay_decline_then_success_over_http(client, user, showtime):
     client.post(_hold_url(showtime), {"seats": ["A3"]})
     ref = Booking.objects.get().ref
     declined = client.post(f"/bookings/{ref}/pay/", {"card": "4000 0000 0000 0002"})
-    assert declined.status_code == 402
-    assert "Your card was declined" in declined.text
+    # Post/Redirect/Get: reloading the page that says "declined" sends no card again.
+    assert declined.status_code == 303
+    assert declined["Location"] == f"/bookings/{ref}/"
+    assert "Your card was declined" in client.get(declined["Location"]).text
     assert Booking.objects.get().status == Booking.Status.PENDING
     paid = client.post(f"/bookings/{ref}/pay/", {"card": "4242 4242 4242 4242"})
     assert paid.status_code == 303
@@ -175,3 +177,13 @@ def test_rate_limited_holds_are_429(client, user, showtime, settings):
     response = client.post(_hold_url(showtime), {"seats": ["A4"]})
     assert response.status_code == 429
     assert "Too many requests" in response.text
+
+
+def test_an_extend_past_the_cap_redirects_with_the_reason(client, user, showtime, settings):
+    settings.HOLD_MAX_EXTENSIONS = 0
+    client.force_login(user)
+    client.post(_hold_url(showtime), {"seats": ["A3"]})
+    ref = Booking.objects.get().ref
+    refused = client.post(f"/bookings/{ref}/extend/")
+    assert refused.status_code == 303
+    assert "extended as far as it can go" in client.get(refused["Location"]).text
