@@ -56,6 +56,13 @@ def staff_user(db):
 
 
 @pytest.fixture
+def staff(client, staff_user):
+    """A test client signed in as staff (the back office)."""
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
 def bob(db):
     return verified_user("bob")
 

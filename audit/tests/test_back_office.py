@@ -25,12 +25,6 @@ CHANGELIST = "/admin/bookings/booking/"
 
 
 @pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
 def sales(showtime, auditorium, user, bob):
     """Ann paid for A3 tonight-ish; Bob holds B2; Bob paid for a different film next week."""
     other_film = Movie.objects.create(title="Other Film", slug="other-film", runtime_minutes=90)

@@ -20,12 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LONDON = ZoneInfo("Europe/London")
 
 
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def test_local_when_is_the_weekday_day_month_and_local_time(settings):
     settings.TIME_ZONE = "Europe/London"
     summer = datetime(2026, 7, 1, 18, 30, tzinfo=ZoneInfo("UTC"))

@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CHANGELIST = "/admin/bookings/booking/"
 
 
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def _refs(response) -> set[str]:
     return {booking.ref for booking in response.context["cl"].result_list}
 

@@ -7,12 +7,6 @@ from cinema.models import Movie
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def _autocomplete(client, term: str) -> list[str]:
     response = client.get(
         "/admin/autocomplete/",

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 
 from conftest import TEST_REDIS_URL
-from tests.e2e.stack import free_port
+from tests.e2e.stack import daphne_command, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,16 +35,7 @@ def serving(**env):
     """A daphne with DEBUG off on a free port, with these settings; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
+        daphne_command(port),
         cwd=ROOT,
         env={
             **os.environ,

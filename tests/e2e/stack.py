@@ -33,6 +33,21 @@ def sign_in(page, *, base: str, username: str, path: str) -> None:
     page.wait_for_url(f"**{path}")
 
 
+def daphne_command(port: int, *options: str) -> list[str]:
+    """The command that serves the product with daphne on a loopback port."""
+    return [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        *options,
+        "config.asgi:application",
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -89,17 +104,7 @@ def running_stack(
         ports = [free_port() for _ in range(web_processes)]
         processes = [
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    *DAPHNE_OPTIONS,
-                    "config.asgi:application",
-                ],
+                daphne_command(port, *DAPHNE_OPTIONS),
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,
