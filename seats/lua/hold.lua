@@ -40,11 +40,15 @@ if #conflicts > 0 then
   return {0, conflicts}
 end
 -- A fence must never repeat, even after Redis lost the counter: start again above the database.
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- (1 means the counter was missing; without a floor, take it back so the refusal leaves no trace.)
+local fence = redis.call('INCR', KEYS[1])
+if fence == 1 then
   if floor == '' then
+    redis.call('DEL', KEYS[1])
     return {3}
   end
-  redis.call('SET', KEYS[1], floor)
+  fence = tonumber(floor) + 1
+  redis.call('SET', KEYS[1], fence)
 end
 
 local expires = math.min(now + ttl, deadline)
@@ -56,15 +60,13 @@ for i = 5, #KEYS do
 end
 redis.call('ZADD', KEYS[2], unpack(index))
 keep_at_least(KEYS[2], expires - now + grace)
--- The window is set once, by the first hold: changing the selection, refreshing or cancelling and holding again
--- all keep the first deadline. It outlives the deadline by the cooldown, so the owner cannot
--- take the same seats straight back when they come free.
-if redis.call('EXISTS', KEYS[4]) == 0 then
-  redis.call('SET', KEYS[4], deadline, 'PX', life + cooldown)
-end
-local fence = redis.call('INCR', KEYS[1])
+-- The window is set once, by the first hold: changing the selection, refreshing, or cancelling
+-- and holding again all keep the first deadline. It outlives the deadline by the cooldown, so
+-- the owner cannot take the same seats straight back when they come free.
+redis.call('SET', KEYS[4], deadline, 'PX', life + cooldown, 'NX')
 -- Only a new token starts at no extensions; the meta lives as long as the deadline.
 redis.call('HSETNX', KEYS[3], 'extensions', 0)
 redis.call('HSET', KEYS[3], 'fence', fence)
-keep_at_least(KEYS[3], deadline - now)
+-- The deadline never moves, so "until the deadline" can be set outright, never shortening it.
+redis.call('PEXPIRE', KEYS[3], deadline - now)
 return {1, fence, expires}
