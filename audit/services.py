@@ -2,13 +2,13 @@
 
 import logging
 import math
-import re
 from collections.abc import Iterable
 
 from django.db import transaction
 
 from audit.models import AuditEvent, Unpublished
 from audit.stream import publish_after_commit
+from config.edge import CONTROL_IN_TEXT
 from config.requestid import current_request_id
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,11 @@ def record(
     return event
 
 
-# Control characters other than tab and line breaks; NUL above all, which PostgreSQL cannot store.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 def _printable(text: str) -> str:
     """`text` with unpaired surrogates and control characters written as escapes (`\\x00`)."""
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    # NUL above all, which PostgreSQL cannot store.
+    return CONTROL_IN_TEXT.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def _storable(value):

@@ -11,14 +11,15 @@ from django.http import HttpResponseBadRequest
 
 # Unicode category Cc: C0 controls, DEL and C1 controls.
 _IN_PATH = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_IN_VALUE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# In text (form and query values, anything stored): the same, but tab and line breaks are text.
+CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 MESSAGE = "Bad request: the address or a form field contains a control character (such as NUL)."
 
 
 def _has_control(fields) -> bool:
     return any(
-        _IN_VALUE.search(key) or any(_IN_VALUE.search(value) for value in values)
+        CONTROL_IN_TEXT.search(key) or any(CONTROL_IN_TEXT.search(value) for value in values)
         for key, values in fields.lists()
     )
 
