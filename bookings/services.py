@@ -82,26 +82,38 @@ def _validate_labels(*, plan: Plan, labels: list[str]) -> list[str]:
     return labels
 
 
-def _check_on_sale(showtime: Showtime) -> None:
+def _sales_ended(showtime: Showtime) -> str | None:
+    """Why the showtime sells nothing more, "sales stopped" or "showtime started", or None."""
     if not showtime.on_sale:
-        raise BookingClosed("Tickets for this showtime are not on sale.")
+        return "sales stopped"
     if showtime.starts_at <= timezone.now():
-        raise BookingClosed("This showtime has already started.")
+        return "showtime started"
+    return None
+
+
+# What each reason of `_sales_ended` tells someone picking seats, and someone paying.
+_NOT_ON_SALE = {
+    "sales stopped": "Tickets for this showtime are not on sale.",
+    "showtime started": "This showtime has already started.",
+}
+_NOT_PAYABLE = {
+    "sales stopped": "Sales for this showtime have been stopped, so your seats are released. "
+    "Nothing was charged.",
+    "showtime started": "This showtime has already started, so your seats are released. "
+    "Nothing was charged.",
+}
+
+
+def _check_on_sale(showtime: Showtime) -> None:
+    """Holding and extending need the showtime on sale and not started."""
+    if reason := _sales_ended(showtime):
+        raise BookingClosed(_NOT_ON_SALE[reason])
 
 
 def _check_sales_open(showtime: Showtime) -> None:
-    """Paying needs the showtime still on sale and not started; stopping sales ends every hold."""
-    if not showtime.on_sale:
-        raise SalesEnded(
-            "Sales for this showtime have been stopped, so your seats are released. "
-            "Nothing was charged.",
-            reason="sales stopped",
-        )
-    if showtime.starts_at <= timezone.now():
-        raise SalesEnded(
-            "This showtime has already started, so your seats are released. Nothing was charged.",
-            reason="showtime started",
-        )
+    """Paying needs the same; a booking that can no longer be paid ends, its seats released."""
+    if reason := _sales_ended(showtime):
+        raise SalesEnded(_NOT_PAYABLE[reason], reason=reason)
 
 
 def _hold_owner(user) -> str:
