@@ -1,6 +1,7 @@
 """Shared test fixtures: every test gets a real Redis database of its own, emptied afterwards."""
 
 import os
+import signal
 from datetime import timedelta
 from decimal import Decimal
 
@@ -53,6 +54,15 @@ def verified_user(username: str, **extra):
 @pytest.fixture
 def staff_user(db):
     return verified_user("ops", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def restore_signal_handlers():
+    """For tests that run a worker loop in-process: it installs SIGTERM and SIGINT handlers."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
 
 
 @pytest.fixture

@@ -107,14 +107,6 @@ async def test_a_consumer_error_is_recorded_with_the_connections_request_id():
     assert len(event.request_id) == 32
 
 
-@pytest.fixture
-def restore_signal_handlers():
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-    yield
-    for signum, handler in saved.items():
-        signal.signal(signum, handler)
-
-
 @pytest.mark.django_db
 def test_a_worker_error_is_recorded_and_the_worker_carries_on_after_a_pause(
     restore_signal_handlers, monkeypatch

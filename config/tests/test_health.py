@@ -47,14 +47,6 @@ def test_workers_are_reported_but_never_take_the_node_out_of_rotation(client, db
     assert client.get("/health").json()["workers"] == {"sweeper": "missing", "notifier": "missing"}
 
 
-@pytest.fixture
-def restore_signal_handlers():
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-    yield
-    for signum, handler in saved.items():
-        signal.signal(signum, handler)
-
-
 @pytest.mark.django_db
 def test_every_worker_pass_leaves_a_heartbeat_even_a_failed_one(
     client, restore_signal_handlers, monkeypatch
