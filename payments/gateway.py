@@ -1,0 +1,105 @@
+"""The payment gateway interface: what the booking side may ask of any provider.
+
+Shaped like the hosted-checkout gateways (Stripe Checkout, Adyen, Mollie): the buyer pays on the
+provider's page, the outcome arrives later by a signed webhook, and the provider can be asked for
+a session's state, list its sessions, and refund. A provider is one class implementing `Gateway`,
+named by the `PAYMENT_GATEWAY` setting. Nothing here knows about bookings.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class SessionStatus(StrEnum):
+    OPEN = "open"  # the buyer may still pay on the hosted page
+    PAID = "paid"  # the charge went through: `charge` names it
+    EXPIRED = "expired"  # closed without a charge; it can no longer be paid
+
+
+class EventType(StrEnum):
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_FAILED = "payment.failed"  # one attempt on the page failed; the session stays open
+    SESSION_EXPIRED = "session.expired"
+    REFUND_SUCCEEDED = "refund.succeeded"
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    url: str  # where to send the buyer
+    status: SessionStatus
+    amount: Decimal
+    currency: str
+    client_reference: str  # ours, given at creation: finds the session when we lost its id
+    created_at: datetime
+    charge: str = ""  # the provider's reference of the charge, once paid
+    refunded: Decimal = Decimal("0")  # how much of the charge has gone back
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    session_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Event:
+    """One webhook delivery, verified. `id` is the provider's event id: the same event delivered
+    twice carries the same id."""
+
+    id: str
+    type: EventType
+    session: Session
+    reason: str = ""  # why an attempt failed, in the provider's words for the buyer
+    refund: Refund | None = None
+
+
+class GatewayError(Exception):
+    """The provider refused or could not be reached; the message is safe to show to staff."""
+
+
+class BadSignature(GatewayError):
+    """A webhook whose signature is missing, wrong or too old: it did not come from the provider."""
+
+
+class Gateway(Protocol):
+    def create_session(
+        self,
+        *,
+        amount: Decimal,
+        currency: str,
+        idempotency_key: str,
+        client_reference: str,
+        return_url: str,
+        cancel_url: str,
+        expires_at: datetime,
+    ) -> Session:
+        """A hosted payment page for `amount`; the same key again returns the same session."""
+
+    def parse_webhook(self, *, payload: bytes, headers: Mapping[str, str]) -> Event:
+        """The verified event in a webhook request, or BadSignature (or GatewayError if the
+        signed body is not an event)."""
+
+    def retrieve_session(self, *, session_id: str) -> Session:
+        """The session as the provider has it now (GatewayError if it has no such session)."""
+
+    def list_sessions(self, *, created_after: datetime) -> list[Session]:
+        """Every session created after the time, oldest first."""
+
+    def refund(
+        self, *, session_id: str, amount: Decimal, idempotency_key: str, reason: str = ""
+    ) -> Refund:
+        """Give back `amount` of a paid session, once per key; GatewayError if it is more than
+        what is left of the charge or the session was never paid."""
+
+
+def get_gateway() -> Gateway:
+    return import_string(settings.PAYMENT_GATEWAY)()
