@@ -9,6 +9,7 @@ COPY . .
 # Settings refuse to load with DEBUG off and no SECRET_KEY. This key lives only in this one
 # command of the build stage: it is neither an ENV nor an ARG, and the runtime image never sees it.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only-throwaway-build-key \
+    PAYMENT_GATEWAY=payments.mock.gateway.MockGateway \
     /venv/bin/python manage.py collectstatic --noinput
 
 # Runtime stage: the same virtualenv and code, owned by root and read-only for the app user.

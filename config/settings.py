@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "bookings",
     "audit",
     "accounts",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -261,7 +262,47 @@ RATE_LIMITS = {
     "hold": (env_int("HOLD_RATE_LIMIT", 30), 60),
     "release": (env_int("RELEASE_RATE_LIMIT", 30), 60),
 }
-PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "bookings.payments.MockGateway")
+# Payments (payments/gateway.py is the interface; README "Payments" says how to add a provider).
+MOCK_GATEWAY = "payments.mock.gateway.MockGateway"
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "")
+if not PAYMENT_GATEWAY and not DEBUG:
+    # The mock gives tickets away: a production site names its provider (or the mock) itself.
+    raise ImproperlyConfigured(
+        "PAYMENT_GATEWAY is not set while DEBUG is off. Name your payment provider's class, or "
+        f"{MOCK_GATEWAY} for a test-mode demo in which no money moves."
+    )
+PAYMENT_GATEWAY = PAYMENT_GATEWAY or MOCK_GATEWAY
+CURRENCY = os.environ.get("CURRENCY", "GBP").upper()
+# The secret the gateway signs its webhooks with; a signature older than the tolerance is refused.
+DEV_WEBHOOK_SECRET = "whsec-insecure-development-secret"  # noqa: S105
+PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET", "")
+if not PAYMENT_WEBHOOK_SECRET or PAYMENT_WEBHOOK_SECRET == DEV_WEBHOOK_SECRET:
+    if not DEBUG and PAYMENT_GATEWAY != MOCK_GATEWAY:
+        raise ImproperlyConfigured(
+            "PAYMENT_WEBHOOK_SECRET is not set while DEBUG is off: copy the webhook signing "
+            "secret from the payment provider's dashboard."
+        )
+    PAYMENT_WEBHOOK_SECRET = PAYMENT_WEBHOOK_SECRET or DEV_WEBHOOK_SECRET
+PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
+# A customer may cancel a paid booking for a full refund until this long before the show.
+REFUND_CUTOFF_HOURS = env_int("REFUND_CUTOFF_HOURS", 2)
+# The mock provider (payments/mock/, served only when it is PAYMENT_GATEWAY) delivers its
+# webhooks over HTTP from the web process ("http") or keeps them until a test sends them
+# ("manual"); it can delay, duplicate or reorder them, as real providers sometimes do.
+MOCK_GATEWAY_WEBHOOKS = os.environ.get("MOCK_GATEWAY_WEBHOOKS", "http")
+if MOCK_GATEWAY_WEBHOOKS not in {"http", "manual"}:
+    raise ImproperlyConfigured(
+        f"MOCK_GATEWAY_WEBHOOKS must be 'http' or 'manual', got {MOCK_GATEWAY_WEBHOOKS!r}"
+    )
+# Where the mock posts: a path is taken on the host the buyer paid on.
+MOCK_GATEWAY_WEBHOOK_URL = os.environ.get("MOCK_GATEWAY_WEBHOOK_URL", "/payments/webhook/")
+MOCK_GATEWAY_WEBHOOK_DELAY_SECONDS = float(
+    os.environ.get("MOCK_GATEWAY_WEBHOOK_DELAY_SECONDS", "0")
+)
+MOCK_GATEWAY_WEBHOOK_DUPLICATE = env_bool("MOCK_GATEWAY_WEBHOOK_DUPLICATE", False)
+MOCK_GATEWAY_WEBHOOK_REORDER = env_bool("MOCK_GATEWAY_WEBHOOK_REORDER", False)
+if PAYMENT_GATEWAY == MOCK_GATEWAY:
+    INSTALLED_APPS.append("payments.mock")
 # Names showtimes on the audit trail's staff pages (audit holds ids only; see audit/display.py).
 AUDIT_SHOWTIME_NAMES = "cinema.facts.showtime_facts"
 

@@ -37,5 +37,7 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("", include("cinema.urls")),
 ]
+if settings.PAYMENT_GATEWAY == settings.MOCK_GATEWAY:
+    urlpatterns.insert(0, path("mock-gateway/", include("payments.mock.urls")))
 
 handler500 = "config.errors.server_error"

@@ -44,6 +44,7 @@ def serving(**env):
             "SECRET_KEY": "outage-tests-secret-key-long-enough-for-production-checks",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
+            "PAYMENT_GATEWAY": "payments.mock.gateway.MockGateway",
             **env,
         },
         stdout=subprocess.DEVNULL,

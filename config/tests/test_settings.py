@@ -11,6 +11,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x7Qp2-production-like-secret-key-with-plenty-of-entropy-9fKz0LmN3vB",
     "ALLOWED_HOSTS": "cinema.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://cinema.example.com",
+    "PAYMENT_GATEWAY": "payments.mock.gateway.MockGateway",
 }
 
 
@@ -24,6 +25,19 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
     )
+
+
+def test_production_names_its_payment_gateway_rather_than_falling_back_to_the_mock():
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != "PAYMENT_GATEWAY"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "PAYMENT_GATEWAY is not set while DEBUG is off" in result.stderr
+
+
+def test_production_with_a_real_provider_needs_its_webhook_secret():
+    result = _manage("check", env={**PRODUCTION_ENV, "PAYMENT_GATEWAY": "acme.pay.Gateway"})
+    assert result.returncode != 0
+    assert "PAYMENT_WEBHOOK_SECRET is not set" in result.stderr
 
 
 def test_startup_fails_clearly_without_a_secret_key_when_debug_is_off():
