@@ -31,6 +31,62 @@ TEST_REDIS_URL = _test_redis_url()
 
 
 @pytest.fixture(autouse=True)
+def webhooks_by_hand(settings):
+    """The mock gateway keeps its webhooks until a test delivers them (`deliver_webhooks`)."""
+    settings.MOCK_GATEWAY_WEBHOOKS = "manual"
+
+
+GOOD_CARD = "4242 4242 4242 4242"
+DECLINED_CARD = "4000 0000 0000 0002"
+
+
+def pay_on_gateway(client, url: str, *, card: str = GOOD_CARD):
+    """The buyer fills in the gateway's page at `url` (a test card, a future date, a CVC)."""
+    return client.post(url, {"card": card, "exp": "12/39", "cvc": "123"})
+
+
+def deliver_webhooks(client, *, session_id: str | None = None) -> list:
+    """Post every webhook the mock gateway owes to our endpoint, in order; the responses."""
+    from payments.mock.webhooks import mark_delivered, pending
+
+    responses = []
+    for delivery in pending(session_id):
+        responses.append(
+            client.post(
+                "/payments/webhook/",
+                data=delivery.body,
+                content_type="application/json",
+                headers=delivery.headers,
+            )
+        )
+        mark_delivered(delivery.event_id)
+    return responses
+
+
+def start_paying(booking) -> str:
+    """Record a payment attempt for the booking and open the gateway's page: its URL."""
+    from bookings import services
+
+    return services.start_payment(
+        booking=booking,
+        return_url=f"http://testserver/bookings/{booking.ref}/paid/",
+        cancel_url=f"http://testserver/bookings/{booking.ref}/",
+    )
+
+
+def pay(booking, *, card: str = GOOD_CARD):
+    """Pay for a booking the whole way: the gateway's page, then its webhooks; the booking as
+    it is afterwards."""
+    from django.test import Client
+
+    gateway = Client()
+    pay_on_gateway(gateway, start_paying(booking), card=card)
+    deliver_webhooks(gateway)
+    booking.refresh_from_db()
+    return booking
+
+
+@pytest.fixture(autouse=True)
 def redis_db(settings):
     """A real Redis database for the test, flushed before and after."""
     settings.REDIS_URL = TEST_REDIS_URL

@@ -19,12 +19,15 @@ class Email:
 
 
 def _template_for(event: dict) -> str | None:
-    """A confirmed booking gets its tickets; a released one an email only when money went back."""
+    """A confirmed booking gets its tickets; a released one an email only when money went back, as
+    does a payment sent back unused."""
     detail = event.get("detail") or {}
     if event["kind"] == AuditEvent.Kind.BOOKING_CONFIRMED:
         return "booking_confirmed"
     if event["kind"] == AuditEvent.Kind.SEATS_RELEASED and detail.get("refunded"):
         return "booking_refunded"
+    if event["kind"] == AuditEvent.Kind.PAYMENT_REFUNDED:
+        return "payment_refunded"
     return None
 
 
@@ -44,6 +47,8 @@ def compose(event: dict) -> Email | None:
         "starts_at": timezone.localtime(datetime.fromisoformat(starts_at)) if starts_at else None,
         "amount": detail.get("amount", ""),
         "by_staff": detail.get("by_staff", False),
+        "partial": detail.get("partial", False),
+        "reason": detail.get("reason", ""),
         "link": f"{settings.SITE_URL}{detail.get('booking_path', '/bookings/')}",
         "cinema": settings.CINEMA_NAME,
     }

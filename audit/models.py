@@ -18,10 +18,15 @@ class AuditEventChanged(Exception):
     """Raised on any attempt to change or delete a recorded audit event."""
 
 
-# The events `audit.emails.compose` writes an email for: a confirmed booking, and released seats
-# whose money went back, each with a recipient. A test keeps this in step with `compose`.
+# The events `audit.emails.compose` writes an email for: a confirmed booking, released seats whose
+# money went back, and a payment sent back unused, each with a recipient. A test keeps this in
+# step with `compose`.
 EMAILING = (
-    (models.Q(kind="booking_confirmed") | models.Q(kind="seats_released", detail__refunded=True))
+    (
+        models.Q(kind="booking_confirmed")
+        | models.Q(kind="seats_released", detail__refunded=True)
+        | models.Q(kind="payment_refunded")
+    )
     & models.Q(detail__has_key="email")
     & ~models.Q(detail__email="")
     & ~models.Q(detail__email=None)
@@ -53,7 +58,11 @@ class AuditEvent(models.Model):
         BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
         HOLD_EXPIRED = "hold_expired", "Hold expired"
         SEATS_RELEASED = "seats_released", "Seats released"
+        PAYMENT_STARTED = "payment_started", "Payment started"
         PAYMENT_FAILED = "payment_failed", "Payment failed"
+        PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"
+        REFUND_SENT = "refund_sent", "Refund sent"
+        WEBHOOK_REJECTED = "webhook_rejected", "Webhook rejected"
         SYSTEM_ERROR = "system_error", "System error"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

@@ -68,3 +68,9 @@ class VerificationRequired(BookingError):
 
 class RateLimited(BookingError):
     status = 429
+
+
+class UnknownPayment(BookingError):
+    """A gateway event names a payment this site never started."""
+
+    status = 400

@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from cinema.models import Seat, Showtime
 
@@ -65,6 +66,7 @@ class Ticket(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="tickets")
     showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="tickets")
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="tickets")
+    price = models.DecimalField(max_digits=9, decimal_places=2, help_text="What was paid for it.")
 
     class Meta:
         ordering = ["seat__y", "seat__x"]
@@ -77,21 +79,82 @@ class Ticket(models.Model):
         return f"{self.booking.ref} {self.seat.label}"
 
 
-class Payment(models.Model):
-    """What the gateway did for a booking: charges and refunds, as recorded on our side."""
+def new_key() -> str:
+    return secrets.token_urlsafe(24)
 
-    class Kind(models.TextChoices):
-        CHARGE = "charge", "Charge"
-        REFUND = "refund", "Refund"
+
+class Payment(models.Model):
+    """One attempt to take money for a booking: recorded and committed before the gateway is
+    asked, so a crash at any point leaves a row that reconciliation can resolve."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Recorded, gateway not asked yet"
+        OPEN = "open", "On the gateway's page"
+        SUCCEEDED = "succeeded", "Paid"
+        FAILED = "failed", "Not paid"
 
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
-    kind = models.CharField(max_length=6, choices=Kind.choices)
     amount = models.DecimalField(max_digits=9, decimal_places=2)
-    reference = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED)
+    # Fresh for every attempt: a retry after a failure or a crash can never reuse a charge.
+    idempotency_key = models.CharField(max_length=64, unique=True, default=new_key, editable=False)
+    session_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    charge = models.CharField(max_length=128, blank=True, help_text="The gateway's charge.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="payment_amount_not_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.reference}"
+        return f"{self.booking_id} {self.status} {self.session_id or self.idempotency_key}"
+
+
+class Refund(models.Model):
+    """Money owed back on a payment: recorded (with the seats it frees) before the gateway is
+    asked; REQUESTED until the gateway has done it, which reconciliation retries."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Owed, gateway not done yet"
+        SUCCEEDED = "succeeded", "Refunded"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=9, decimal_places=2)
+    seats = models.JSONField(default=list, blank=True, help_text="The seats this refund freed.")
+    reason = models.CharField(max_length=40)
+    why = models.TextField(blank=True, help_text="The staff member's reason.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    idempotency_key = models.CharField(max_length=64, unique=True, default=new_key, editable=False)
+    reference = models.CharField(max_length=128, blank=True, help_text="The gateway's refund.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} of {self.payment_id} ({self.status})"
+
+
+class WebhookEvent(models.Model):
+    """A gateway event that has been acted on: its UNIQUE id makes a second delivery a no-op."""
+
+    event_id = models.CharField(max_length=128, unique=True)
+    type = models.CharField(max_length=40)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.event_id

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from bookings.models import Booking, Payment, Ticket
+from bookings.models import Booking, Refund, Ticket
 from cinema.models import Showtime
 from seats.seatmap import Plan
 
@@ -60,11 +60,7 @@ def user_bookings(*, user) -> MyBookings:
     bookings = (
         Booking.objects.filter(user=user)
         .select_related("showtime__movie", "showtime__auditorium")
-        .annotate(
-            refunded=Exists(
-                Payment.objects.filter(booking=OuterRef("pk"), kind=Payment.Kind.REFUND)
-            )
-        )
+        .annotate(refunded=Exists(Refund.objects.filter(payment__booking=OuterRef("pk"))))
         .order_by("showtime__starts_at", "-created_at")
     )
     now = timezone.now()

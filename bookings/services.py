@@ -1,4 +1,4 @@
-"""The booking lifecycle: hold, extend, pay, cancel, expire.
+"""The booking lifecycle: hold, extend, pay (through the gateway), refund, cancel, expire.
 
 PENDING (seats held in Redis) -> CONFIRMED (paid) | CANCELLED (user or staff) | EXPIRED (timeout).
 Redis decides who may pay; the UNIQUE (showtime, seat) constraint on Ticket decides, finally,
@@ -6,19 +6,21 @@ who gets a seat. Every function here leaves either the whole change or nothing, 
 audit event in the same transaction as the change.
 """
 
+import contextlib
 import logging
 import math
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from accounts.services import has_verified_email
-from audit.services import Kind, record
+from audit.services import Kind, record, record_error
 from bookings.errors import (
     BookingClosed,
     HoldLimitReached,
@@ -27,13 +29,15 @@ from bookings.errors import (
     PaymentFailed,
     SalesEnded,
     SeatsUnavailable,
+    UnknownPayment,
     VerificationRequired,
 )
-from bookings.models import Booking, Payment, Ticket
-from bookings.payments import PaymentDeclined, get_gateway
+from bookings.models import Booking, Payment, Refund, Ticket, WebhookEvent
 from bookings.ratelimit import check_rate
 from bookings.selectors import booked_labels
 from cinema.models import Showtime
+from payments.gateway import Event, EventType, GatewayError, Session, SessionStatus, get_gateway
+from payments.gateway import Refund as GatewayRefund
 from seats import holds
 from seats.best import best_available
 from seats.broadcast import seats_changed
@@ -297,24 +301,20 @@ def extend_hold(*, booking: Booking) -> Booking:
     return booking
 
 
-def pay_booking(*, booking: Booking, card: str = "") -> Booking:
-    """Charge once and confirm; paying again returns the confirmed booking and charges nothing.
+# How long the gateway's page takes a payment (real providers want at least 30 minutes). A payment
+# that lands after the hold has run out is settled as a late payment.
+PAYMENT_SESSION_LIFETIME = timedelta(minutes=30)
 
-    A declined card leaves the booking PENDING with its hold. A lost hold or a seat sold to
-    someone else ends the booking with nothing charged.
+
+def start_payment(*, booking: Booking, return_url: str, cancel_url: str) -> str:
+    """Record a payment attempt and commit it, then open the gateway's page for it; returns where
+    to send the buyer. Nothing is charged here: only the gateway's answer confirms the booking.
+
+    A lost hold or ended sales end the booking instead, with nothing charged.
     """
-    gateway = get_gateway()
-    charge_ref = ""
     try:
         with transaction.atomic():
-            # Lock the booking row only, not the showtime every other buyer reads.
-            booking = (
-                Booking.objects.select_for_update(of=("self",))
-                .select_related("user", "showtime__movie", "showtime__auditorium")
-                .get(pk=booking.pk)
-            )
-            if booking.status == Booking.Status.CONFIRMED:
-                return booking
+            booking = _locked(booking)
             if booking.status != Booking.Status.PENDING:
                 raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
             _check_sales_open(booking.showtime)
@@ -322,56 +322,16 @@ def pay_booking(*, booking: Booking, card: str = "") -> Booking:
                 raise HoldLost(
                     "Your hold on these seats ran out before payment. Nothing was charged."
                 )
-            plan = get_plan(booking.showtime.auditorium)
-            try:
-                with transaction.atomic():
-                    Ticket.objects.bulk_create(
-                        Ticket(
-                            booking=booking,
-                            showtime_id=booking.showtime_id,
-                            seat_id=plan.seats_by_label[label].id,
-                        )
-                        for label in booking.seat_labels
-                    )
-            except IntegrityError:
-                raise SeatsUnavailable(
-                    "Sorry, those seats were just sold to someone else. Nothing was charged.",
-                    conflicts=sorted(
-                        booked_labels(showtime=booking.showtime, plan=plan)
-                        & set(booking.seat_labels)
-                    ),
-                ) from None
-            charge_ref = gateway.charge(
-                amount=booking.amount, idempotency_key=booking.ref, card=card
+            payment = Payment.objects.create(
+                booking=booking, amount=booking.amount, currency=settings.CURRENCY
             )
-            Payment.objects.create(
-                booking=booking,
-                kind=Payment.Kind.CHARGE,
-                amount=booking.amount,
-                reference=charge_ref,
-            )
-            booking.status = Booking.Status.CONFIRMED
-            booking.payment_ref = charge_ref
-            booking.save(update_fields=["status", "payment_ref", "updated_at"])
             _audit(
-                Kind.BOOKING_CONFIRMED,
+                Kind.PAYMENT_STARTED,
                 booking,
                 actor=booking.user,
-                payment_ref=charge_ref,
-                **_booking_facts(booking),
+                payment=payment.pk,
+                amount=str(payment.amount),
             )
-            _release_on_commit(booking)
-            # Bought: the buyer may hold seats of this showtime again at once.
-            transaction.on_commit(
-                lambda: holds.close_window(
-                    showtime_id=booking.showtime_id, owner=_hold_owner(booking.user)
-                ),
-                robust=True,
-            )
-    except PaymentDeclined as declined:
-        # The tickets rolled back; the booking stays PENDING with its hold, so the user can retry.
-        _audit(Kind.PAYMENT_FAILED, booking, actor=booking.user, reason="declined")
-        raise PaymentFailed(str(declined)) from None
     except SalesEnded as ended:
         _end_booking(
             booking=booking,
@@ -388,49 +348,351 @@ def pay_booking(*, booking: Booking, card: str = "") -> Booking:
             reason="hold lost before payment",
         )
         raise
-    except SeatsUnavailable:
-        _end_booking(
-            booking=booking,
-            status=Booking.Status.EXPIRED,
-            kind=Kind.PAYMENT_FAILED,
-            reason="seats taken",
+    # A fresh hold period for the gateway's page, as far as the buyer's deadline allows.
+    with contextlib.suppress(BookingClosed):
+        extend_hold(booking=booking)
+    try:
+        session = get_gateway().create_session(
+            amount=payment.amount,
+            currency=payment.currency,
+            idempotency_key=payment.idempotency_key,
+            client_reference=payment.idempotency_key,
+            return_url=return_url,
+            cancel_url=cancel_url,
+            expires_at=timezone.now() + PAYMENT_SESSION_LIFETIME,
         )
-        raise
-    except Exception:
-        if charge_ref:
-            # The charge went through but the booking did not commit: give the money back.
-            gateway.refund(
-                payment_ref=charge_ref, amount=booking.amount, idempotency_key=f"{booking.ref}-void"
+    except GatewayError as error:
+        with transaction.atomic():
+            Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED).update(
+                status=Payment.Status.FAILED, updated_at=timezone.now()
             )
-            log.error("booking %s failed after charging; refunded %s", booking.ref, charge_ref)
-        raise
-    return booking
+            _audit(
+                Kind.PAYMENT_FAILED,
+                booking,
+                payment=payment.pk,
+                reason="gateway unavailable",
+                error=str(error)[:200],
+            )
+        raise PaymentFailed(
+            "The payment provider could not be reached, so nothing was charged. "
+            "Try again in a moment."
+        ) from None
+    Payment.objects.filter(pk=payment.pk, status=Payment.Status.CREATED).update(
+        session_id=session.id, status=Payment.Status.OPEN, updated_at=timezone.now()
+    )
+    return session.url
 
 
-def cancel_booking(*, booking: Booking) -> Booking:
-    """The user cancels: release a PENDING hold, or refund a CONFIRMED one and free its seats."""
-    check_rate(user=booking.user, action="release")
-    booking = Booking.objects.select_related("showtime", "user").get(pk=booking.pk)
-    if booking.status == Booking.Status.PENDING:
-        return _end_booking(
-            booking=booking,
-            status=Booking.Status.CANCELLED,
-            kind=Kind.SEATS_RELEASED,
-            actor=booking.user,
-            reason="cancelled",
+def handle_payment_event(*, event: Event) -> str:
+    """Act on a verified gateway event once: a second delivery of the same event changes nothing.
+    Returns what happened, in a word or two, for the gateway's log and ours."""
+    payment = _payment_for(event.session)
+    refund = None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                WebhookEvent.objects.create(event_id=event.id, type=event.type)
+        except IntegrityError:
+            return "duplicate"
+        if event.type == EventType.PAYMENT_SUCCEEDED:
+            outcome, refund = _settle_paid(payment=payment, session=event.session)
+        elif event.type == EventType.PAYMENT_FAILED:
+            outcome = _note_failed_attempt(payment=payment, reason=event.reason)
+        elif event.type == EventType.SESSION_EXPIRED:
+            outcome = _close_unpaid(payment=payment)
+        else:
+            outcome = _note_refund_done(refund=event.refund)
+    if refund is not None:
+        send_refund(refund=refund)
+    return outcome
+
+
+def sync_payment(*, payment: Payment) -> str:
+    """Bring an unsettled payment in line with what the gateway says about it now: the status
+    query that stands in for a webhook that never came. Returns what happened."""
+    if payment.session_id is None:
+        return "no session"
+    try:
+        session = get_gateway().retrieve_session(session_id=payment.session_id)
+    except GatewayError as error:
+        log.warning("payment %s: the gateway did not answer: %s", payment.pk, error)
+        return "gateway unavailable"
+    refund = None
+    with transaction.atomic():
+        if session.status == SessionStatus.PAID:
+            outcome, refund = _settle_paid(payment=payment, session=session)
+        elif session.status == SessionStatus.EXPIRED:
+            outcome = _close_unpaid(payment=payment)
+        else:
+            outcome = "still open"
+    if refund is not None:
+        send_refund(refund=refund)
+    return outcome
+
+
+def gateway_says_paid(*, payment: Payment) -> bool:
+    """Whether the gateway has taken the money for this payment (a read: it settles nothing)."""
+    try:
+        session = get_gateway().retrieve_session(session_id=payment.session_id)
+    except GatewayError:
+        return False
+    return session.status == SessionStatus.PAID
+
+
+def reject_webhook(*, problem: str, address: str) -> None:
+    """Audit a webhook that was refused (a forgery, a replay, or one for no payment of ours)."""
+    with transaction.atomic():
+        record(Kind.WEBHOOK_REJECTED, detail={"problem": problem[:200], "address": address})
+
+
+def close_unreached(*, payment: Payment) -> str:
+    """Close an attempt that never reached the gateway (the process stopped before asking)."""
+    with transaction.atomic():
+        return _close_unpaid(payment=payment)
+
+
+def _payment_for(session: Session) -> Payment:
+    """Our payment for a gateway session: by its id, or by the reference we gave the gateway
+    (a crash may have kept us from storing the id)."""
+    payment = (
+        Payment.objects.filter(session_id=session.id).first()
+        or Payment.objects.filter(idempotency_key=session.client_reference).first()
+    )
+    if payment is None:
+        raise UnknownPayment(f"No payment here matches the gateway's session {session.id[:40]}.")
+    return payment
+
+
+def _settle_paid(*, payment: Payment, session: Session) -> tuple[str, "Refund | None"]:
+    """The gateway took the money: confirm the booking (re-holding its seats if its hold ran
+    out), or, when that cannot be, owe the money back. Settles each payment once."""
+    booking = _locked(payment.booking)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status == Payment.Status.SUCCEEDED:
+        return "already settled", None
+    payment.status = Payment.Status.SUCCEEDED
+    payment.charge = session.charge
+    payment.session_id = payment.session_id or session.id
+    payment.save(update_fields=["status", "charge", "session_id", "updated_at"])
+    problem = _why_not_confirm(booking=booking, payment=payment, paid=session.amount)
+    if problem is None:
+        problem = _confirm(booking=booking, payment=payment)
+        if problem is None:
+            return "confirmed", None
+    refund = Refund.objects.create(payment=payment, amount=session.amount, reason=problem)
+    # Only a booking that cannot have its seats ends here; one paid twice, or changed since this
+    # attempt began, stays as it is (the current attempt may still pay for it).
+    if booking.status == Booking.Status.PENDING and problem not in (PAID_TWICE, BOOKING_CHANGED):
+        booking.status = Booking.Status.EXPIRED
+        booking.save(update_fields=["status", "updated_at"])
+        _release_on_commit(booking)
+    _audit(
+        Kind.PAYMENT_REFUNDED,
+        booking,
+        reason=problem,
+        refunded=True,
+        payment=payment.pk,
+        **{**_booking_facts(booking), "amount": str(session.amount)},
+    )
+    return "refunded", refund
+
+
+# Why a payment that went through cannot buy its booking; each sends the money back.
+PAID_TWICE = "paid twice"
+BOOKING_CANCELLED = "booking cancelled"
+BOOKING_CHANGED = "booking changed"
+SEATS_TAKEN = "seats taken"
+
+
+def _why_not_confirm(*, booking: Booking, payment: Payment, paid) -> str | None:
+    if booking.status == Booking.Status.CONFIRMED:
+        return PAID_TWICE
+    if booking.status == Booking.Status.CANCELLED:
+        return BOOKING_CANCELLED
+    if paid != payment.amount or payment.amount != booking.amount:
+        return BOOKING_CHANGED
+    return _sales_ended(booking.showtime)
+
+
+def _confirm(*, booking: Booking, payment: Payment) -> str | None:
+    """Turn the booking's seats into tickets; None when done, else why not (nothing changed).
+
+    A booking whose hold ran out gets its seats back only if all of them are free: they are
+    held again in one atomic step, and the tickets' UNIQUE constraint has the last word.
+    """
+    late = not _holds_its_seats(booking)
+    if late:
+        result = holds.hold(
+            showtime_id=booking.showtime_id,
+            labels=booking.seat_labels,
+            token=booking.hold_token,
+            ttl_seconds=settings.HOLD_TTL_SECONDS,
+            owner=_late_owner(booking),
+            max_extensions=0,
+            fence_floor=lambda: _highest_fence(showtime=booking.showtime),
         )
+        if not result.ok:
+            return SEATS_TAKEN
+        booking.fence = result.fence
+    plan = get_plan(booking.showtime.auditorium)
+    price = _ticket_price(booking)
+    try:
+        with transaction.atomic():
+            Ticket.objects.bulk_create(
+                Ticket(
+                    booking=booking,
+                    showtime_id=booking.showtime_id,
+                    seat_id=plan.seats_by_label[label].id,
+                    price=price,
+                )
+                for label in booking.seat_labels
+            )
+    except IntegrityError:
+        if late:
+            holds.release(
+                showtime_id=booking.showtime_id,
+                labels=booking.seat_labels,
+                token=booking.hold_token,
+            )
+        return SEATS_TAKEN
+    booking.status = Booking.Status.CONFIRMED
+    booking.payment_ref = payment.charge
+    booking.save(update_fields=["status", "payment_ref", "fence", "updated_at"])
+    _audit(
+        Kind.BOOKING_CONFIRMED,
+        booking,
+        actor=booking.user,
+        payment_ref=payment.charge,
+        **({"late": True} if late else {}),
+        **_booking_facts(booking),
+    )
+    _release_on_commit(booking)
+
+    def after_commit():
+        # Bought: the buyer may hold seats of this showtime again at once.
+        for owner in (_hold_owner(booking.user), _late_owner(booking)):
+            holds.close_window(showtime_id=booking.showtime_id, owner=owner)
+
+    transaction.on_commit(after_commit, robust=True)
+    return None
+
+
+def _late_owner(booking: Booking) -> str:
+    """Whose deadline a late payment's re-hold counts against: the booking's own, not the
+    buyer's, which has usually run out by then."""
+    return f"paid:{booking.ref}"
+
+
+def _ticket_price(booking: Booking) -> Decimal:
+    return (booking.amount / len(booking.seat_labels)).quantize(Decimal("0.01"))
+
+
+def _note_failed_attempt(*, payment: Payment, reason: str) -> str:
+    """A card was refused on the gateway's page; the buyer may try again there."""
+    if payment.status == Payment.Status.SUCCEEDED:
+        return "stale"
+    _audit(
+        Kind.PAYMENT_FAILED,
+        payment.booking,
+        actor=payment.booking.user,
+        payment=payment.pk,
+        reason="declined",
+        message=reason[:200],
+    )
+    return "failed attempt"
+
+
+def _close_unpaid(*, payment: Payment) -> str:
+    """The gateway's page closed without a payment; the booking's hold runs its own course."""
+    closed = Payment.objects.filter(
+        pk=payment.pk, status__in=[Payment.Status.CREATED, Payment.Status.OPEN]
+    ).update(status=Payment.Status.FAILED, updated_at=timezone.now())
+    if not closed:
+        return "stale"
+    _audit(Kind.PAYMENT_FAILED, payment.booking, payment=payment.pk, reason="page expired")
+    return "closed"
+
+
+def _note_refund_done(*, refund: GatewayRefund | None) -> str:
+    if refund is None:
+        return "ignored"
+    done = Refund.objects.filter(reference=refund.id, status=Refund.Status.REQUESTED).update(
+        status=Refund.Status.SUCCEEDED, updated_at=timezone.now()
+    )
+    return "refund done" if done else "refund noted"
+
+
+def send_refund(*, refund: Refund) -> Refund:
+    """Ask the gateway to pay back a recorded refund; safe to repeat, as its key never changes.
+    A refund the gateway cannot do now stays REQUESTED, and reconciliation tries again."""
+    refund = Refund.objects.select_related("payment__booking").get(pk=refund.pk)
+    if refund.status == Refund.Status.SUCCEEDED:
+        return refund
+    payment = refund.payment
+    try:
+        done = get_gateway().refund(
+            session_id=payment.session_id,
+            amount=refund.amount,
+            idempotency_key=refund.idempotency_key,
+            reason=refund.reason,
+        )
+    except GatewayError as error:
+        log.warning("refund %s not sent yet: %s", refund.pk, error)
+        record_error("send_refund", error, refund=refund.pk, booking_ref=payment.booking.ref)
+        return refund
+    with transaction.atomic():
+        sent = Refund.objects.filter(pk=refund.pk, status=Refund.Status.REQUESTED).update(
+            status=Refund.Status.SUCCEEDED, reference=done.id, updated_at=timezone.now()
+        )
+        if sent:
+            _audit(
+                Kind.REFUND_SENT,
+                payment.booking,
+                seats=refund.seats,
+                refund=refund.pk,
+                reference=done.id,
+                amount=str(refund.amount),
+            )
+    refund.refresh_from_db()
+    return refund
+
+
+def cancel_booking(*, booking: Booking) -> Refund | None:
+    """The customer cancels: a PENDING hold is released; a CONFIRMED booking is refunded in full
+    until REFUND_CUTOFF_HOURS before the show. Returns the refund when money goes back.
+
+    Decided under the booking's lock: a payment landing at the same moment is either refunded
+    with the booking, or finds the booking cancelled and is refunded by itself.
+    """
+    check_rate(user=booking.user, action="release")
+    with transaction.atomic():
+        booking = _locked(booking)
+        if booking.status == Booking.Status.PENDING:
+            _end_booking(
+                booking=booking,
+                status=Booking.Status.CANCELLED,
+                kind=Kind.SEATS_RELEASED,
+                actor=booking.user,
+                reason="cancelled",
+            )
+            return None
     if booking.status != Booking.Status.CONFIRMED:
         raise BookingClosed(f"This booking is already {booking.get_status_display().lower()}.")
-    if booking.showtime.starts_at <= timezone.now():
-        raise BookingClosed("The showtime has started; this booking can no longer be refunded.")
-    return refund_booking(booking=booking, actor=booking.user)
+    cutoff = booking.showtime.starts_at - timedelta(hours=settings.REFUND_CUTOFF_HOURS)
+    if timezone.now() >= cutoff:
+        raise BookingClosed(
+            f"Bookings can be cancelled up to {settings.REFUND_CUTOFF_HOURS} hours before the "
+            "show. Ask at the box office."
+        )
+    return refund_tickets(booking=booking, actor=booking.user, reason="cancelled by customer")
 
 
 def staff_cancel(*, booking: Booking, actor, why: str = "") -> Booking:
     """Staff end a booking whatever its state: refund a CONFIRMED one, release a PENDING hold;
     `why` (the staff member's reason) goes on the audit event."""
     if booking.status == Booking.Status.CONFIRMED:
-        return refund_booking(booking=booking, actor=actor, why=why)
+        refund = refund_tickets(booking=booking, actor=actor, why=why, reason="refunded by staff")
+        return refund.payment.booking
     ended = _end_booking(
         booking=booking,
         status=Booking.Status.CANCELLED,
@@ -468,43 +730,104 @@ def staff_release_hold(*, showtime: Showtime, token: str, actor) -> list[str]:
     return labels
 
 
-def refund_booking(*, booking: Booking, actor, why: str = "") -> Booking:
-    """Refund a CONFIRMED booking in full, delete its tickets and free its seats."""
+def refund_tickets(
+    *,
+    booking: Booking,
+    actor,
+    reason: str,
+    labels: list[str] | None = None,
+    amount: Decimal | None = None,
+    why: str = "",
+) -> Refund:
+    """Refund tickets of a CONFIRMED booking (all by default) for what was paid for them, or
+    for `amount` when staff give back less; their seats are freed live. The refund is recorded
+    with the change, and the gateway asked once it has committed."""
     with transaction.atomic():
-        booking = (
-            Booking.objects.select_for_update(of=("self",))
-            .select_related("user", "showtime__movie", "showtime__auditorium")
-            .get(pk=booking.pk)
-        )
+        booking = _locked(booking)
         if booking.status != Booking.Status.CONFIRMED:
             raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
-        refund_ref = get_gateway().refund(
-            payment_ref=booking.payment_ref, amount=booking.amount, idempotency_key=booking.ref
+        tickets = {ticket.seat.label: ticket for ticket in booking.tickets.select_related("seat")}
+        labels = list(tickets) if labels is None else _refundable(booking, tickets, labels)
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(booking=booking, status=Payment.Status.SUCCEEDED, charge=booking.payment_ref)
+            .first()
         )
-        Payment.objects.create(
-            booking=booking, kind=Payment.Kind.REFUND, amount=booking.amount, reference=refund_ref
+        if payment is None:
+            raise BookingClosed("This booking has no payment to refund; ask the payments team.")
+        left = payment.amount - (payment.refunds.aggregate(total=Sum("amount"))["total"] or 0)
+        due = sum((tickets[label].price for label in labels), Decimal("0"))
+        amount = due if amount is None else amount
+        if amount <= 0:
+            raise InvalidRequest("A refund must be for more than nothing.")
+        if amount > min(due, left):
+            raise InvalidRequest(
+                f"That is more than was paid: at most £{min(due, left)} can be refunded "
+                f"for {', '.join(labels)}."
+            )
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            seats=labels,
+            reason=reason,
+            why=why,
+            actor=actor,
         )
-        booking.tickets.all().delete()
-        booking.status = Booking.Status.CANCELLED
-        booking.save(update_fields=["status", "updated_at"])
+        Ticket.objects.filter(pk__in=[tickets[label].pk for label in labels]).delete()
+        kept = [label for label in booking.seat_labels if label in tickets and label not in labels]
+        if kept:
+            booking.seat_labels = kept
+        else:
+            booking.status = Booking.Status.CANCELLED
+        booking.save(update_fields=["seat_labels", "status", "updated_at"])
         _audit(
             Kind.SEATS_RELEASED,
             booking,
             actor=actor,
+            seats=labels,
             reason="refunded",
             refunded=True,
+            refund=refund.pk,
+            **({"partial": True} if kept else {}),
             **({"staff_reason": why} if why else {}),
-            refund_ref=refund_ref,
             by_staff=actor is not None and actor.pk != booking.user_id,
-            **_booking_facts(booking),
+            **{**_booking_facts(booking), "amount": str(amount)},
         )
-        _release_on_commit(booking)
-    return booking
+        _release_after_commit(
+            showtime_id=booking.showtime_id, labels=labels, token=booking.hold_token
+        )
+    return send_refund(refund=refund)
+
+
+def _refundable(booking: Booking, tickets: dict[str, Ticket], labels: list[str]) -> list[str]:
+    """The asked-for seats, each a ticket of the booking that has not been refunded yet."""
+    labels = [label.strip().upper() for label in labels]
+    if not labels:
+        raise InvalidRequest("Choose at least one ticket to refund.")
+    if len(set(labels)) != len(labels):
+        raise InvalidRequest("A ticket is listed more than once.")
+    refunded = {
+        label
+        for seats in Refund.objects.filter(payment__booking=booking).values_list("seats", flat=True)
+        for label in seats
+    }
+    for label in labels:
+        if label not in tickets and label in refunded:
+            raise BookingClosed(f"The ticket for {label} has already been refunded.")
+        if label not in tickets:
+            raise InvalidRequest(f"{label[:8]} is not a seat of this booking.")
+    return labels
 
 
 def expire_booking(*, booking: Booking, now: datetime | None = None) -> Booking | None:
     """Expire a PENDING booking whose hold is gone or past its time; None if it is still live."""
     now = now or timezone.now()
+    # A payment may have gone through with its webhook still on the way: ask the gateway before
+    # giving the seats away.
+    for payment in Payment.objects.filter(
+        booking=booking, status=Payment.Status.OPEN, booking__expires_at__lte=now
+    ):
+        sync_payment(payment=payment)
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
         if booking.status != Booking.Status.PENDING:
@@ -543,14 +866,24 @@ def _end_booking(
     return booking
 
 
-def _audit(kind: str, booking: Booking, *, actor=None, **detail) -> None:
+def _audit(kind: str, booking: Booking, *, actor=None, seats=None, **detail) -> None:
     record(
         kind,
         actor=actor,
         showtime_id=booking.showtime_id,
         booking_ref=booking.ref,
-        seats=booking.seat_labels,
+        seats=booking.seat_labels if seats is None else seats,
         detail=detail,
+    )
+
+
+def _locked(booking: Booking) -> Booking:
+    """The booking, read again and locked until the transaction ends (only its own row: not the
+    showtime every other buyer reads)."""
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("user", "showtime__movie", "showtime__auditorium")
+        .get(pk=booking.pk)
     )
 
 

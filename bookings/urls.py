@@ -9,6 +9,8 @@ urlpatterns = [
     path("bookings/", views.booking_list, name="list"),
     path("bookings/<str:ref>/", views.booking_detail, name="detail"),
     path("bookings/<str:ref>/pay/", views.pay, name="pay"),
+    path("bookings/<str:ref>/paid/", views.paid, name="paid"),
     path("bookings/<str:ref>/extend/", views.extend, name="extend"),
     path("bookings/<str:ref>/cancel/", views.cancel, name="cancel"),
+    path("payments/webhook/", views.payment_webhook, name="payment_webhook"),
 ]

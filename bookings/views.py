@@ -1,24 +1,31 @@
 import re
+from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.services import ask_to_verify
 from bookings import services
 from bookings.errors import BookingError, InvalidRequest, PaymentFailed, VerificationRequired
-from bookings.models import Booking, Payment
+from bookings.models import Booking, Payment, Refund
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
 from cinema.models import Showtime
+from payments.gateway import GatewayError, get_gateway
 from seats.seatmap import get_plan, view_seat_map
+
+# A gateway's event is a few kilobytes; anything much larger is not one.
+WEBHOOK_MAX_BYTES = 64 * 1024
 
 # ASCII digits and a few of them: str.isdigit() also takes "²", which int() refuses.
 _COUNT = re.compile(r"[0-9]{1,4}")
@@ -161,14 +168,23 @@ def _my_booking(request, ref: str) -> Booking:
     )
 
 
-def _render_booking(request, booking: Booking, *, error: BookingError | None = None):
+def _render_booking(
+    request, booking: Booking, *, error: BookingError | None = None, confirming: bool = False
+):
+    refunds = list(Refund.objects.filter(payment__booking=booking))
     context = {
         "booking": booking,
         "error": error.message if error else None,
         "tickets": booking.tickets.select_related("seat") if booking.status == "confirmed" else [],
         "can_extend": booking.status == Booking.Status.PENDING,
-        "refunded": booking.status == Booking.Status.CANCELLED
-        and booking.payments.filter(kind=Payment.Kind.REFUND).exists(),
+        "confirming": confirming,
+        "refunded": sum(refund.amount for refund in refunds),
+        # Recorded but not yet done by the gateway (reconciliation sends it again).
+        "refund_on_its_way": any(refund.status == Refund.Status.REQUESTED for refund in refunds),
+        "can_cancel": booking.status == Booking.Status.CONFIRMED
+        and booking.showtime.starts_at - timedelta(hours=settings.REFUND_CUTOFF_HOURS)
+        > timezone.now(),
+        "refund_cutoff_hours": settings.REFUND_CUTOFF_HOURS,
         "hold_ttl": settings.HOLD_TTL_SECONDS,
     }
     status = error.status if error else 200
@@ -217,10 +233,61 @@ def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = ()):
     return decorate
 
 
-@_booking_action(redirect_errors=(PaymentFailed,))
-def pay(booking: Booking, request) -> str:
-    services.pay_booking(booking=booking, card=request.POST.get("card", ""))
-    return "Payment received. Enjoy the film!"
+@require_POST
+@_sign_in_first(lambda request, ref: reverse("bookings:detail", args=[ref]))
+def pay(request, ref: str):
+    """Start paying: record the attempt and send the buyer to the gateway's page (303)."""
+    booking = _my_booking(request, ref)
+    if booking.status == Booking.Status.CONFIRMED:
+        return _see_other(booking.get_absolute_url())
+    try:
+        url = services.start_payment(
+            booking=booking,
+            return_url=request.build_absolute_uri(reverse("bookings:paid", args=[ref])),
+            cancel_url=request.build_absolute_uri(booking.get_absolute_url()),
+        )
+    except PaymentFailed as error:
+        messages.error(request, error.message)
+        return _see_other(booking.get_absolute_url())
+    except BookingError as error:
+        booking.refresh_from_db()
+        return _render_booking(request, booking, error=error)
+    return _see_other(url)
+
+
+@require_GET
+@login_required
+def paid(request, ref: str):
+    """Where the gateway sends the buyer back: "confirming your seats" until the gateway's
+    webhook has settled the payment, then the ticket (htmx polls this page; it only reads)."""
+    booking = _my_booking(request, ref)
+    if booking.status != Booking.Status.PENDING:
+        return _render_booking(request, booking)
+    paying = booking.payments.filter(status=Payment.Status.OPEN).order_by("-created_at").first()
+    if paying is None or not (request.htmx or services.gateway_says_paid(payment=paying)):
+        # Came back without paying (or the page was left): the checkout again.
+        return redirect(booking.get_absolute_url())
+    return _render_booking(request, booking, confirming=True)
+
+
+@csrf_exempt
+@require_POST
+def payment_webhook(request):
+    """The gateway tells us what happened. Only a verified event moves anything; a replay of one
+    already acted on changes nothing; every refusal is audited."""
+    if len(request.body) > WEBHOOK_MAX_BYTES:
+        return JsonResponse({"error": "The event is too large."}, status=413)
+    try:
+        event = get_gateway().parse_webhook(payload=request.body, headers=request.headers)
+    except GatewayError as error:
+        services.reject_webhook(problem=str(error), address=request.META.get("REMOTE_ADDR", ""))
+        return JsonResponse({"error": str(error)}, status=400)
+    try:
+        outcome = services.handle_payment_event(event=event)
+    except BookingError as error:
+        services.reject_webhook(problem=error.message, address=request.META.get("REMOTE_ADDR", ""))
+        return JsonResponse({"error": error.message}, status=error.status)
+    return JsonResponse({"received": event.id, "outcome": outcome})
 
 
 @_booking_action(redirect_errors=(BookingError,))
@@ -231,8 +298,7 @@ def extend(booking: Booking, request) -> str:
 
 @_booking_action()
 def cancel(booking: Booking, request) -> str:
-    was_confirmed = booking.status == Booking.Status.CONFIRMED
-    services.cancel_booking(booking=booking)
-    if was_confirmed:
-        return "Booking cancelled and refunded in full."
-    return "Your seats have been released."
+    refund = services.cancel_booking(booking=booking)
+    if refund is None:
+        return "Your seats have been released."
+    return f"Booking cancelled: £{refund.amount} is on its way back to your card."

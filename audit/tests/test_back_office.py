@@ -17,6 +17,7 @@ from bookings import services
 from bookings.models import Booking, Ticket
 from cinema.models import Movie
 from cinema.services import schedule_showtime
+from conftest import pay
 from seats import holds
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,13 +35,9 @@ def sales(showtime, auditorium, user, bob):
         starts_at=timezone.now() + timedelta(days=7),
         price=Decimal("8.00"),
     )
-    ann_paid = services.pay_booking(
-        booking=services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    )
+    ann_paid = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
     bob_held = services.hold_seats(user=bob, showtime=showtime, labels=["B2"])
-    bob_later = services.pay_booking(
-        booking=services.hold_seats(user=bob, showtime=later, labels=["A1"])
-    )
+    bob_later = pay(services.hold_seats(user=bob, showtime=later, labels=["A1"]))
     return {"ann_paid": ann_paid, "bob_held": bob_held, "bob_later": bob_later, "later": later}
 
 
@@ -135,9 +132,15 @@ def test_cancel_and_refund_action_asks_first_then_goes_through_the_service(
 def test_booking_page_shows_its_tickets_and_audit_trail(staff, sales):
     ann = sales["ann_paid"]
     page = staff.get(f"{CHANGELIST}{ann.pk}/change/").content.decode()
-    assert "Hold placed" in page and "Booking confirmed" in page
+    for kind in ("Hold placed", "Payment started", "Booking confirmed"):
+        assert kind in page
     assert "A3" in page  # the ticket inline
-    assert kinds(ann.ref) == [Kind.HOLD_PLACED, Kind.BOOKING_CONFIRMED]
+    assert kinds(ann.ref) == [
+        Kind.HOLD_PLACED,
+        Kind.PAYMENT_STARTED,
+        Kind.HOLD_EXTENDED,
+        Kind.BOOKING_CONFIRMED,
+    ]
 
 
 def test_audit_admin_filters_by_kind_and_searches_by_ref_and_user(staff, sales, user):
@@ -148,7 +151,12 @@ def test_audit_admin_filters_by_kind_and_searches_by_ref_and_user(staff, sales, 
         sales["bob_later"].ref,
     }
     by_ref = staff.get(url, {"q": sales["ann_paid"].ref}).context["cl"].result_list
-    assert [event.kind for event in by_ref] == [Kind.BOOKING_CONFIRMED, Kind.HOLD_PLACED]
+    assert [event.kind for event in by_ref] == [
+        Kind.BOOKING_CONFIRMED,
+        Kind.HOLD_EXTENDED,
+        Kind.PAYMENT_STARTED,
+        Kind.HOLD_PLACED,
+    ]
     by_user = staff.get(url, {"q": user.email}).context["cl"].result_list
     assert {event.actor_id for event in by_user} == {user.pk}
     today = _midnight(timezone.localtime())

@@ -3,19 +3,24 @@
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.tests.conftest import kinds
 from bookings import services
-from bookings.errors import HoldLost, PaymentFailed
+from bookings.errors import HoldLost
 from bookings.models import Booking
-from bookings.payments import DECLINED_CARD
+from conftest import DECLINED_CARD, deliver_webhooks, pay, pay_on_gateway, start_paying
+from payments.mock.webhooks import pending
 from seats import holds
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 Kind = AuditEvent.Kind
+
+# Opening the gateway's page records the attempt and gives the hold a fresh period for it.
+STARTED = [Kind.PAYMENT_STARTED, Kind.HOLD_EXTENDED]
 
 
 def test_hold_records_hold_placed_with_actor_seats_and_expiry(showtime, user):
@@ -46,9 +51,8 @@ def test_extend_records_hold_extended(showtime, user):
 
 
 def test_payment_records_booking_confirmed_with_what_the_email_needs(showtime, user):
-    booking = services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"])
-    services.pay_booking(booking=booking)
-    assert kinds(booking.ref) == [Kind.HOLD_PLACED, Kind.BOOKING_CONFIRMED]
+    booking = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"]))
+    assert kinds(booking.ref) == [Kind.HOLD_PLACED, *STARTED, Kind.BOOKING_CONFIRMED]
     detail = AuditEvent.objects.get(kind=Kind.BOOKING_CONFIRMED).detail
     assert detail["email"] == user.email
     assert detail["movie"] == showtime.movie.title
@@ -59,27 +63,50 @@ def test_payment_records_booking_confirmed_with_what_the_email_needs(showtime, u
 
 def test_paying_twice_records_one_confirmation(showtime, user):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    services.pay_booking(booking=booking)
-    services.pay_booking(booking=booking)
-    assert kinds(booking.ref) == [Kind.HOLD_PLACED, Kind.BOOKING_CONFIRMED]
+    buyer = Client()
+    buyer.force_login(user)
+    pay_on_gateway(buyer, start_paying(booking))
+    [delivery] = pending()
+    # The gateway sends its event twice, and the buyer presses "Pay" again afterwards.
+    for _ in range(2):
+        buyer.post(
+            "/payments/webhook/",
+            data=delivery.body,
+            content_type="application/json",
+            headers=delivery.headers,
+        )
+    buyer.post(f"/bookings/{booking.ref}/pay/")
+    assert kinds(booking.ref) == [Kind.HOLD_PLACED, *STARTED, Kind.BOOKING_CONFIRMED]
 
 
 def test_declined_payment_records_payment_failed_and_no_confirmation(showtime, user):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    with pytest.raises(PaymentFailed):
-        services.pay_booking(booking=booking, card=DECLINED_CARD)
-    assert kinds(booking.ref) == [Kind.HOLD_PLACED, Kind.PAYMENT_FAILED]
-    assert AuditEvent.objects.get(kind=Kind.PAYMENT_FAILED).detail == {"reason": "declined"}
+    buyer = Client()
+    url = start_paying(booking)
+    assert pay_on_gateway(buyer, url, card=DECLINED_CARD).status_code == 402
+    deliver_webhooks(buyer)
+    assert kinds(booking.ref) == [Kind.HOLD_PLACED, *STARTED, Kind.PAYMENT_FAILED]
+    assert AuditEvent.objects.get(kind=Kind.PAYMENT_FAILED).detail == {
+        "payment": booking.payments.get().pk,
+        "reason": "declined",
+        "message": "Your card was declined.",
+    }
     # The retry that works is recorded as the confirmation, after the failure.
-    services.pay_booking(booking=booking)
-    assert kinds(booking.ref) == [Kind.HOLD_PLACED, Kind.PAYMENT_FAILED, Kind.BOOKING_CONFIRMED]
+    pay_on_gateway(buyer, url)
+    deliver_webhooks(buyer)
+    assert kinds(booking.ref) == [
+        Kind.HOLD_PLACED,
+        *STARTED,
+        Kind.PAYMENT_FAILED,
+        Kind.BOOKING_CONFIRMED,
+    ]
 
 
 def test_paying_after_the_hold_vanished_records_the_expiry(showtime, user):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
     holds.release(showtime_id=showtime.pk, labels=["A3"], token=booking.hold_token)
     with pytest.raises(HoldLost):
-        services.pay_booking(booking=booking)
+        start_paying(booking)
     assert kinds(booking.ref) == [Kind.HOLD_PLACED, Kind.HOLD_EXPIRED]
 
 
@@ -92,19 +119,21 @@ def test_user_cancel_of_a_hold_records_seats_released(showtime, user):
 
 
 def test_user_cancel_of_a_paid_booking_records_the_refund(showtime, user):
-    booking = services.pay_booking(
-        booking=services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    )
+    booking = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
     services.cancel_booking(booking=booking)
-    assert kinds(booking.ref) == [Kind.HOLD_PLACED, Kind.BOOKING_CONFIRMED, Kind.SEATS_RELEASED]
+    assert kinds(booking.ref) == [
+        Kind.HOLD_PLACED,
+        *STARTED,
+        Kind.BOOKING_CONFIRMED,
+        Kind.SEATS_RELEASED,
+        Kind.REFUND_SENT,
+    ]
     detail = AuditEvent.objects.get(kind=Kind.SEATS_RELEASED).detail
     assert detail["refunded"] is True and detail["by_staff"] is False
 
 
 def test_staff_refund_records_the_staff_member(showtime, user, staff_user):
-    booking = services.pay_booking(
-        booking=services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    )
+    booking = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
     services.staff_cancel(booking=booking, actor=staff_user)
     event = AuditEvent.objects.get(kind=Kind.SEATS_RELEASED)
     assert event.actor == staff_user

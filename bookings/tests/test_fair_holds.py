@@ -20,7 +20,7 @@ from bookings.errors import (
 from bookings.models import Booking, Payment
 from cinema.models import Auditorium
 from cinema.services import save_auditorium, schedule_showtime
-from conftest import SMALL_LAYOUT
+from conftest import SMALL_LAYOUT, pay, start_paying
 from seats import holds
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -73,8 +73,8 @@ def test_cancelling_and_holding_again_keeps_the_deadline(showtime, user, setting
 
 def test_a_purchase_lets_the_buyer_hold_again_at_once(showtime, user, settings):
     settings.HOLD_TTL_SECONDS, settings.HOLD_MAX_EXTENSIONS = 1, 0
-    booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    services.pay_booking(booking=booking)
+    booking = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
+    assert booking.status == Booking.Status.CONFIRMED
     time.sleep(1.05)
     assert services.hold_seats(user=user, showtime=showtime, labels=["A4"]).status == "pending"
 
@@ -134,7 +134,7 @@ def test_no_payment_once_the_showtime_started_or_sales_stopped(showtime, user, c
     showtime.save()
 
     with pytest.raises(SalesEnded, match="Nothing was charged"):
-        services.pay_booking(booking=booking)
+        start_paying(booking)
 
     booking.refresh_from_db()
     assert booking.status == Booking.Status.EXPIRED
@@ -161,4 +161,4 @@ def test_fences_never_repeat_after_redis_loses_them(showtime, user, bob, redis_d
     assert second.fence > first.fence
     # The booking whose hold Redis lost cannot pay.
     with pytest.raises(HoldLost):
-        services.pay_booking(booking=first)
+        start_paying(first)

@@ -8,6 +8,7 @@ from django.test import Client
 from bookings.models import Booking, Payment
 from cinema.models import Auditorium
 from cinema.services import save_auditorium
+from conftest import DECLINED_CARD, GOOD_CARD, deliver_webhooks, pay_on_gateway
 from seats import holds
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -145,15 +146,22 @@ def test_pay_decline_then_success_over_http(client, user, showtime):
     client.force_login(user)
     client.post(_hold_url(showtime), {"seats": ["A3"]})
     ref = Booking.objects.get().ref
-    declined = client.post(f"/bookings/{ref}/pay/", {"card": "4000 0000 0000 0002"})
-    # Post/Redirect/Get: reloading the page that says "declined" sends no card again.
-    assert declined.status_code == 303
-    assert declined["Location"] == f"/bookings/{ref}/"
-    assert "Your card was declined" in client.get(declined["Location"]).text
+    to_gateway = client.post(f"/bookings/{ref}/pay/")
+    assert to_gateway.status_code == 303
+    checkout = to_gateway["Location"]
+    assert checkout.startswith("/mock-gateway/checkout/")
+    # The card is typed on the gateway's page, which says "declined" itself; we hear of it by
+    # webhook, and the booking waits for another card.
+    declined = pay_on_gateway(client, checkout, card=DECLINED_CARD)
+    assert declined.status_code == 402
+    assert "Your card was declined" in declined.text
+    deliver_webhooks(client)
     assert Booking.objects.get().status == Booking.Status.PENDING
-    paid = client.post(f"/bookings/{ref}/pay/", {"card": "4242 4242 4242 4242"})
+    paid = pay_on_gateway(client, checkout, card=GOOD_CARD)
     assert paid.status_code == 303
-    page = client.get(f"/bookings/{ref}/")
+    assert paid["Location"].endswith(f"/bookings/{ref}/paid/")
+    deliver_webhooks(client)
+    page = client.get(paid["Location"])
     assert "Your ticket" in page.text and Booking.objects.get().payment_ref in page.text
     assert ref in client.get("/bookings/").text
 

@@ -13,12 +13,12 @@ def booking(showtime, user):
 
 def test_a_seat_can_be_sold_only_once_per_showtime(booking, showtime, user):
     seat = showtime.auditorium.seats.get(label="A3")
-    Ticket.objects.create(booking=booking, showtime=showtime, seat=seat)
+    Ticket.objects.create(booking=booking, showtime=showtime, seat=seat, price=Decimal("20.00"))
     other = Booking.objects.create(
         user=user, showtime=showtime, amount=Decimal("10.00"), status=Booking.Status.CONFIRMED
     )
     with pytest.raises(IntegrityError), transaction.atomic():
-        Ticket.objects.create(booking=other, showtime=showtime, seat=seat)
+        Ticket.objects.create(booking=other, showtime=showtime, seat=seat, price=Decimal("10.00"))
     assert Ticket.objects.filter(showtime=showtime, seat=seat).count() == 1
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Booking
 from cinema.services import schedule_showtime
+from conftest import pay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,9 +22,7 @@ def _rows(html: str) -> list[str]:
 
 
 def test_my_bookings_tell_each_ending_apart_and_show_the_ref(client, user, showtime):
-    refunded = services.pay_booking(
-        booking=services.hold_seats(user=user, showtime=showtime, labels=["A1"])
-    )
+    refunded = pay(services.hold_seats(user=user, showtime=showtime, labels=["A1"]))
     services.cancel_booking(booking=refunded)
     released = services.hold_seats(user=user, showtime=showtime, labels=["A2"])
     services.cancel_booking(booking=released)

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from bookings import services
@@ -8,12 +9,12 @@ from bookings.errors import (
     BookingClosed,
     HoldLost,
     InvalidRequest,
-    PaymentFailed,
     RateLimited,
     SeatsUnavailable,
 )
-from bookings.models import Booking, Payment, Ticket
-from bookings.payments import DECLINED_CARD
+from bookings.models import Booking, Payment, Refund, Ticket
+from conftest import DECLINED_CARD, deliver_webhooks, pay, pay_on_gateway, start_paying
+from payments.mock.models import MockSession
 from seats import holds
 from seats.seatmap import view_seat_map
 
@@ -61,7 +62,7 @@ def test_a_conflicting_hold_holds_nothing_and_names_the_seats(showtime, user, bo
 def test_a_seat_sold_after_the_sold_check_is_not_held(showtime, user, bob, monkeypatch):
     """The sale commits between the hold's database check and its Redis hold (the buyer's hold
     is already released): the new hold must give the seat back, not hold a sold seat."""
-    services.pay_booking(booking=services.hold_seats(user=bob, showtime=showtime, labels=["A3"]))
+    pay(services.hold_seats(user=bob, showtime=showtime, labels=["A3"]))
     real_check = services.booked_labels
     monkeypatch.setattr(services, "booked_labels", lambda **kw: real_check(**kw) - {"A3"})
 
@@ -134,40 +135,54 @@ def test_best_available_holds_adjacent_seats(showtime, user):
 
 def test_pay_confirms_issues_tickets_and_releases_the_hold(showtime, user):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"])
-    paid = services.pay_booking(booking=booking, card="4242424242424242")
+    paid = pay(booking, card="4242424242424242")
     assert paid.status == Booking.Status.CONFIRMED
-    assert paid.payment_ref.startswith("pay_")
+    assert paid.payment_ref.startswith("ch_")
     assert sorted(t.seat.label for t in Ticket.objects.filter(booking=paid)) == ["A3", "A4"]
-    assert Payment.objects.filter(booking=paid, kind="charge").count() == 1
+    payment = Payment.objects.get(booking=paid)
+    assert (payment.status, payment.charge) == (Payment.Status.SUCCEEDED, paid.payment_ref)
     assert _held(showtime) == {}
     assert _states(showtime)["A3"] == "booked"
 
 
 def test_second_payment_is_idempotent(showtime, user):
-    booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    first = services.pay_booking(booking=booking)
-    second = services.pay_booking(booking=booking)
-    assert first.payment_ref == second.payment_ref
+    booking = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
+    buyer = Client()
+    buyer.force_login(user)
+    again = buyer.post(f"/bookings/{booking.ref}/pay/")
+    assert again.status_code == 303
+    assert again["Location"] == booking.get_absolute_url(), "no second trip to the gateway"
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
     assert Payment.objects.count() == 1
+    assert MockSession.objects.count() == 1
     assert Ticket.objects.count() == 1
 
 
 def test_a_declined_card_leaves_the_booking_pending_with_its_hold(showtime, user):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    with pytest.raises(PaymentFailed, match="declined"):
-        services.pay_booking(booking=booking, card=DECLINED_CARD)
+    buyer = Client()
+    url = start_paying(booking)
+    declined = pay_on_gateway(buyer, url, card=DECLINED_CARD)
+    assert declined.status_code == 402
+    assert "declined" in declined.text
+    deliver_webhooks(buyer)
     booking.refresh_from_db()
     assert booking.status == Booking.Status.PENDING
-    assert not Ticket.objects.exists() and not Payment.objects.exists()
+    assert not Ticket.objects.exists()
+    assert booking.payments.get().status == Payment.Status.OPEN, "nothing was taken"
     assert _held(showtime) == {"A3": booking.hold_token}
-    assert services.pay_booking(booking=booking).status == Booking.Status.CONFIRMED
+    pay_on_gateway(buyer, url)
+    deliver_webhooks(buyer)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
 
 
 def test_paying_after_the_hold_is_lost_charges_nothing(showtime, user, redis_db):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
     redis_db.flushdb()
     with pytest.raises(HoldLost, match="Nothing was charged"):
-        services.pay_booking(booking=booking)
+        start_paying(booking)
     booking.refresh_from_db()
     assert booking.status == Booking.Status.EXPIRED
     assert not Payment.objects.exists() and not Ticket.objects.exists()
@@ -200,14 +215,14 @@ def test_cancel_releases_a_pending_hold(showtime, user):
 
 
 def test_cancel_refunds_a_confirmed_booking_and_frees_its_seats(showtime, user, bob):
-    booking = services.pay_booking(
-        booking=services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    )
-    services.cancel_booking(booking=booking)
+    booking = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
+    refund = services.cancel_booking(booking=booking)
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
     assert not Ticket.objects.exists()
-    assert list(Payment.objects.values_list("kind", flat=True)) == ["charge", "refund"]
+    assert Payment.objects.get().status == Payment.Status.SUCCEEDED
+    assert Refund.objects.get() == refund
+    assert (refund.amount, refund.status) == (booking.amount, Refund.Status.SUCCEEDED)
     assert _states(showtime)["A3"] == "available"
     assert services.hold_seats(user=bob, showtime=showtime, labels=["A3"]).seat_labels == ["A3"]
 
@@ -216,7 +231,7 @@ def test_a_cancelled_booking_cannot_be_paid(showtime, user):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
     services.cancel_booking(booking=booking)
     with pytest.raises(BookingClosed):
-        services.pay_booking(booking=booking)
+        start_paying(booking)
     assert not Payment.objects.exists()
 
 

@@ -35,7 +35,10 @@ def _sell(showtime: Showtime, user, count: int) -> None:
     booking = Booking.objects.create(user=user, showtime=showtime, amount=Decimal("0"))
     seats = showtime.auditorium.seats.filter(blocked=False)[:count]
     Ticket.objects.bulk_create(
-        [Ticket(booking=booking, showtime=showtime, seat=seat) for seat in seats]
+        [
+            Ticket(booking=booking, showtime=showtime, seat=seat, price=Decimal("0"))
+            for seat in seats
+        ]
     )
 
 

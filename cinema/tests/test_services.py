@@ -49,7 +49,12 @@ def test_a_malformed_layout_changes_nothing(auditorium):
 
 def test_a_sold_seat_cannot_be_removed_from_the_layout(auditorium, showtime, user):
     booking = Booking.objects.create(user=user, showtime=showtime, amount=Decimal("10"))
-    Ticket.objects.create(booking=booking, showtime=showtime, seat=auditorium.seats.get(label="B8"))
+    Ticket.objects.create(
+        booking=booking,
+        showtime=showtime,
+        seat=auditorium.seats.get(label="B8"),
+        price=Decimal("10"),
+    )
     auditorium.layout = "A  ss|ssss|ss\nB  ss|ssss|s\n-\nC  ac|sxss|ca"
     with pytest.raises(ValidationError, match="B8 have tickets"):
         save_auditorium(auditorium=auditorium)

@@ -12,6 +12,7 @@ from django.core import mail
 from audit.notifier import GROUP, Notifier
 from bookings import services
 from config.devstack import process_env, start_embedded_redis
+from conftest import pay
 from seats import holds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,11 +48,11 @@ def test_embedded_server_runs_the_hold_lifecycle(embedded_redis):
 @pytest.mark.django_db(transaction=True)
 def test_embedded_server_carries_the_notifier(embedded_redis, showtime, user):
     """Its connections close after any error reply, so the notifier must not make one per pass."""
-    booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    services.pay_booking(booking=booking)
+    pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
     notifier = Notifier(consumer="embedded", block_ms=1)
     handled = [notifier.run_once() for _ in range(3)]
-    assert handled == [2, 0, 0]  # the hold and the confirmation, each once
+    # The hold, the payment's start and the hold's extension for it, the confirmation: each once.
+    assert handled == [4, 0, 0]
     assert [email.to for email in mail.outbox] == [[user.email]]
     assert notifier.redis.xpending("events", GROUP)["pending"] == 0
 

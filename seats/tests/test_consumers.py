@@ -11,6 +11,7 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Booking
 from config.asgi import application
+from conftest import pay
 from tests.websocket import ORIGIN, close_worker_connections, session_cookie  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,7 +76,7 @@ async def test_pay_cancel_and_expiry_reach_viewers(showtime, user, bob):
 
     paid = await sync_to_async(services.hold_seats)(user=user, showtime=showtime, labels=["A3"])
     await communicator.receive_from(timeout=5)
-    await sync_to_async(services.pay_booking)(booking=paid)
+    await sync_to_async(pay)(paid)
     assert _seats(await communicator.receive_from(timeout=5)) == {"A3": "booked"}
 
     await sync_to_async(services.cancel_booking)(booking=paid)

@@ -44,9 +44,12 @@ def test_holds_purchases_and_timeouts_reach_the_other_viewer_live(open_page, sta
         )
     expect(bruno.locator("#seat-E10 input")).to_have_count(0)
 
-    alice.fill("#card", "4242 4242 4242 4242")
     alice.click("text=Pay £")
-    expect(alice.locator(".status--confirmed")).to_be_visible()
+    alice.fill("#card", "4242 4242 4242 4242")
+    alice.fill("#exp", "12 / 39")
+    alice.fill("#cvc", "123")
+    alice.click("button.pay")
+    expect(alice.locator(".status--confirmed")).to_be_visible(timeout=15_000)
     for label in ("E10", "E11"):
         expect(bruno.locator(f"#seat-{label}")).to_have_class(
             re.compile("seat--booked"), timeout=LIVE
