@@ -1,0 +1,65 @@
+"""A web process killed between the gateway's charge and our confirmation loses nothing.
+
+Finding 1 of the payments issue: `kill -9` after the gateway charged and before the commit left
+a charge with no payment row, no refund and no audit event. Now the attempt is a committed row
+before the gateway is asked, so the killed confirmation rolls back whole and reconciliation (or
+the gateway's retry of its webhook) settles it, once.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("crashing_worker.py")
+
+
+def _run(env, *args, check=True):
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=check
+    )
+
+
+def _state(env) -> dict:
+    return json.loads(_run(env, str(WORKER), "state").stdout)
+
+
+def test_a_worker_killed_between_charge_and_confirm_is_settled_by_reconciliation(
+    tmp_path, redis_db, settings
+):
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/crash.sqlite3",
+        "REDIS_URL": settings.REDIS_URL,
+        "MOCK_GATEWAY_WEBHOOKS": "manual",
+    }
+    _run(env, "manage.py", "migrate", "--noinput")
+    _run(env, str(WORKER), "setup")
+
+    killed = _run(env, str(WORKER), "webhook", check=False)
+    assert killed.returncode == -signal.SIGKILL
+    after_crash = _state(env)
+    assert after_crash == {
+        "booking": "pending",
+        "tickets": 0,
+        "payments": ["open"],
+        "refunds": 0,
+        "charged": 1,
+        "refunded_at_gateway": 0,
+        "confirmed_events": 0,
+    }, "the killed confirmation must roll back whole, the attempt stays on record"
+
+    reconciled = _run(env, "manage.py", "reconcile_payments")
+    assert "paid at the gateway, not settled here: confirmed" in reconciled.stdout
+    settled = {**after_crash, "booking": "confirmed", "tickets": 2, "payments": ["succeeded"]}
+    assert _state(env) == {**settled, "confirmed_events": 1}
+
+    # The gateway retries its webhook later, and reconciliation runs again: nothing changes.
+    assert json.loads(_run(env, str(WORKER), "redeliver").stdout)[0] == "already settled"
+    again = _run(env, "manage.py", "reconcile_payments")
+    assert "0 fixed, 0 need a person" in again.stdout
+    assert _state(env) == {**settled, "confirmed_events": 1}
