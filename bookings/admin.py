@@ -1,19 +1,29 @@
 import csv
 from datetime import timedelta
+from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.http import HttpResponse
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, Sum
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from audit.display import local_when
 from audit.models import AuditEvent
 from bookings import services
 from bookings.errors import BookingError
-from bookings.models import Booking, Ticket
+from bookings.models import Booking, Payment, Refund, Ticket
 from config.admin import ViewOnlyAdmin
+
+# Money that has gone back, or is on its way back, to the customer.
+OWED_OR_REFUNDED_STATUSES = [Refund.Status.REQUESTED, Refund.Status.SUCCEEDED]
 
 CSV_COLUMNS = [
     "ref",
@@ -24,6 +34,7 @@ CSV_COLUMNS = [
     "auditorium",
     "seats",
     "amount",
+    "refunded",
     "payment_ref",
     "created_at",
 ]
@@ -31,13 +42,79 @@ CSV_COLUMNS = [
 
 class TicketInline(admin.TabularInline):
     model = Ticket
-    fields = ["seat"]
-    readonly_fields = ["seat"]
+    fields = ["seat", "price"]
+    readonly_fields = ["seat", "price"]
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class PaymentInline(admin.TabularInline):
+    """Every attempt to pay for the booking, as the gateway's answers left it."""
+
+    model = Payment
+    fields = ["status", "amount", "currency", "session_id", "charge", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TicketLabels(forms.MultipleChoiceField):
+    """The seats ticked. Whether each can still be refunded is the service's to say, with its
+    own message (e.g. "already refunded"), so any label passes here."""
+
+    def valid_value(self, value):
+        return True
+
+
+class RefundTicketsForm(forms.Form):
+    tickets = TicketLabels(
+        label="Tickets to refund",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one ticket to refund."},
+    )
+    amount = forms.DecimalField(
+        label="Amount (£)",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=9,
+        decimal_places=2,
+        help_text="Leave blank to refund what was paid for the chosen tickets. "
+        "An amount can only be lower than that, never higher.",
+        error_messages={
+            "invalid": "Enter the amount as a number of pounds, such as 7.50.",
+            "min_value": "Enter an amount above £0.",
+            "max_decimal_places": "Enter the amount to the penny: at most 2 decimal places.",
+            "max_digits": "That amount is far more than any booking.",
+            "max_whole_digits": "That amount is far more than any booking.",
+        },
+    )
+    reason = forms.CharField(
+        label="Reason (kept in the audit trail)",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        error_messages={"required": "Give a reason: it is kept with the refund."},
+    )
+
+    def __init__(self, *args, booking: Booking, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tickets"].choices = [
+            (ticket.seat.label, f"{ticket.seat.label} (£{ticket.price})")
+            for ticket in booking.tickets.select_related("seat")
+        ]
+
+    def clean_amount(self) -> Decimal | None:
+        """To the penny, as the refund will be recorded ("5" is £5.00)."""
+        amount = self.cleaned_data["amount"]
+        return None if amount is None else amount.quantize(Decimal("0.01"))
 
 
 class ShowtimeDateFilter(admin.SimpleListFilter):
@@ -86,7 +163,7 @@ class BookingAdmin(admin.ModelAdmin):
     list_select_related = ["user", "showtime__movie", "showtime__auditorium"]
     search_fields = ["=ref", "user__email", "user__username"]
     date_hierarchy = "created_at"
-    inlines = [TicketInline]
+    inlines = [TicketInline, PaymentInline]
     actions = ["cancel_and_refund", "export_csv"]
     fieldsets = [
         (
@@ -101,6 +178,7 @@ class BookingAdmin(admin.ModelAdmin):
                     "seat_labels",
                     "expires_at",
                     "payment_ref",
+                    "refunds",
                     "created_at",
                     "updated_at",
                     "audit_trail",
@@ -110,7 +188,36 @@ class BookingAdmin(admin.ModelAdmin):
         # What the hold machinery needs and staff rarely do: folded away, one click to open.
         ("Hold internals", {"classes": ["collapse"], "fields": ["hold_token", "fence"]}),
     ]
-    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    readonly_fields = [
+        *(field for _, options in fieldsets for field in options["fields"]),
+        "refund_link",
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        """The refund link only where it leads somewhere: a confirmed booking, staff who may
+        change it."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._can_refund(request, obj):
+            return fieldsets
+        (name, options), *rest = fieldsets
+        fields = list(options["fields"])
+        fields.insert(fields.index("refunds") + 1, "refund_link")
+        return [(name, {**options, "fields": fields}), *rest]
+
+    def _can_refund(self, request, booking: Booking | None) -> bool:
+        return (
+            booking is not None
+            and booking.status == Booking.Status.CONFIRMED
+            and self.has_change_permission(request, booking)
+        )
+
+    def get_urls(self):
+        refund = path(
+            "<path:object_id>/refund/",
+            self.admin_site.admin_view(self.refund_view),
+            name="bookings_booking_refund",
+        )
+        return [refund, *super().get_urls()]
 
     def has_add_permission(self, request):
         return False
@@ -131,6 +238,66 @@ class BookingAdmin(admin.ModelAdmin):
         events = AuditEvent.objects.filter(booking_ref=booking.ref).select_related("actor")
         return render_to_string(
             "bookings/admin/_audit_trail.html", {"events": events.order_by("occurred_at", "id")}
+        )
+
+    @admin.display(description="refunds")
+    def refunds(self, booking):
+        refunds = Refund.objects.filter(payment__booking=booking).select_related("actor")
+        return render_to_string("bookings/admin/_refunds.html", {"refunds": refunds})
+
+    @admin.display(description="refund")
+    def refund_link(self, booking):
+        url = reverse("admin:bookings_booking_refund", args=[booking.pk])
+        return format_html('<a href="{}">Refund tickets…</a>', url)
+
+    def refund_view(self, request, object_id):
+        """Refund some or all tickets of a confirmed booking, for what was paid or less."""
+        booking = self.get_object(request, unquote(object_id))
+        if booking is None:
+            raise Http404("No such booking.")
+        if not self.has_change_permission(request, booking):
+            raise PermissionDenied
+        change_url = reverse("admin:bookings_booking_change", args=[booking.pk])
+        if booking.status != Booking.Status.CONFIRMED:
+            messages.warning(
+                request,
+                f"Only a confirmed booking can be refunded; {booking.ref} is "
+                f"{booking.get_status_display().lower()}.",
+            )
+            return _see_other(change_url)
+        form = RefundTicketsForm(
+            request.POST if request.method == "POST" else None, booking=booking
+        )
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                try:
+                    refund = services.refund_tickets(
+                        booking=booking,
+                        actor=request.user,
+                        reason="refunded by staff",
+                        labels=form.cleaned_data["tickets"],
+                        amount=form.cleaned_data["amount"],
+                        why=form.cleaned_data["reason"],
+                    )
+                except BookingError as error:
+                    form.add_error(None, error.message)
+                    status = error.status
+                else:
+                    _report_refund(request, refund)
+                    return _see_other(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund tickets of booking {booking.ref}",
+            "opts": self.model._meta,
+            "booking": booking,
+            "paid": _paid(booking),
+            "refunded": _refunded(booking),
+            "form": form,
+        }
+        return TemplateResponse(
+            request, "bookings/admin/refund_tickets.html", context, status=status
         )
 
     @admin.action(description="Cancel and refund the selected bookings", permissions=["change"])
@@ -170,7 +337,12 @@ class BookingAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="bookings-{stamp}.csv"'
         writer = csv.writer(response)
         writer.writerow(CSV_COLUMNS)
-        rows = queryset.select_related("user", "showtime__movie", "showtime__auditorium")
+        rows = queryset.select_related("user", "showtime__movie", "showtime__auditorium").annotate(
+            refunded=Sum(
+                "payments__refunds__amount",
+                filter=Q(payments__refunds__status__in=OWED_OR_REFUNDED_STATUSES),
+            )
+        )
         for booking in rows.order_by("created_at"):
             writer.writerow(
                 [
@@ -182,11 +354,49 @@ class BookingAdmin(admin.ModelAdmin):
                     _safe_cell(booking.showtime.auditorium.name),
                     " ".join(booking.seat_labels),
                     booking.amount,
+                    _pounds(booking.refunded),
                     booking.payment_ref,
                     timezone.localtime(booking.created_at).isoformat(),
                 ]
             )
         return response
+
+
+def _paid(booking: Booking) -> Decimal:
+    """What the gateway took for the booking (a second payment included until refunded)."""
+    paid = booking.payments.filter(status=Payment.Status.SUCCEEDED).aggregate(total=Sum("amount"))
+    return _pounds(paid["total"])
+
+
+def _refunded(booking: Booking) -> Decimal:
+    refunds = Refund.objects.filter(
+        payment__booking=booking, status__in=OWED_OR_REFUNDED_STATUSES
+    ).aggregate(total=Sum("amount"))
+    return _pounds(refunds["total"])
+
+
+def _pounds(total: Decimal | None) -> Decimal:
+    """A sum of money to the penny (SQLite's SUM drops the trailing zeros)."""
+    return (total or Decimal("0")).quantize(Decimal("0.01"))
+
+
+def _report_refund(request, refund: Refund) -> None:
+    seats = ", ".join(refund.seats)
+    if refund.status == Refund.Status.SUCCEEDED:
+        messages.success(request, f"Refunded £{refund.amount} for {seats}.")
+    else:
+        messages.warning(
+            request,
+            f"Refund of £{refund.amount} for {seats} recorded and the seats freed, but the "
+            "payment provider has not confirmed it yet: it is retried until it does.",
+        )
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    """303: after a POST, the browser follows with a GET."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
 
 
 def _safe_cell(value: str) -> str:
@@ -200,3 +410,29 @@ class TicketAdmin(ViewOnlyAdmin):
     list_filter = ["showtime__movie"]
     list_select_related = ["booking", "showtime__movie", "showtime__auditorium"]
     search_fields = ["booking__ref", "seat__label"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ViewOnlyAdmin):
+    list_display = ["booking", "status", "amount", "currency", "charge", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["booking"]
+    search_fields = ["=booking__ref", "=charge", "=session_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Refund)
+class RefundAdmin(ViewOnlyAdmin):
+    list_display = ["booking", "amount", "seat_list", "reason", "status", "actor", "created_at"]
+    list_filter = ["status", "reason"]
+    list_select_related = ["payment__booking", "actor"]
+    search_fields = ["=payment__booking__ref", "=reference"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="booking", ordering="payment__booking__ref")
+    def booking(self, refund):
+        return refund.payment.booking
+
+    @admin.display(description="seats")
+    def seat_list(self, refund):
+        return ", ".join(refund.seats)
