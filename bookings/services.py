@@ -23,6 +23,7 @@ from accounts.services import has_verified_email
 from audit.services import Kind, record, record_error
 from bookings.errors import (
     BookingClosed,
+    BookingError,
     HoldLimitReached,
     HoldLost,
     InvalidRequest,
@@ -348,8 +349,9 @@ def start_payment(*, booking: Booking, return_url: str, cancel_url: str) -> str:
             reason="hold lost before payment",
         )
         raise
-    # A fresh hold period for the gateway's page, as far as the buyer's deadline allows.
-    with contextlib.suppress(BookingClosed):
+    # A fresh hold period for the gateway's page, as far as the buyer's deadline allows. Best
+    # effort: a payment that lands after the hold is settled as a late one.
+    with contextlib.suppress(BookingError):
         extend_hold(booking=booking)
     try:
         session = get_gateway().create_session(

@@ -21,7 +21,6 @@ def at_once(target, items) -> dict:
 
     def run(item):
         try:
-            connection.ensure_connection()  # so that connecting does not space the threads out
             start.wait()
             results[item] = target(item)
         except Exception as error:
