@@ -11,7 +11,8 @@ no sign-in form, so no sign-in rate limit); CSRF is a 32-character cookie this s
 echoes in X-CSRFToken. Users are spread half and half over the two daphnes.
 
 A user wants 1 to 4 seats, drawn towards the centre of the middle rows ("best rows"), adjacent
-in a row when its picture of the hall allows. It POSTs the hold; on 303 it pays (mock card) and
+in a row when its picture of the hall allows. It POSTs the hold; on 303 it starts paying and posts
+the mock gateway's page (a test card: two pay requests; the gateway's webhook confirms) and
 is done; on 409 it reads the seat map in the re-rendered page (as a browser shows it), picks
 again and comes back later; it gives up when that map shows no seat available (sold out).
 
@@ -262,14 +263,26 @@ class Shopper:
             started = time.perf_counter()
             async with http.post(
                 f"{self.base}{location}pay/",
-                data={"card": CARD},
                 headers=self.headers(),
                 allow_redirects=False,
             ) as response:
                 await response.read()
-                pay_status = response.status
+                pay_status, gateway = response.status, response.headers.get("Location", "")
             stats.add("pay", pay_status, time.perf_counter() - started)
-            if pay_status == 303:
+            if pay_status != 303:
+                return
+            # The mock gateway's page, served by the same daphne; its webhook confirms later.
+            started = time.perf_counter()
+            async with http.post(
+                f"{self.base}{gateway}",
+                data={"card": CARD, "exp": "12/39", "cvc": "123"},
+                headers=self.headers(),
+                allow_redirects=False,
+            ) as response:
+                await response.read()
+                paid_status = response.status
+            stats.add("pay", paid_status, time.perf_counter() - started)
+            if paid_status == 303:
                 stats.sold.extend(labels)
                 self.free -= set(labels)
                 self.want = self.rng.randint(1, 4)
