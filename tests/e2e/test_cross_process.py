@@ -9,6 +9,7 @@ import urllib.request
 import websockets
 
 from tests.e2e.stack import PASSWORD
+from tests.e2e.test_live_seat_map import _a_showtime_path
 
 
 class Browserless:
@@ -29,8 +30,7 @@ class Browserless:
 
 def test_a_hold_through_one_process_reaches_a_viewer_on_another(stack):
     first, second = stack
-    html = urllib.request.urlopen(f"{first}/movies/paper-lanterns/").read().decode()
-    showtime_id = re.search(r'href="/showtimes/(\d+)/"', html).group(1)
+    showtime_id = re.search(r"\d+", _a_showtime_path(first))[0]
     alice = Browserless(first)
 
     async def watch_and_hold() -> str:
