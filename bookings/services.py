@@ -659,6 +659,11 @@ def send_refund(*, refund: Refund) -> Refund:
     return refund
 
 
+def refunds_close_at(showtime: Showtime) -> datetime:
+    """Until when a customer may cancel a paid booking of the showtime for a full refund."""
+    return showtime.starts_at - timedelta(hours=settings.REFUND_CUTOFF_HOURS)
+
+
 def cancel_booking(*, booking: Booking) -> Refund | None:
     """The customer cancels: a PENDING hold is released; a CONFIRMED booking is refunded in full
     until REFUND_CUTOFF_HOURS before the show. Returns the refund when money goes back.
@@ -680,8 +685,7 @@ def cancel_booking(*, booking: Booking) -> Refund | None:
             return None
     if booking.status != Booking.Status.CONFIRMED:
         raise BookingClosed(f"This booking is already {booking.get_status_display().lower()}.")
-    cutoff = booking.showtime.starts_at - timedelta(hours=settings.REFUND_CUTOFF_HOURS)
-    if timezone.now() >= cutoff:
+    if timezone.now() >= refunds_close_at(booking.showtime):
         raise BookingClosed(
             f"Bookings can be cancelled up to {settings.REFUND_CUTOFF_HOURS} hours before the "
             "show. Ask at the box office."

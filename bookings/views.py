@@ -1,5 +1,4 @@
 import re
-from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -182,8 +181,7 @@ def _render_booking(
         # Recorded but not yet done by the gateway (reconciliation sends it again).
         "refund_on_its_way": any(refund.status == Refund.Status.REQUESTED for refund in refunds),
         "can_cancel": booking.status == Booking.Status.CONFIRMED
-        and booking.showtime.starts_at - timedelta(hours=settings.REFUND_CUTOFF_HOURS)
-        > timezone.now(),
+        and timezone.now() < services.refunds_close_at(booking.showtime),
         "refund_cutoff_hours": settings.REFUND_CUTOFF_HOURS,
         "hold_ttl": settings.HOLD_TTL_SECONDS,
     }
