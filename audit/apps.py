@@ -9,6 +9,10 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self) -> None:
+        from audit.feed import event_published as push_to_staff_feed
+        from audit.stream import event_published
+
+        event_published.connect(push_to_staff_feed, dispatch_uid="audit.staff_feed")
         got_request_exception.connect(record_view_error, dispatch_uid="audit.view_errors")
 
 

@@ -4,9 +4,7 @@ import logging
 import math
 from collections.abc import Iterable
 
-from django.db import transaction
-
-from audit.models import AuditEvent, Unpublished
+from audit.models import AuditEvent
 from audit.stream import publish_after_commit
 from config.edge import CONTROL_IN_TEXT
 from config.requestid import current_request_id
@@ -31,17 +29,15 @@ def record(
     If the caller's change rolls back, so does its event. `actor` is a user or None (the system);
     `detail` must be JSON-serialisable plain data.
     """
-    with transaction.atomic(savepoint=False):
-        event = AuditEvent.objects.create(
-            kind=kind,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            showtime_id=showtime_id,
-            booking_ref=booking_ref,
-            seats=list(seats),
-            detail=detail or {},
-            request_id=request_id if request_id is not None else current_request_id(),
-        )
-        Unpublished.objects.create(event=event)
+    event = AuditEvent.objects.create(
+        kind=kind,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        showtime_id=showtime_id,
+        booking_ref=booking_ref,
+        seats=list(seats),
+        detail=detail or {},
+        request_id=request_id if request_id is not None else current_request_id(),
+    )
     publish_after_commit(event)
     return event
 

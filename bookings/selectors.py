@@ -2,12 +2,15 @@
 
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from bookings.models import Booking, Refund, Ticket
 from cinema.models import Showtime
-from seats.seatmap import Plan
+from seats.seatmap import Plan, SeatStates, read_seat_states
 
 
 def booked_labels(*, showtime: Showtime, plan: Plan) -> set[str]:
@@ -16,18 +19,50 @@ def booked_labels(*, showtime: Showtime, plan: Plan) -> set[str]:
     return {plan.seats_by_id[seat_id].label for seat_id in seat_ids}
 
 
+def seat_states(*, showtime: Showtime, plan: Plan) -> SeatStates:
+    """The showtime's sold and held seats now: one query and one Redis round trip."""
+    return read_seat_states(
+        showtime=showtime, plan=plan, booked=booked_labels(showtime=showtime, plan=plan)
+    )
+
+
 class BookingSales:
-    """What the seat map needs to know from bookings (see seats.seatmap.SaleSource)."""
+    """Who bought what, for the seat map: `bookings.Ticket` meets `seats` here (SEAT_SALES)."""
 
     def booked_labels(self, *, showtime: Showtime, plan: Plan) -> set[str]:
         return booked_labels(showtime=showtime, plan=plan)
 
-    def hold_token(self, *, showtime: Showtime, user) -> str | None:
-        return (
-            Booking.objects.filter(user=user, showtime=showtime, status=Booking.Status.PENDING)
-            .values_list("hold_token", flat=True)
-            .first()
-        )
+
+@dataclass(frozen=True)
+class Account:
+    verified: bool  # someone vouched for the email address
+    pending: list[Booking]  # every booking waiting for payment, across showtimes
+
+
+def lock_account(*, user) -> Account:
+    """Lock the user's row until the transaction ends, and read whether their email address is
+    confirmed and their PENDING bookings: one query.
+
+    Holds of one account take turns on the row, so together they never pass its limits. The
+    ORM cannot lock one table of an outer join while reading the other, hence the SQL.
+    """
+    quote = connection.ops.quote_name
+    users = get_user_model()._meta
+    lock = f" FOR UPDATE OF {quote('u')}" if connection.features.has_select_for_update_of else ""
+    # Only table and column names from the models go into the text, quoted; values are parameters.
+    rows = Booking.objects.raw(
+        f"SELECT b.*, EXISTS (SELECT 1 FROM {quote(EmailAddress._meta.db_table)} e "  # noqa: S608
+        f"WHERE e.user_id = u.{quote(users.pk.column)} AND e.verified) AS email_verified "
+        f"FROM {quote(users.db_table)} u LEFT JOIN {quote(Booking._meta.db_table)} b "
+        f"ON b.user_id = u.{quote(users.pk.column)} AND b.status = %s "
+        f"WHERE u.{quote(users.pk.column)} = %s{lock}",
+        [Booking.Status.PENDING, user.pk],
+    )
+    rows = list(rows)
+    return Account(
+        verified=any(bool(row.email_verified) for row in rows),
+        pending=[row for row in rows if row.pk is not None],
+    )
 
 
 def open_booking(*, user, showtime: Showtime) -> Booking | None:

@@ -6,24 +6,19 @@ who gets a seat. Every function here leaves either the whole change or nothing, 
 audit event in the same transaction as the change.
 """
 
-import contextlib
 import logging
 import math
-import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
-from accounts.services import has_verified_email
 from audit.services import Kind, record, record_error
 from bookings.errors import (
     BookingClosed,
-    BookingError,
     HoldLimitReached,
     HoldLost,
     InvalidRequest,
@@ -35,14 +30,14 @@ from bookings.errors import (
 )
 from bookings.models import Booking, Payment, Refund, Ticket, WebhookEvent
 from bookings.ratelimit import check_rate
-from bookings.selectors import booked_labels
+from bookings.selectors import lock_account, seat_states
 from cinema.models import Showtime
 from payments.gateway import Event, EventType, GatewayError, Session, SessionStatus, get_gateway
 from payments.gateway import Refund as GatewayRefund
 from seats import holds
 from seats.best import best_available
 from seats.broadcast import seats_changed
-from seats.seatmap import Plan, get_plan
+from seats.seatmap import Plan, SeatStates, get_plan
 
 log = logging.getLogger(__name__)
 
@@ -130,19 +125,15 @@ def _highest_fence(*, showtime: Showtime) -> int:
     return Booking.objects.filter(showtime=showtime).aggregate(top=Max("fence"))["top"] or 0
 
 
-def _check_account_limits(*, user, showtime: Showtime, labels: list[str]) -> Booking | None:
-    """Lock the account's open bookings and refuse a hold past its limits across showtimes;
-    returns the open booking for `showtime`, which the new selection replaces.
-
-    Locking the user row makes two holds of one account on different showtimes take turns, so
-    together they cannot pass the limit either.
-    """
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+def _check_account_limits(
+    *, pending: list[Booking], showtime: Showtime, labels: list[str]
+) -> Booking | None:
+    """Refuse a hold past the account's limits across showtimes (`pending`: its open bookings,
+    read under the account's lock); returns the open booking for `showtime`, which the new
+    selection replaces."""
     now = timezone.now()
     existing, others = None, []
-    for booking in Booking.objects.select_for_update().filter(
-        user=user, status=Booking.Status.PENDING
-    ):
+    for booking in pending:
         if booking.showtime_id == showtime.pk:
             existing = booking
         elif booking.expires_at is None or booking.expires_at > now:
@@ -161,108 +152,129 @@ def _check_account_limits(*, user, showtime: Showtime, labels: list[str]) -> Boo
     return existing
 
 
+def _check_free(*, labels: list[str], states: SeatStates, user) -> None:
+    """Refuse at once seats that were sold or that someone else holds, as the states read for
+    this request show them; the hold script has the final word on holds."""
+    sold = [label for label in labels if label in states.booked]
+    if sold:
+        raise SeatsUnavailable("Some of those seats were just sold.", conflicts=sold)
+    mine = states.mine(user.pk)
+    taken = [label for label in labels if label in states.held and label not in mine]
+    if taken:
+        raise SeatsUnavailable("Someone else is holding some of those seats.", conflicts=taken)
+
+
 def hold_seats(
-    *, user, showtime: Showtime, labels: list[str] | None = None, best: int | None = None
+    *,
+    user,
+    showtime: Showtime,
+    labels: list[str] | None = None,
+    best: int | None = None,
+    states: SeatStates | None = None,
 ) -> Booking:
     """Hold the seats (or the `best` n) for the user as one PENDING booking, or hold nothing.
 
     A user's open booking for the showtime is replaced by the new selection atomically: if the
-    new seats cannot all be held, the old hold stays as it was.
+    new seats cannot all be held, the old hold stays as it was. `states` are the showtime's seat
+    states as this request read them (read here if not given).
     """
     check_rate(user=user, action="hold")
-    if settings.HOLD_REQUIRES_VERIFIED_EMAIL and not has_verified_email(user=user):
-        raise VerificationRequired(
-            "Confirm your email address before holding seats: open the link we sent you."
-        )
     _check_on_sale(showtime)
     plan = get_plan(showtime.auditorium)
-    booked = booked_labels(showtime=showtime, plan=plan)
+    if states is None:
+        states = seat_states(showtime=showtime, plan=plan)
     if best is not None:
-        labels = _best_seats(showtime=showtime, plan=plan, booked=booked, count=best)
+        labels = _best_seats(plan=plan, states=states, count=best)
     labels = _validate_labels(plan=plan, labels=labels or [])
-    sold = [label for label in labels if label in booked]
-    if sold:
-        raise SeatsUnavailable("Some of those seats were just sold.", conflicts=sold)
+    _check_free(labels=labels, states=states, user=user)
 
-    with transaction.atomic():
-        existing = _check_account_limits(user=user, showtime=showtime, labels=labels)
-        token = existing.hold_token if existing else secrets.token_urlsafe(16)
-        previous = set(existing.seat_labels) if existing else set()
-        result = holds.hold(
-            showtime_id=showtime.pk,
-            labels=labels,
-            token=token,
-            ttl_seconds=settings.HOLD_TTL_SECONDS,
-            owner=_hold_owner(user),
-            max_extensions=settings.HOLD_MAX_EXTENSIONS,
-            fence_floor=lambda: _highest_fence(showtime=showtime),
-        )
-        if result.retry_after is not None:
-            minutes = max(1, math.ceil(result.retry_after / 60))
-            raise BookingClosed(
-                "You have held seats for this showtime for as long as one account may. "
-                f"Give others a turn: you can pick seats again in {minutes} "
-                f"minute{'s' if minutes > 1 else ''}."
+    token, added = "", []
+    try:
+        with transaction.atomic():
+            account = lock_account(user=user)
+            if settings.HOLD_REQUIRES_VERIFIED_EMAIL and not account.verified:
+                raise VerificationRequired(
+                    "Confirm your email address before holding seats: open the link we sent you."
+                )
+            existing = _check_account_limits(
+                pending=account.pending, showtime=showtime, labels=labels
             )
-        if not result.ok:
-            raise SeatsUnavailable(
-                "Someone else is holding some of those seats.", conflicts=result.conflicts
+            token = existing.hold_token if existing else holds.new_token(user.pk)
+            previous = set(existing.seat_labels) if existing else set()
+            result = holds.hold(
+                showtime_id=showtime.pk,
+                labels=labels,
+                token=token,
+                ttl_seconds=settings.HOLD_TTL_SECONDS,
+                owner=_hold_owner(user),
+                max_extensions=settings.HOLD_MAX_EXTENSIONS,
+                fence_floor=lambda: _highest_fence(showtime=showtime),
             )
-        added = [label for label in labels if label not in previous]
-        # A buyer releases their hold only after their tickets commit, so a seat sold between the
-        # check above and this hold is visible now: give it back rather than hold a sold seat.
-        sold = _sold_among(showtime=showtime, labels=added)
-        if sold:
-            holds.release(showtime_id=showtime.pk, labels=added, token=token)
-            raise SeatsUnavailable("Some of those seats were just sold.", conflicts=sold)
-        try:
+            if result.retry_after is not None:
+                minutes = max(1, math.ceil(result.retry_after / 60))
+                raise BookingClosed(
+                    "You have held seats for this showtime for as long as one account may. "
+                    f"Give others a turn: you can pick seats again in {minutes} "
+                    f"minute{'s' if minutes > 1 else ''}."
+                )
+            if not result.ok:
+                # Sold since this request read the states (a sold seat keeps a mark that
+                # conflicts, see holds.sell), or held by someone else since.
+                raise SeatsUnavailable(
+                    "Someone else is holding some of those seats.", conflicts=result.conflicts
+                )
+            added = [label for label in labels if label not in previous]
             booking = existing or Booking(user=user, showtime=showtime, hold_token=token)
             booking.seat_labels = labels
             booking.amount = showtime.price * len(labels)
             booking.fence = result.fence
             booking.expires_at = result.expires_at
-            with transaction.atomic():
+            if existing:
+                booking.save(
+                    update_fields=["seat_labels", "amount", "fence", "expires_at", "updated_at"]
+                )
+            else:
                 booking.save()
-        except IntegrityError:
-            # A second request of the same user won the race for the one open booking.
-            holds.release(showtime_id=showtime.pk, labels=added, token=token)
-            raise SeatsUnavailable(
-                "You already have seats held for this showtime.", conflicts=[]
-            ) from None
-        dropped = sorted(previous - set(labels))
-        _audit(
-            Kind.HOLD_PLACED,
-            booking,
-            actor=user,
-            fence=result.fence,
-            expires_at=result.expires_at.isoformat(),
-            **({"best": best} if best is not None else {}),
-            **({"replaced": dropped} if dropped else {}),
-        )
-
-        def after_commit():
-            holds.release(showtime_id=showtime.pk, labels=dropped, token=token)
-            seats_changed(
-                showtime_id=showtime.pk, labels=[*labels, *dropped], holder_id=user.pk, token=token
+            dropped = sorted(previous - set(labels))
+            _audit(
+                Kind.HOLD_PLACED,
+                booking,
+                actor=user,
+                fence=result.fence,
+                expires_at=result.expires_at.isoformat(),
+                **({"best": best} if best is not None else {}),
+                **({"replaced": dropped} if dropped else {}),
             )
 
-        transaction.on_commit(after_commit, robust=True)
+            def after_commit():
+                holds.release(showtime_id=showtime.pk, labels=dropped, token=token)
+                seats_changed(
+                    showtime=showtime,
+                    labels=[*labels, *dropped],
+                    holder_id=user.pk,
+                    booked=states.booked,
+                )
+
+            transaction.on_commit(after_commit, robust=True)
+    except IntegrityError:
+        # A second request of the same user won the race for the one open booking.
+        holds.release(showtime_id=showtime.pk, labels=added, token=token)
+        raise SeatsUnavailable(
+            "You already have seats held for this showtime.", conflicts=[]
+        ) from None
     return booking
 
 
-def suggest_best_seats(*, showtime: Showtime, count: int) -> list[str]:
+def suggest_best_seats(*, showtime: Showtime, count: int, states: SeatStates) -> list[str]:
     """The `count` best seats free right now, to show before anything is held."""
     _check_on_sale(showtime)
-    plan = get_plan(showtime.auditorium)
-    booked = booked_labels(showtime=showtime, plan=plan)
-    return _best_seats(showtime=showtime, plan=plan, booked=booked, count=count)
+    return _best_seats(plan=get_plan(showtime.auditorium), states=states, count=count)
 
 
-def _best_seats(*, showtime: Showtime, plan: Plan, booked: set[str], count: int) -> list[str]:
+def _best_seats(*, plan: Plan, states: SeatStates, count: int) -> list[str]:
     if not 1 <= count <= settings.MAX_SEATS_PER_BOOKING:
         raise InvalidRequest(f"Best available takes 1 to {settings.MAX_SEATS_PER_BOOKING} seats.")
-    held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
-    labels = best_available(plan=plan, taken=booked | set(held), count=count)
+    labels = best_available(plan=plan, taken=states.booked | set(states.held), count=count)
     if labels is None:
         raise SeatsUnavailable(f"There are no {count} seats together left.", conflicts=[])
     return labels
@@ -313,13 +325,25 @@ def start_payment(*, booking: Booking, return_url: str, cancel_url: str) -> str:
 
     A lost hold or ended sales end the booking instead, with nothing charged.
     """
+    # A fresh hold period for the gateway's page, as far as the buyer's deadline allows. Best
+    # effort: a payment that lands after the hold is settled as a late one. (Redis only: the
+    # new expiry is written with the attempt, in its one transaction.)
+    extended = holds.extend(
+        showtime_id=booking.showtime_id,
+        labels=booking.seat_labels,
+        token=booking.hold_token,
+        ttl_seconds=settings.HOLD_TTL_SECONDS,
+        max_extensions=settings.HOLD_MAX_EXTENSIONS,
+        owner=f"user:{booking.user_id}",
+    )
     try:
         with transaction.atomic():
             booking = _locked(booking)
             if booking.status != Booking.Status.PENDING:
                 raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
             _check_sales_open(booking.showtime)
-            if not _holds_its_seats(booking):
+            holding = extended.status == holds.ExtendStatus.OK or _holds_its_seats(booking)
+            if not holding:
                 raise HoldLost(
                     "Your hold on these seats ran out before payment. Nothing was charged."
                 )
@@ -333,6 +357,15 @@ def start_payment(*, booking: Booking, return_url: str, cancel_url: str) -> str:
                 payment=payment.pk,
                 amount=str(payment.amount),
             )
+            if extended.status == holds.ExtendStatus.OK:
+                booking.expires_at = extended.expires_at
+                booking.save(update_fields=["expires_at", "updated_at"])
+                _audit(
+                    Kind.HOLD_EXTENDED,
+                    booking,
+                    actor=booking.user,
+                    expires_at=extended.expires_at.isoformat(),
+                )
     except SalesEnded as ended:
         _end_booking(
             booking=booking,
@@ -349,10 +382,6 @@ def start_payment(*, booking: Booking, return_url: str, cancel_url: str) -> str:
             reason="hold lost before payment",
         )
         raise
-    # A fresh hold period for the gateway's page, as far as the buyer's deadline allows. Best
-    # effort: a payment that lands after the hold is settled as a late one.
-    with contextlib.suppress(BookingError):
-        extend_hold(booking=booking)
     try:
         session = get_gateway().create_session(
             amount=payment.amount,
@@ -385,28 +414,53 @@ def start_payment(*, booking: Booking, return_url: str, cancel_url: str) -> str:
     return session.url
 
 
+class _Duplicate(Exception):
+    """The event was acted on before (its row exists): nothing more to do."""
+
+
+class _SeatsTaken(Exception):
+    """The tickets' UNIQUE constraint refused a seat: the transaction is spoilt, so settle
+    again in a fresh one, as a payment whose seats are gone."""
+
+
 def handle_payment_event(*, event: Event) -> str:
     """Act on a verified gateway event once: a second delivery of the same event changes nothing.
     Returns what happened, in a word or two, for the gateway's log and ours."""
     payment = _payment_for(event.session)
-    refund = None
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                WebhookEvent.objects.create(event_id=event.id, type=event.type)
-        except IntegrityError:
-            return "duplicate"
-        if event.type == EventType.PAYMENT_SUCCEEDED:
-            outcome, refund = _settle_paid(payment=payment, session=event.session)
-        elif event.type == EventType.PAYMENT_FAILED:
-            outcome = _note_failed_attempt(payment=payment, reason=event.reason)
-        elif event.type == EventType.SESSION_EXPIRED:
-            outcome = _close_unpaid(payment=payment)
-        else:
-            outcome = _note_refund_done(refund=event.refund)
+    try:
+        outcome, refund = _settling(
+            lambda seats_free: _act_on(event=event, payment=payment, seats_free=seats_free)
+        )
+    except _Duplicate:
+        return "duplicate"
     if refund is not None:
         send_refund(refund=refund)
     return outcome
+
+
+def _settling(act) -> tuple[str, "Refund | None"]:
+    """Run `act(seats_free)` in one transaction; if a seat turned out to be sold, run it again
+    in a new one knowing so (a savepoint on every sale would cost two more statements)."""
+    try:
+        with transaction.atomic():
+            return act(True)
+    except _SeatsTaken:
+        with transaction.atomic():
+            return act(False)
+
+
+def _act_on(*, event: Event, payment: Payment, seats_free: bool) -> tuple[str, "Refund | None"]:
+    try:
+        WebhookEvent.objects.create(event_id=event.id, type=event.type)
+    except IntegrityError:
+        raise _Duplicate from None
+    if event.type == EventType.PAYMENT_SUCCEEDED:
+        return _settle_paid(payment=payment, session=event.session, seats_free=seats_free)
+    if event.type == EventType.PAYMENT_FAILED:
+        return _note_failed_attempt(payment=payment, reason=event.reason), None
+    if event.type == EventType.SESSION_EXPIRED:
+        return _close_unpaid(payment=payment), None
+    return _note_refund_done(refund=event.refund), None
 
 
 def sync_payment(*, payment: Payment) -> str:
@@ -419,14 +473,15 @@ def sync_payment(*, payment: Payment) -> str:
     except GatewayError as error:
         log.warning("payment %s: the gateway did not answer: %s", payment.pk, error)
         return "gateway unavailable"
-    refund = None
-    with transaction.atomic():
-        if session.status == SessionStatus.PAID:
-            outcome, refund = _settle_paid(payment=payment, session=session)
-        elif session.status == SessionStatus.EXPIRED:
-            outcome = _close_unpaid(payment=payment)
-        else:
-            outcome = "still open"
+    if session.status == SessionStatus.PAID:
+        outcome, refund = _settling(
+            lambda seats_free: _settle_paid(payment=payment, session=session, seats_free=seats_free)
+        )
+    elif session.status == SessionStatus.EXPIRED:
+        with transaction.atomic():
+            outcome, refund = _close_unpaid(payment=payment), None
+    else:
+        outcome, refund = "still open", None
     if refund is not None:
         send_refund(refund=refund)
     return outcome
@@ -465,10 +520,13 @@ def _payment_for(session: Session) -> Payment:
     return payment
 
 
-def _settle_paid(*, payment: Payment, session: Session) -> tuple[str, "Refund | None"]:
+def _settle_paid(
+    *, payment: Payment, session: Session, seats_free: bool = True
+) -> tuple[str, "Refund | None"]:
     """The gateway took the money: confirm the booking (re-holding its seats if its hold ran
-    out), or, when that cannot be, owe the money back. Settles each payment once."""
-    booking = _locked(payment.booking)
+    out), or, when that cannot be, owe the money back. Settles each payment once.
+    `seats_free` False: an earlier try found a seat sold, so the money goes back."""
+    booking = _locked(Booking(pk=payment.booking_id))
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status == Payment.Status.SUCCEEDED:
         return "already settled", None
@@ -478,7 +536,7 @@ def _settle_paid(*, payment: Payment, session: Session) -> tuple[str, "Refund | 
     payment.save(update_fields=["status", "charge", "session_id", "updated_at"])
     problem = _why_not_confirm(booking=booking, payment=payment, paid=session.amount)
     if problem is None:
-        problem = _confirm(booking=booking, payment=payment)
+        problem = _confirm(booking=booking, payment=payment) if seats_free else SEATS_TAKEN
         if problem is None:
             return "confirmed", None
     refund = Refund.objects.create(payment=payment, amount=session.amount, reason=problem)
@@ -518,6 +576,7 @@ def _why_not_confirm(*, booking: Booking, payment: Payment, paid) -> str | None:
 
 def _confirm(*, booking: Booking, payment: Payment) -> str | None:
     """Turn the booking's seats into tickets; None when done, else why not (nothing changed).
+    A seat the tickets' UNIQUE constraint refuses raises _SeatsTaken (the transaction is spoilt).
 
     A booking whose hold ran out gets its seats back only if all of them are free: they are
     held again in one atomic step, and the tickets' UNIQUE constraint has the last word.
@@ -539,16 +598,15 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
     plan = get_plan(booking.showtime.auditorium)
     price = _ticket_price(booking)
     try:
-        with transaction.atomic():
-            Ticket.objects.bulk_create(
-                Ticket(
-                    booking=booking,
-                    showtime_id=booking.showtime_id,
-                    seat_id=plan.seats_by_label[label].id,
-                    price=price,
-                )
-                for label in booking.seat_labels
+        Ticket.objects.bulk_create(
+            Ticket(
+                booking=booking,
+                showtime_id=booking.showtime_id,
+                seat_id=plan.seats_by_label[label].id,
+                price=price,
             )
+            for label in booking.seat_labels
+        )
     except IntegrityError:
         if late:
             holds.release(
@@ -556,7 +614,7 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
                 labels=booking.seat_labels,
                 token=booking.hold_token,
             )
-        return SEATS_TAKEN
+        raise _SeatsTaken from None
     booking.status = Booking.Status.CONFIRMED
     booking.payment_ref = payment.charge
     booking.save(update_fields=["status", "payment_ref", "fence", "updated_at"])
@@ -568,7 +626,7 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
         **({"late": True} if late else {}),
         **_booking_facts(booking),
     )
-    _release_on_commit(booking)
+    _sold_on_commit(booking)
 
     def after_commit():
         # Bought: the buyer may hold seats of this showtime again at once.
@@ -732,7 +790,7 @@ def staff_release_hold(*, showtime: Showtime, token: str, actor) -> list[str]:
             seats=labels,
             detail={"reason": "released by staff", "orphan": True},
         )
-        _release_after_commit(showtime_id=showtime.pk, labels=labels, token=token)
+        _release_after_commit(showtime=showtime, labels=labels, token=token)
     return labels
 
 
@@ -799,9 +857,7 @@ def refund_tickets(
             by_staff=actor is not None and actor.pk != booking.user_id,
             **{**_booking_facts(booking), "amount": str(amount)},
         )
-        _release_after_commit(
-            showtime_id=booking.showtime_id, labels=labels, token=booking.hold_token
-        )
+        _release_after_commit(showtime=booking.showtime, labels=labels, token=booking.hold_token)
     return send_refund(refund=refund)
 
 
@@ -906,17 +962,6 @@ def _booking_facts(booking: Booking) -> dict:
     }
 
 
-def _sold_among(*, showtime: Showtime, labels: list[str]) -> list[str]:
-    if not labels:
-        return []
-    sold = set(
-        Ticket.objects.filter(showtime=showtime, seat__label__in=labels).values_list(
-            "seat__label", flat=True
-        )
-    )
-    return [label for label in labels if label in sold]
-
-
 def _holds_its_seats(booking: Booking) -> bool:
     return holds.owns(
         showtime_id=booking.showtime_id, labels=booking.seat_labels, token=booking.hold_token
@@ -925,15 +970,29 @@ def _holds_its_seats(booking: Booking) -> bool:
 
 def _release_on_commit(booking: Booking) -> None:
     _release_after_commit(
-        showtime_id=booking.showtime_id, labels=booking.seat_labels, token=booking.hold_token
+        showtime=booking.showtime, labels=booking.seat_labels, token=booking.hold_token
     )
 
 
-def _release_after_commit(*, showtime_id: int, labels: list[str], token: str) -> None:
+def _release_after_commit(*, showtime: Showtime, labels: list[str], token: str) -> None:
     """Once the change commits: drop whatever is left of the hold and tell every viewer."""
 
     def after_commit():
-        holds.release(showtime_id=showtime_id, labels=labels, token=token)
-        seats_changed(showtime_id=showtime_id, labels=labels)
+        holds.release(showtime_id=showtime.pk, labels=labels, token=token)
+        seats_changed(showtime=showtime, labels=labels)
+
+    transaction.on_commit(after_commit, robust=True)
+
+
+def _sold_on_commit(booking: Booking) -> None:
+    """Once the tickets commit: the hold becomes a sold mark, and every viewer sees them sold."""
+
+    def after_commit():
+        holds.sell(
+            showtime_id=booking.showtime_id, labels=booking.seat_labels, token=booking.hold_token
+        )
+        seats_changed(
+            showtime=booking.showtime, labels=booking.seat_labels, booked=set(booking.seat_labels)
+        )
 
     transaction.on_commit(after_commit, robust=True)

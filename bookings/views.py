@@ -12,16 +12,17 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.services import ask_to_verify
 from bookings import services
 from bookings.errors import BookingError, InvalidRequest, PaymentFailed, VerificationRequired
 from bookings.models import Booking, Payment, Refund
 from bookings.ratelimit import check_rate
-from bookings.selectors import open_booking, user_bookings
+from bookings.selectors import open_booking, seat_states, user_bookings
 from cinema.models import Showtime
 from payments.gateway import GatewayError, get_gateway
-from seats.seatmap import get_plan, view_seat_map
+from seats.seatmap import SeatStates, get_plan, view_seat_map
 
 # A gateway's event is a few kilobytes; anything much larger is not one.
 WEBHOOK_MAX_BYTES = 64 * 1024
@@ -58,10 +59,23 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
     return get_object_or_404(Showtime.objects.select_related("movie", "auditorium"), pk=showtime_id)
 
 
+def _seat_states(showtime: Showtime) -> SeatStates:
+    return seat_states(showtime=showtime, plan=get_plan(showtime.auditorium))
+
+
 def _render_showtime(
-    request, showtime: Showtime, *, error=None, selected=(), suggested=(), status=200
+    request,
+    showtime: Showtime,
+    *,
+    states: SeatStates,
+    error=None,
+    selected=(),
+    suggested=(),
+    status=200,
 ):
-    seat_map = view_seat_map(showtime=showtime, user=request.user)
+    """The seat map page, or for htmx just the map and the message (`states`: the seat states
+    this request read)."""
+    seat_map = view_seat_map(showtime=showtime, user=request.user, states=states)
     conflicts = getattr(error, "conflicts", [])
     # Only real seats are ticked again: whatever else the request carried is not echoed.
     seats = get_plan(showtime.auditorium).seats_by_label
@@ -72,11 +86,15 @@ def _render_showtime(
         "error": error.message if error else None,
         "conflicts": conflicts,
         "selected": set(selected) - set(conflicts) or seat_map.mine,
+        "max_seats": settings.MAX_SEATS_PER_BOOKING,
+    }
+    if request.htmx:
+        return render(request, "bookings/_hold_result.html", context, status=status)
+    context |= {
         # Seats of theirs on the map: offer the way back to paying for them.
         "held_booking": open_booking(user=request.user, showtime=showtime)
         if seat_map.mine
         else None,
-        "max_seats": settings.MAX_SEATS_PER_BOOKING,
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
         "suggested": suggested,
         "live": True,
@@ -89,17 +107,20 @@ def showtime_detail(request, showtime_id: int):
     """The seat map. `?seats=A3&seats=A4` ticks a selection (as when coming back from signing
     in); `?best=2` ticks the best seats free now, to keep or choose again: nothing is held."""
     showtime = _showtime_or_404(showtime_id)
+    states = _seat_states(showtime)
     best = request.GET.get("best")
     if best is None:
         selected = request.GET.getlist("seats")[: settings.MAX_SEATS_PER_BOOKING]
-        return _render_showtime(request, showtime, selected=selected)
+        return _render_showtime(request, showtime, states=states, selected=selected)
     try:
         if not _COUNT.fullmatch(best):
             raise InvalidRequest("Best available needs a number of seats.")
-        suggested = services.suggest_best_seats(showtime=showtime, count=int(best))
+        suggested = services.suggest_best_seats(showtime=showtime, count=int(best), states=states)
     except BookingError as error:
-        return _render_showtime(request, showtime, error=error, status=error.status)
-    return _render_showtime(request, showtime, selected=suggested, suggested=suggested)
+        return _render_showtime(request, showtime, states=states, error=error, status=error.status)
+    return _render_showtime(
+        request, showtime, states=states, selected=suggested, suggested=suggested
+    )
 
 
 def _hold_request(request) -> tuple[list[str], int | None]:
@@ -130,11 +151,13 @@ def _back_to_the_selection(request, showtime_id: int) -> str:
 @_sign_in_first(_back_to_the_selection)
 def hold(request, showtime_id: int):
     showtime = _showtime_or_404(showtime_id)
+    # Read once: the check, the broadcast and a refusal's map all use these.
+    states = _seat_states(showtime)
     labels = request.POST.getlist("seats")
     try:
         labels, best = _hold_request(request)
         booking = services.hold_seats(
-            user=request.user, showtime=showtime, labels=labels, best=best
+            user=request.user, showtime=showtime, labels=labels, best=best, states=states
         )
     except VerificationRequired as error:
         return_to = _selection_url(showtime, labels=labels)
@@ -143,11 +166,16 @@ def hold(request, showtime_id: int):
             f"Confirm your email address before holding seats. We have sent a link to {email}: "
             "open it and you will come back to these seats."
         )
-        return _render_showtime(request, showtime, error=error, selected=labels, status=403)
+        return _render_showtime(
+            request, showtime, states=states, error=error, selected=labels, status=403
+        )
     except BookingError as error:
         return _render_showtime(
-            request, showtime, error=error, selected=labels, status=error.status
+            request, showtime, states=states, error=error, selected=labels, status=error.status
         )
+    if request.htmx:
+        # htmx follows a redirect inside the page; the checkout is a page of its own.
+        return HttpResponseClientRedirect(booking.get_absolute_url())
     return _see_other(booking.get_absolute_url())
 
 

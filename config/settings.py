@@ -197,6 +197,10 @@ def cache_config(redis_url: str) -> dict:
 # In Redis, not per process: every web process must count the same login attempts.
 CACHES = cache_config(REDIS_URL)
 
+# Sessions are read from the cache (Redis) and written through to the database, so a signed-in
+# request costs no session query while the cache holds it, and a Redis wipe signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -303,6 +307,9 @@ MOCK_GATEWAY_WEBHOOK_DUPLICATE = env_bool("MOCK_GATEWAY_WEBHOOK_DUPLICATE", Fals
 MOCK_GATEWAY_WEBHOOK_REORDER = env_bool("MOCK_GATEWAY_WEBHOOK_REORDER", False)
 if PAYMENT_GATEWAY == MOCK_GATEWAY:
     INSTALLED_APPS.append("payments.mock")
+# Who bought which seat, for the seat map (seats/seatmap.py SeatSales): where bookings' tickets
+# meet the seat map, named here so that seats never imports bookings.
+SEAT_SALES = "bookings.selectors.BookingSales"
 # Names showtimes on the audit trail's staff pages (audit holds ids only; see audit/display.py).
 AUDIT_SHOWTIME_NAMES = "cinema.facts.showtime_facts"
 

@@ -1,5 +1,4 @@
-"""The only code that talks to the channel layer: seat changes out to everyone watching, and
-audit events out to the staff watching the live feed.
+"""The seat map's live feed: seat changes out to everyone watching a showtime.
 
 Each change renders ONE fragment of just the changed seats (the same partial the page uses,
 swapped by id) and sends it once to the showtime's group. The seats' state is read when the
@@ -9,14 +8,12 @@ fragment is rendered, so the last fragment for a seat always tells its latest st
 import logging
 from collections.abc import Iterable
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 
-from audit.consumers import STAFF_FEED_GROUP
 from cinema.models import Showtime
+from config.websockets import send_to_group
 from seats.render import seat_html
-from seats.seatmap import seat_views, view_seat_map
+from seats.seatmap import SeatState, SeatView, seat_views, view_seat_map
 
 log = logging.getLogger(__name__)
 
@@ -38,41 +35,35 @@ def render_full_map(*, showtime: Showtime, user) -> str:
 
 
 def seats_changed(
-    *, showtime_id: int, labels: Iterable[str], holder_id: int | None = None, token: str = ""
+    *,
+    showtime: Showtime,
+    labels: Iterable[str],
+    holder_id: int | None = None,
+    booked: set[str] | None = None,
 ) -> None:
     """Tell every viewer of the showtime the new state of `labels` (call after commit).
 
-    Seats held by `token` render as 'mine' for the user `holder_id` and as held for everyone
-    else. A failure here is logged, never raised: the change itself has committed, and viewers
+    Seats held by the user `holder_id` render as 'mine' for them and as held for everyone else.
+    `booked` is the sold seats among `labels` when the caller already knows them (else they are
+    read). A failure here is logged, never raised: the change itself has committed, and viewers
     resynchronise on their next connect.
     """
     labels = sorted(set(labels))
     if not labels:
         return
     try:
-        showtime = Showtime.objects.select_related("auditorium").get(pk=showtime_id)
-        message = {
-            "type": "seats.update",
-            "html": render_seats(seat_views(showtime=showtime, labels=labels)),
-            "holder": holder_id,
-        }
-        if holder_id is not None and token:
-            message["holder_html"] = render_seats(
-                seat_views(showtime=showtime, labels=labels, token=token)
-            )
-        async_to_sync(get_channel_layer().group_send)(group_name(showtime_id), message)
+        views = seat_views(showtime=showtime, labels=labels, viewer_id=holder_id, booked=booked)
+        message = {"type": "seats.update", "html": render_seats(views), "holder": holder_id}
+        if holder_id is not None and any(view.state == SeatState.MINE for view in views):
+            message["holder_html"] = render_seats(views)
+            message["html"] = render_seats(_as_others_see(views))
+        send_to_group(group_name(showtime.pk), message)
     except Exception:
-        log.exception("could not broadcast seats %s of showtime %s", labels, showtime_id)
+        log.exception("could not broadcast seats %s of showtime %s", labels, showtime.pk)
 
 
-def audit_event_published(*, event, **_signal) -> None:
-    """Push a new audit event to every open staff feed (connected to `event_published`)."""
-    try:
-        message = {
-            "type": "audit.event",
-            "kind": event.kind,
-            "html": render_to_string("audit/_event_row.html", {"event": event, "new": True}),
-        }
-        async_to_sync(get_channel_layer().group_send)(STAFF_FEED_GROUP, message)
-    except Exception:
-        log.exception("could not push audit event %s to the staff feed", event.pk)
+def _as_others_see(views: list[SeatView]) -> list[SeatView]:
+    return [
+        SeatView(view.seat, SeatState.HELD) if view.state == SeatState.MINE else view
+        for view in views
+    ]

@@ -1,8 +1,8 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from audit.consumers import DirectDispatchMixin, RecordErrorsMixin
 from cinema.models import Showtime
+from config.websockets import DirectDispatchMixin, RecordErrorsMixin
 from seats.broadcast import group_name, render_full_map
 
 # Close code for a showtime that does not exist (4000-4999 are the application's own).

@@ -12,11 +12,15 @@ Guarantees:
 - Only the token that holds a seat can extend or release it (compare-and-set, compare-and-delete),
   and a hold is extended at most `max_extensions` times.
 - Every hold expires by itself (TTL), even if every worker is down.
+- A seat sold with a hold keeps a sold mark in place of the hold for SOLD_MARK_SECONDS, so a
+  hold placed after the sale conflicts even when the caller read the sold seats before it
+  (`sell`); the tickets' UNIQUE constraint stays the final word.
 - All keys of a showtime share the hash tag `{st<id>}`, so every multi-key call stays in one
   Redis Cluster slot; every key a script touches is passed in KEYS.
 
 Keys of showtime <id>:
-- `hold:{st<id>}:<label>` STRING = token, PX ttl. The seat is HELD while it exists.
+- `hold:{st<id>}:<label>` STRING = token, PX ttl. The seat is HELD while it exists; after a
+  sale it is `sold:<token>` for SOLD_MARK_SECONDS (reported as not held: the tickets say sold).
 - `hold:{st<id>}:meta:<token>` HASH (extensions, fence), living until the owner's deadline, so
   the extension cap survives a refresh or a release and a new hold.
 - `hold:{st<id>}:window:<owner>` STRING = the owner's deadline (epoch ms), set by its first hold
@@ -32,6 +36,7 @@ Times are the caller's clock (epoch ms passed to the scripts), the same clock th
 `expires_at` and the sweeper use; the key TTLs are relative, so clock skew never shortens a hold.
 """
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +55,20 @@ LUA_DIR = Path(__file__).resolve().parent / "lua"
 
 # Expired index entries stay readable this long after the newest hold of the showtime ends.
 INDEX_GRACE_SECONDS = 3600
+# How long a sold seat's mark outlives the sale: far longer than any request takes between
+# reading the sold seats and holding.
+SOLD_MARK_SECONDS = 600
+SOLD = "sold:"
+
+
+def owner_tag(user_id: int) -> str:
+    """How every hold token of a user begins, so a seat map tells a viewer's own seats from the
+    tokens alone, without asking the database whose booking holds them."""
+    return f"u{user_id}."
+
+
+def new_token(user_id: int) -> str:
+    return f"{owner_tag(user_id)}{secrets.token_urlsafe(16)}"
 
 
 def seat_key(showtime_id: int, label: str) -> str:
@@ -207,13 +226,25 @@ def extend(
 
 
 def release(*, showtime_id: int, labels: list[str], token: str) -> list[str]:
-    """Free exactly the seats among `labels` that `token` holds, and return them."""
+    """Free exactly the seats among `labels` that `token` holds (or sold), and return them."""
+    return _release(showtime_id=showtime_id, labels=labels, token=token, sold_ms=0)
+
+
+def sell(*, showtime_id: int, labels: list[str], token: str) -> list[str]:
+    """End `token`'s hold on seats it has just sold (call after the tickets commit), leaving
+    a sold mark that any later hold conflicts with; returns the seats marked."""
+    return _release(
+        showtime_id=showtime_id, labels=labels, token=token, sold_ms=SOLD_MARK_SECONDS * 1000
+    )
+
+
+def _release(*, showtime_id: int, labels: list[str], token: str, sold_ms: int) -> list[str]:
     if not labels or not token:
         return []
     labels = list(dict.fromkeys(labels))
     client = get_redis()
     keys = [index_key(showtime_id)] + [seat_key(showtime_id, label) for label in labels]
-    return list(_scripts_for(client).release(keys=keys, args=[token, *labels]))
+    return list(_scripts_for(client).release(keys=keys, args=[token, sold_ms, *labels]))
 
 
 def close_window(*, showtime_id: int, owner: str) -> None:
@@ -235,7 +266,11 @@ def held_labels(*, showtime_id: int, labels: list[str]) -> dict[str, str]:
         return {}
     # One MGET: a single slot thanks to the hash tag, so it is legal on a cluster too.
     holders = get_redis().mget([seat_key(showtime_id, label) for label in labels])
-    return {label: holder for label, holder in zip(labels, holders, strict=True) if holder}
+    return {
+        label: holder
+        for label, holder in zip(labels, holders, strict=True)
+        if holder and not holder.startswith(SOLD)
+    }
 
 
 def expired(*, showtime_id: int, now: datetime | None = None) -> list[str]:
@@ -255,5 +290,5 @@ def live(*, showtime_id: int, labels: list[str]) -> dict[str, tuple[str, datetim
     return {
         label: (holder, _from_ms(int(expiry)) if expiry else None)
         for label, holder, expiry in zip(labels, holders, expiries, strict=True)
-        if holder
+        if holder and not holder.startswith(SOLD)
     }

@@ -2,7 +2,11 @@
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 from cinema.models import Auditorium, Seat, Showtime
 from seats import holds
@@ -139,48 +143,83 @@ def compose_seat_map(
     return SeatMap(rows=rows, counts=counts, mine=set(mine) - booked)
 
 
-class SaleSource(Protocol):
-    """Who bought what, and which hold is whose: answered by the bookings app."""
+@dataclass(frozen=True, slots=True)
+class SeatStates:
+    """What a showtime's seats are right now, read once per request and passed on: the check,
+    the page and the broadcast of one request all see the same states."""
+
+    booked: set[str]  # sold: the tickets (bookings owns them)
+    held: dict[str, str]  # label -> the token holding it (Redis)
+
+    def mine(self, viewer_id: int | None) -> set[str]:
+        """The seats the viewer holds: their tokens carry their tag (`holds.owner_tag`)."""
+        if viewer_id is None:
+            return set()
+        tag = holds.owner_tag(viewer_id)
+        return {label for label, token in self.held.items() if token.startswith(tag)}
+
+
+class SeatSales(Protocol):
+    """Who bought what: the one thing the seat map needs from the app that sells tickets.
+
+    This is where `bookings.Ticket` meets the seat map: settings.SEAT_SALES names the class
+    (`bookings.selectors.BookingSales`), as PAYMENT_GATEWAY names the gateway, so seats never
+    imports bookings. Callers that have already read the sold seats pass them in instead.
+    """
 
     def booked_labels(self, *, showtime: Showtime, plan: Plan) -> set[str]: ...
 
-    def hold_token(self, *, showtime: Showtime, user) -> str | None: ...
+
+@cache
+def _sales(path: str) -> SeatSales:
+    return import_string(path)()
 
 
-_source: SaleSource | None = None
+def seat_sales() -> SeatSales:
+    return _sales(settings.SEAT_SALES)
 
 
-def use_sale_source(source: SaleSource) -> None:
-    """Called once at startup by the app that owns bookings (seats must not import it)."""
-    global _source
-    _source = source
+def read_seat_states(
+    *, showtime: Showtime, plan: Plan, booked: set[str] | None = None
+) -> SeatStates:
+    """The showtime's seat states now: the sold seats (one query, unless `booked` is given) and
+    the held ones (one Redis round trip)."""
+    if booked is None:
+        booked = seat_sales().booked_labels(showtime=showtime, plan=plan)
+    held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
+    return SeatStates(booked=booked, held=held)
 
 
-def _live_states(
-    *, showtime: Showtime, plan: Plan, labels: list[str], token: str | None
-) -> tuple[set[str], set[str], set[str]]:
-    """(booked, held, mine) for these seats right now: one query and one Redis round trip."""
-    held = holds.held_labels(showtime_id=showtime.pk, labels=labels)
-    mine = {label for label, holder in held.items() if token and holder == token}
-    return _source.booked_labels(showtime=showtime, plan=plan), set(held), mine
+def _viewer_id(user) -> int | None:
+    return user.pk if user is not None and user.is_authenticated else None
 
 
-def view_seat_map(*, showtime: Showtime, user=None) -> SeatMap:
-    """The seat map of a showtime as this viewer sees it now: their own held seats are 'mine'."""
+def view_seat_map(*, showtime: Showtime, user=None, states: SeatStates | None = None) -> SeatMap:
+    """The seat map of a showtime as this viewer sees it: their own held seats are 'mine'."""
     plan = get_plan(showtime.auditorium)
-    token = None
-    if user is not None and user.is_authenticated:
-        token = _source.hold_token(showtime=showtime, user=user)
-    booked, held, mine = _live_states(
-        showtime=showtime, plan=plan, labels=list(plan.seats_by_label), token=token
+    states = states or read_seat_states(showtime=showtime, plan=plan)
+    return compose_seat_map(
+        plan=plan, booked=states.booked, held=set(states.held), mine=states.mine(_viewer_id(user))
     )
-    return compose_seat_map(plan=plan, booked=booked, held=held, mine=mine)
 
 
-def seat_views(*, showtime: Showtime, labels: list[str], token: str = "") -> list[SeatView]:
-    """The current state of just these seats; those held by `token` are 'mine'."""
+def seat_views(
+    *,
+    showtime: Showtime,
+    labels: list[str],
+    viewer_id: int | None = None,
+    booked: set[str] | None = None,
+) -> list[SeatView]:
+    """The current state of just these seats (those of `viewer_id`'s holds are 'mine'); `booked`
+    is the sold seats among them when the caller knows, else one query finds them."""
     plan = get_plan(showtime.auditorium)
-    booked, held, mine = _live_states(showtime=showtime, plan=plan, labels=labels, token=token)
+    if booked is None:
+        booked = seat_sales().booked_labels(showtime=showtime, plan=plan)
+    states = SeatStates(
+        booked=booked, held=holds.held_labels(showtime_id=showtime.pk, labels=labels)
+    )
+    mine = states.mine(viewer_id)
+    held = set(states.held)
     return [
         SeatView(seat, seat_state(seat, booked=booked, held=held, mine=mine))
         for seat in (plan.seats_by_label[label] for label in labels)

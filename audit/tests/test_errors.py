@@ -16,10 +16,10 @@ from django.test import Client
 from django.urls import path
 
 from audit import workers
-from audit.consumers import RecordErrorsMixin
 from audit.models import AuditEvent
 from config.logging import JsonFormatter
 from config.requestid import HEADER, RequestIdFilter
+from config.websockets import RecordErrorsMixin
 
 
 class Boom(Exception):

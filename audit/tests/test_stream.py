@@ -97,3 +97,21 @@ def test_the_stream_is_trimmed(redis_db, settings):
     assert AuditEvent.objects.count() == 300
     # MAXLEN ~ trims whole macro nodes: about the bound, far below what was appended.
     assert redis_db.xlen("events") < 300
+
+
+def test_an_event_whose_process_stopped_before_the_append_is_published_later(redis_db):
+    # Committed, then the process died before its after-commit append: no outbox row either.
+    event = AuditEvent.objects.create(kind=Kind.SYSTEM_ERROR, detail={"where": "killed"})
+    assert not Unpublished.objects.exists() and redis_db.xlen("events") == 0
+    assert publish_unpublished() == 0  # left to its own append for the grace period
+    assert publish_unpublished(grace=timedelta(0)) == 1
+    assert [entry["id"] for entry in _stream(redis_db)] == [event.pk]
+    assert publish_unpublished(grace=timedelta(0)) == 0
+
+
+def test_a_request_writes_no_outbox_row_when_the_stream_takes_the_event(redis_db):
+    with transaction.atomic():
+        record(Kind.SYSTEM_ERROR)
+    assert not Unpublished.objects.exists()
+    assert publish_unpublished(grace=timedelta(0)) == 0
+    assert redis_db.xlen("events") == 1
