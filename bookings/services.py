@@ -121,6 +121,17 @@ def _hold_owner(user) -> str:
     return f"user:{user.pk}"
 
 
+def _extend_in_redis(booking: Booking) -> holds.ExtendResult:
+    return holds.extend(
+        showtime_id=booking.showtime_id,
+        labels=booking.seat_labels,
+        token=booking.hold_token,
+        ttl_seconds=settings.HOLD_TTL_SECONDS,
+        max_extensions=settings.HOLD_MAX_EXTENSIONS,
+        owner=f"user:{booking.user_id}",
+    )
+
+
 def _highest_fence(*, showtime: Showtime) -> int:
     return Booking.objects.filter(showtime=showtime).aggregate(top=Max("fence"))["top"] or 0
 
@@ -286,14 +297,7 @@ def extend_hold(*, booking: Booking) -> Booking:
     if booking.status != Booking.Status.PENDING:
         raise BookingClosed("Only a booking waiting for payment can be extended.")
     _check_on_sale(booking.showtime)
-    result = holds.extend(
-        showtime_id=booking.showtime_id,
-        labels=booking.seat_labels,
-        token=booking.hold_token,
-        ttl_seconds=settings.HOLD_TTL_SECONDS,
-        max_extensions=settings.HOLD_MAX_EXTENSIONS,
-        owner=_hold_owner(booking.user),
-    )
+    result = _extend_in_redis(booking)
     if result.status == holds.ExtendStatus.CAP_REACHED:
         raise BookingClosed(
             "This hold has been extended as far as it can go; pay now or start again."
@@ -328,14 +332,7 @@ def start_payment(*, booking: Booking, return_url: str, cancel_url: str) -> str:
     # A fresh hold period for the gateway's page, as far as the buyer's deadline allows. Best
     # effort: a payment that lands after the hold is settled as a late one. (Redis only: the
     # new expiry is written with the attempt, in its one transaction.)
-    extended = holds.extend(
-        showtime_id=booking.showtime_id,
-        labels=booking.seat_labels,
-        token=booking.hold_token,
-        ttl_seconds=settings.HOLD_TTL_SECONDS,
-        max_extensions=settings.HOLD_MAX_EXTENSIONS,
-        owner=f"user:{booking.user_id}",
-    )
+    extended = _extend_in_redis(booking)
     try:
         with transaction.atomic():
             booking = _locked(booking)

@@ -170,6 +170,24 @@
     updateSummary();
   });
 
+  // Holding through htmx: a refusal (4xx) carries the message and the map as this request saw
+  // them, swapped in by id; htmx leaves 4xx responses alone unless told. The selection is the
+  // server's answer (the rest of what was picked stays ticked).
+  if (form) {
+    form.addEventListener("htmx:beforeSwap", (event) => {
+      const code = event.detail.xhr.status;
+      if (code >= 400 && code < 500) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    });
+    form.addEventListener("htmx:afterSettle", () => {
+      applyRoving();
+      syncList();
+      updateSummary();
+    });
+  }
+
   let retries = 0;
   map.addEventListener("htmx:wsOpen", () => { retries = 0; setStatus("live", "Live"); });
   map.addEventListener("htmx:wsClose", (event) => {

@@ -98,9 +98,14 @@ def test_a_seat_taken_by_someone_else_cannot_be_held(open_page, stack):
             document.getElementById('seat-form').appendChild(input);
         }"""
     )
+    on_the_map = bruno.url
     bruno.click("text=Hold seats")
     expect(bruno.locator(".alert--error")).to_contain_text("Taken: G8")
     expect(bruno.locator("#seat-G7 input")).to_be_checked()
+    # Refused through htmx: the map and the message were swapped in, the page stayed (a plain
+    # form post would have landed on the hold URL), and the live map is still connected.
+    assert bruno.url == on_the_map
+    expect(bruno.locator("[data-live-status]")).to_have_attribute("data-live-status", "live")
 
 
 def test_the_map_reconnects_after_the_server_closes_cleanly(open_page, stack):
