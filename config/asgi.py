@@ -15,6 +15,7 @@ django_asgi_app = get_asgi_application()
 
 from audit.routing import websocket_urlpatterns as audit_websockets  # noqa: E402
 from config.limits import (  # noqa: E402
+    Admission,
     RequestBodyLimit,
     WebSocketLimits,
     limit_daphne_request_bodies,
@@ -26,7 +27,8 @@ limit_daphne_request_bodies()
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestBodyLimit(django_asgi_app),
+        # Admission first: a request this process has no room for costs nothing more.
+        "http": Admission(RequestBodyLimit(django_asgi_app)),
         # The user comes from the session cookie, never from a token in the URL.
         "websocket": OriginCheck(
             WebSocketLimits(AuthMiddlewareStack(URLRouter([*seat_websockets, *audit_websockets])))

@@ -1,31 +1,145 @@
-"""The friendly error pages for exceptions no view handled.
+"""The friendly error pages for exceptions no view handled, and the busy page.
 
 One place decides which exceptions are an outage rather than a bug: the database or Redis not
-answering. Those get 503 and a "try again" page; anything else the 500 page. Both stand alone
-(no database, no session), so they render whatever broke. With DEBUG on Django shows its
-traceback page instead, as for any error.
+answering. Those get 503, anything else the 500 page. Among outages, a pool that hands out no
+connection because every one is in use is this server being full, not down: the busy page, which
+tries again by itself within seconds (config.limits serves the same page to the requests it turns
+away at the edge). Any other outage gets the "try again" page. All stand alone (no database, no
+session), so they render whatever broke. With DEBUG on Django shows its traceback page instead,
+as for any error.
 """
 
+import re
+import secrets
 import sys
 
 import redis
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from psycopg_pool import PoolTimeout
 
+from config.overload import OUTAGE, POOL_TIMEOUT
 from config.requestid import current_request_id
 
 # Connection refused or lost, timeouts, a pool that hands out no connection (psycopg_pool's
 # PoolTimeout reaches us as OperationalError), SQLite's "database is locked".
 OUTAGES = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
-# Seconds a client is asked to wait before trying again.
+# Seconds a client is asked to wait before trying again after an outage.
 RETRY_AFTER = 30
+# After the busy page: a few seconds, drawn at random so that the clients turned away together
+# do not all come back in the same second.
+BUSY_RETRY_AFTER_MIN = 3
+BUSY_RETRY_AFTER_MAX = 7
+
+# A refused form is written back into the busy page to be sent again, unless it is larger than
+# this or carries a password or card number (no page of ours shows those back).
+RESUBMIT_MAX_BYTES = 16 * 1024
+SECRET_FIELD = re.compile(r"pass|card|cvc|secret", re.IGNORECASE)
+CSRF_FIELD = "csrfmiddlewaretoken"
+
+
+def busy_retry_after() -> int:
+    return BUSY_RETRY_AFTER_MIN + secrets.randbelow(BUSY_RETRY_AFTER_MAX - BUSY_RETRY_AFTER_MIN + 1)
+
+
+def pool_is_full(pool) -> bool:
+    """Whether every connection the pool may open is open and handed out."""
+    stats = pool.get_stats()
+    return stats["pool_size"] >= stats["pool_max"] and not stats["pool_available"]
+
+
+def outage_kind(error: BaseException) -> str | None:
+    """config.overload.POOL_TIMEOUT or OUTAGE for an outage, None for a bug."""
+    if not isinstance(error, OUTAGES):
+        return None
+    # The pool's wait also ends this way while PostgreSQL is unreachable (it cannot connect):
+    # busy only when its connections are all open and all in use by other requests.
+    if isinstance(error.__cause__, PoolTimeout):
+        pool = getattr(connection, "pool", None)
+        if pool is not None and pool_is_full(pool):
+            return POOL_TIMEOUT
+    return OUTAGE
+
+
+def busy_page(
+    *,
+    retry_after: int,
+    htmx: bool,
+    method: str,
+    action: str,
+    form: list[tuple[str, str]] | None,
+    csp_nonce: str,
+    request=None,
+) -> str:
+    """The busy page: for a GET it reloads itself after `retry_after` seconds, for a POST it sends
+    `form` (the fields as posted) again to `action`; for htmx only its message. Renders without
+    the database, Redis or the session, with or without a request (the edge has none)."""
+    if htmx:
+        # The page's own script (static/js/busy.js) sends the request again.
+        context = {"retry_after": retry_after, "retrying": True, "htmx": True}
+        return render_to_string("_503_busy.html", context)
+    fields = [(name, value) for name, value in form or () if name != CSRF_FIELD]
+    resubmit = form is not None and not any(SECRET_FIELD.search(name) for name, _ in fields)
+    reload = method in {"GET", "HEAD"}
+    context = {
+        "retry_after": retry_after,
+        "retrying": reload or resubmit,
+        # Always a path on this site, whatever the request line said ("//host/" is another site).
+        "action": "/" + action.lstrip("/"),
+        "reload": reload,
+        "resubmit": resubmit,
+        "fields": fields if resubmit else [],
+        "csp_nonce": csp_nonce,
+    }
+    if request is None:
+        # A fresh token needs the request; the one the form came with is still good, because a
+        # refusal at the edge sets no cookie. "NOTPROVIDED" is the csrf_token tag's "none here".
+        posted = dict(form or ()).get(CSRF_FIELD)
+        context["csrf_token"] = posted or "NOTPROVIDED"
+    return render_to_string("503_busy.html", context, request=request)
+
+
+def busy_response(request):
+    """503 with the busy page, for a request that found every database connection in use."""
+    htmx = request.headers.get("HX-Request") == "true"
+    retry_after = busy_retry_after()
+    page = busy_page(
+        retry_after=retry_after,
+        htmx=htmx,
+        method=request.method,
+        action=request.get_full_path(),
+        form=None if htmx else _posted_form(request),
+        csp_nonce=getattr(request, "csp_nonce", ""),
+        request=request,
+    )
+    response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(retry_after)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _posted_form(request) -> list[tuple[str, str]] | None:
+    if request.method != "POST" or request.content_type != "application/x-www-form-urlencoded":
+        return None
+    if int(request.META.get("CONTENT_LENGTH") or 0) > RESUBMIT_MAX_BYTES:
+        return None
+    try:
+        return [(name, value) for name, values in request.POST.lists() for value in values]
+    except Exception:
+        # Whatever is wrong with the body, the busy page is still the answer.
+        return None
 
 
 def server_error(request):
-    """500, or 503 when the database or Redis is unreachable; with the request id either way, so
-    support can find the audit event and the logs."""
+    """500, or 503 when the database or Redis is unreachable or the pool is exhausted; with the
+    request id on the outage and bug pages, so support can find the logs and the audit event."""
+    kind = outage_kind(sys.exc_info()[1])
+    if kind == POOL_TIMEOUT:
+        return busy_response(request)
     request_id = getattr(request, "request_id", "") or current_request_id()
-    if isinstance(sys.exc_info()[1], OUTAGES):
+    if kind:
         response = render(request, "503.html", {"request_id": request_id}, status=503)
         response["Retry-After"] = str(RETRY_AFTER)
         return response

@@ -4,7 +4,9 @@
 are reported in the body but never change the status: they are not part of this node, and a dead
 worker must not take every web node out of rotation. Each check waits at most CHECK_TIMEOUT
 seconds, so the answer comes well within the health check's own timeout (5 s in the image) even
-when the database or Redis swallows packets.
+when the database or Redis swallows packets. A busy node is a healthy one: every pooled connection
+in use is the database answering, so it keeps the node in rotation. The body's "overload" counts
+the requests this process turned away as busy or for an outage (config.overload).
 """
 
 from contextlib import suppress
@@ -13,8 +15,11 @@ import redis
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from psycopg_pool import PoolTimeout
 
 from audit.workers import KINDS, worker_status
+from config.errors import pool_is_full
+from config.overload import overload_counts
 from config.redis import get_redis
 
 CHECK_TIMEOUT = 1.0
@@ -33,6 +38,8 @@ def database_ok() -> bool:
             with pool.connection(timeout=CHECK_TIMEOUT) as pooled:
                 pooled.execute("SELECT 1")
         return True
+    except PoolTimeout:
+        return pool_is_full(pool)
     except Exception:
         return False
 
@@ -59,4 +66,5 @@ def health(request):
     body = {"status": "ok" if healthy else "error"}
     body.update({name: "ok" if ok else "error" for name, ok in checks.items()})
     body["workers"] = workers(redis_up=checks["redis"])
+    body["overload"] = overload_counts()
     return JsonResponse(body, status=200 if healthy else 503)

@@ -1,5 +1,13 @@
 """Limits at the ASGI edge, before Django or a consumer spends anything on a client.
 
+Admission: at most WEB_MAX_IN_FLIGHT HTTP requests inside Django at once, per web process; one
+more waits up to OVERLOAD_WAIT_MS for a place and is otherwise answered at once with 503, a
+Retry-After of a few seconds and the busy page (config.errors.busy_page), without Django's views,
+the database or Redis. A full server must say so quickly and cheaply: before this, every request
+of a rush waited its turn on the database pool and ended in a 500. /health (the load balancer
+must keep a busy node in rotation), static files, media and the payment webhook (money) are
+never turned away.
+
 Request bodies: over MAX_REQUEST_BODY_BYTES is 413, told by Content-Length at once, or as soon as
 a streamed (chunked) body passes the limit. WebSockets: at most WEBSOCKET_MAX_PER_ADDRESS open at
 once per client address and WEBSOCKET_MAX_PER_SESSION per session cookie, counted in this process
@@ -9,14 +17,28 @@ because a browser shows a refused handshake as 1006 and never the reason.
 Under daphne the body limit must also hold inside the server: see limit_daphne_request_bodies.
 """
 
+import asyncio
 import logging
+import secrets
 import sys
 from collections import Counter
+from urllib.parse import parse_qsl, quote
 
 from django.conf import settings
 from django.http.cookie import parse_cookie
 
+from config.csp import build_policy
+from config.errors import RESUBMIT_MAX_BYTES, busy_page, busy_retry_after
+from config.overload import REFUSED, count_overload
+
 log = logging.getLogger(__name__)
+
+# Never turned away: the load balancer's check, and the gateway telling us about money. The
+# webhook still waits at most DATABASE_POOL_TIMEOUT for a connection like any request.
+ADMISSION_EXEMPT_PATHS = frozenset({"/health", "/payments/webhook/"})
+# How long a refused POST may take to hand over its body for the busy page to send it again.
+# Daphne has it all before the application is called; other servers may still be reading it.
+REFUSED_BODY_WAIT_SECONDS = 1.0
 
 # Close code for a WebSocket over its address's or session's limit (4000-4999 are ours).
 TOO_MANY_SOCKETS = 4429
@@ -61,6 +83,111 @@ class RequestBodyLimit:
         except BodyTooLarge:
             if not started:
                 await _too_large(send, limit)
+
+
+class Admission:
+    """At most WEB_MAX_IN_FLIGHT HTTP requests inside the application at once, in this process;
+    the rest wait up to OVERLOAD_WAIT_MS for a place, then get the busy page (503)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.slots: asyncio.Semaphore | None = None
+        self.slots_for = None
+
+    async def __call__(self, scope, receive, send):
+        limit = settings.WEB_MAX_IN_FLIGHT
+        if scope["type"] != "http" or not limit or _admission_exempt(scope):
+            return await self.app(scope, receive, send)
+        slots = self._slots(limit)
+        if not await _take(slots, settings.OVERLOAD_WAIT_MS / 1000):
+            count_overload(REFUSED, what=f"{scope['method']} {scope['path']}")
+            return await _busy(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            # However the request ended: answered, failed, or cancelled when the client left.
+            slots.release()
+
+    def _slots(self, limit: int) -> asyncio.Semaphore:
+        # Daphne runs one event loop for good; tests run one per test, and change the limit.
+        key = (asyncio.get_running_loop(), limit)
+        if self.slots_for != key:
+            self.slots, self.slots_for = asyncio.Semaphore(limit), key
+        return self.slots
+
+
+def _admission_exempt(scope) -> bool:
+    path = scope["path"]
+    return path in ADMISSION_EXEMPT_PATHS or path.startswith(
+        (settings.STATIC_URL, settings.MEDIA_URL)
+    )
+
+
+async def _take(slots: asyncio.Semaphore, wait: float) -> bool:
+    """Take a place, waiting at most `wait` seconds; whether one was taken."""
+    if not slots.locked():
+        return await slots.acquire()
+    if wait <= 0:
+        return False
+    try:
+        # Cancelled in time, acquire() gives back a place it was handed at the last moment.
+        return await asyncio.wait_for(slots.acquire(), wait)
+    except TimeoutError:
+        return False
+
+
+async def _busy(scope, receive, send) -> None:
+    htmx = scope_header(scope, b"hx-request") == "true"
+    form = await _refused_form(scope, receive) if scope["method"] == "POST" and not htmx else None
+    query = scope.get("query_string", b"").decode("latin1")
+    nonce = secrets.token_urlsafe(18)
+    retry_after = busy_retry_after()
+    body = busy_page(
+        retry_after=retry_after,
+        htmx=htmx,
+        method=scope["method"],
+        action=quote(scope["path"]) + (f"?{query}" if query else ""),
+        form=form,
+        csp_nonce=nonce,
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(retry_after).encode()),
+                (b"cache-control", b"no-store"),
+                (b"content-security-policy", build_policy(nonce).encode()),
+                (b"x-content-type-options", b"nosniff"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _refused_form(scope, receive) -> list[tuple[str, str]] | None:
+    """The fields of a refused form post, to send again; None when it cannot be sent again."""
+    content_type = scope_header(scope, b"content-type").split(";")[0].strip().lower()
+    declared = scope_header(scope, b"content-length")
+    if content_type != "application/x-www-form-urlencoded" or (
+        declared.isdigit() and int(declared) > RESUBMIT_MAX_BYTES
+    ):
+        return None
+    body = b""
+    try:
+        async with asyncio.timeout(REFUSED_BODY_WAIT_SECONDS):
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if message["type"] != "http.request" or len(body) > RESUBMIT_MAX_BYTES:
+                    return None
+                if not message.get("more_body"):
+                    break
+    except TimeoutError:
+        return None
+    return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
 class WebSocketLimits:

@@ -30,6 +30,14 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name) or str(default)
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -125,6 +133,12 @@ TEMPLATES = [
     },
 ]
 
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10)
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 0.5)
+if DATABASE_POOL_TIMEOUT <= 0:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOL_TIMEOUT must be more than 0 seconds, got {DATABASE_POOL_TIMEOUT}"
+    )
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
@@ -145,18 +159,19 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI every request runs on a thread of its own, so without a pool each request
     # connects afresh (about 10 ms) and a burst can exhaust max_connections (500s). Requests
     # beyond the pool wait for a connection instead. DATABASE_POOL_SIZE=0 turns it off.
-    pool_size = env_int("DATABASE_POOL_SIZE", 10)
-    if pool_size:
+    if DATABASE_POOL_SIZE:
         if DATABASES["default"]["CONN_MAX_AGE"]:
             raise ImproperlyConfigured(
                 "DATABASE_CONN_MAX_AGE must be 0 while the pool is on (DATABASE_POOL_SIZE > 0)"
             )
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
-            "max_size": pool_size,
-            # Also how long a request waits while the server is unreachable before the
-            # "try again" page (and again to record the error): keep it short.
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", 2),
+            "max_size": DATABASE_POOL_SIZE,
+            # How long an admitted request waits for a connection before the busy page (503),
+            # and, while the server is unreachable, before the "try again" page. Short: the
+            # edge already queues requests (OVERLOAD_WAIT_MS), and a connection that is not free
+            # within half a second means the database, not a burst, is the bottleneck.
+            "timeout": DATABASE_POOL_TIMEOUT,
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -250,6 +265,16 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"{CINEMA_NAME} <ti
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
 WEBSOCKET_MAX_PER_ADDRESS = env_int("WEBSOCKET_MAX_PER_ADDRESS", 100)
 WEBSOCKET_MAX_PER_SESSION = env_int("WEBSOCKET_MAX_PER_SESSION", 10)
+# HTTP requests inside Django at once, per web process (config.limits.Admission); one more waits
+# up to OVERLOAD_WAIT_MS for a place, then gets the busy page (503) without reaching Django.
+# As many as pooled connections: a request holds its connection from its first query to its
+# end, so one more admitted would only wait on the pool, on a thread of its own, instead of
+# waiting here as a coroutine (and under the GIL ten request threads already keep a process
+# busy). /health, static files, media and the payment webhook are never turned away.
+WEB_MAX_IN_FLIGHT = env_int("WEB_MAX_IN_FLIGHT", DATABASE_POOL_SIZE or 10)
+OVERLOAD_WAIT_MS = env_int("OVERLOAD_WAIT_MS", 250)
+if WEB_MAX_IN_FLIGHT < 0 or OVERLOAD_WAIT_MS < 0:
+    raise ImproperlyConfigured("WEB_MAX_IN_FLIGHT and OVERLOAD_WAIT_MS must not be negative")
 
 # Booking rules.
 HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 300)

@@ -9,8 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _names_read_by(path: Path) -> set[str]:
-    text = path.read_text()
-    return set(re.findall(r'(?:env_bool|env_int|env_list|os\.environ\.get)\(\s*"([A-Z_]+)"', text))
+    readers = r"env_bool|env_int|env_float|env_list|os\.environ\.get"
+    return set(re.findall(rf'(?:{readers})\(\s*"([A-Z_]+)"', path.read_text()))
 
 
 def _documented() -> set[str]:

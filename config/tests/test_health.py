@@ -6,6 +6,7 @@ import time
 import pytest
 
 from audit import workers
+from config.overload import REFUSED, count_overload, overload_counts
 
 
 def _closed_port() -> int:
@@ -22,7 +23,16 @@ def test_health_is_ok_when_database_and_redis_answer(client, db):
         "database": "ok",
         "redis": "ok",
         "workers": {"sweeper": "missing", "notifier": "missing"},
+        "overload": overload_counts(),
     }
+
+
+def test_health_counts_the_requests_this_process_turned_away(client, db):
+    before = client.get("/health").json()["overload"]
+    count_overload(REFUSED, what="GET /")
+    after = client.get("/health").json()["overload"]
+    assert after == {**before, REFUSED: before[REFUSED] + 1}
+    assert set(after) == {"refused", "pool_timeouts", "outages"}
 
 
 def test_health_is_503_when_redis_is_unreachable(client, db, settings):
@@ -34,6 +44,7 @@ def test_health_is_503_when_redis_is_unreachable(client, db, settings):
         "database": "ok",
         "redis": "error",
         "workers": {"sweeper": "unknown", "notifier": "unknown"},
+        "overload": overload_counts(),
     }
 
 

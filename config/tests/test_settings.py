@@ -97,3 +97,29 @@ def test_trusted_proxies_must_be_addresses_or_networks():
     result = _manage("check", env={"DEBUG": "1", "TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"})
     assert result.returncode != 0
     assert "TRUSTED_PROXIES" in result.stderr and "proxy.local" in result.stderr
+
+
+SHOW_OVERLOAD_SETTINGS = (
+    "from django.conf import settings; "
+    "print(settings.DATABASES['default']['OPTIONS']['pool']['timeout'], "
+    "settings.WEB_MAX_IN_FLIGHT, settings.OVERLOAD_WAIT_MS)"
+)
+
+
+def test_the_pool_wait_takes_fractions_of_a_second_and_admission_follows_the_pool_size():
+    env = {
+        "DEBUG": "1",
+        "DATABASE_URL": "postgres://cinema@127.0.0.1:5432/cinema",
+        "DATABASE_POOL_SIZE": "6",
+        "DATABASE_POOL_TIMEOUT": "0.25",
+    }
+    result = _manage("shell", "-v", "0", "-c", SHOW_OVERLOAD_SETTINGS, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0.25", "6", "250"]
+
+
+def test_a_pool_wait_that_is_not_a_positive_number_is_a_clear_error():
+    for value in ("half a second", "0"):
+        result = _manage("check", env={"DEBUG": "1", "DATABASE_POOL_TIMEOUT": value})
+        assert result.returncode != 0
+        assert "DATABASE_POOL_TIMEOUT must be" in result.stderr
