@@ -25,6 +25,8 @@ class RecordErrorsMixin:
 
     async def dispatch(self, message):
         from audit.services import record_error
+        from config.errors import outage_kind
+        from config.overload import count_overload
 
         if not hasattr(self, "request_id"):
             self.request_id = new_request_id()
@@ -34,9 +36,14 @@ class RecordErrorsMixin:
             except (StopConsumer, AcceptConnection, DenyConnection):
                 raise
             except Exception as error:
-                await database_sync_to_async(record_error)(
-                    f"websocket {type(self).__name__}", error, path=self.scope.get("path", "")
-                )
+                path = self.scope.get("path", "")
+                if kind := outage_kind(error):
+                    # As for HTTP: an outage is counted and logged, not a row per connection.
+                    count_overload(kind, what=f"websocket {path}: {type(error).__name__}")
+                else:
+                    await database_sync_to_async(record_error)(
+                        f"websocket {type(self).__name__}", error, path=path
+                    )
                 raise
 
 
