@@ -172,6 +172,10 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedire
 def _post(event: MockWebhook, *, url: str) -> str | None:
     """One attempt: None on a 2xx answer, else what went wrong."""
     MockWebhook.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+    if not connection.in_atomic_block:
+        # The post and any wait after it hold no database connection: in a rush the pool's
+        # connections are for requests, and the merchant's own answer needs one.
+        connection.close()
     if urlsplit(url).scheme not in {"http", "https"}:
         return f"{url!r} is not an http(s) URL"
     body = event.body.encode()

@@ -11,12 +11,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from payments.gateway import EventType
 from payments.mock import services, webhooks
 from payments.mock.gateway import MockGateway
 from payments.mock.models import MockWebhook
+from tests.concurrency import POSTGRES_ONLY
 
 
 @dataclass(frozen=True)
@@ -279,3 +280,15 @@ def test_the_deliver_command_reports_a_failure(receiver, new_session, settings):
     assert "failed: HTTP 400" in out.getvalue()
     assert "Delivered 0 of 1 webhook(s)." in out.getvalue()
     assert len(webhooks.pending()) == 1
+
+
+@POSTGRES_ONLY  # SQLite's in-memory test database is never really closed
+@pytest.mark.usefixtures("transactional_db")
+def test_a_post_gives_its_database_connection_back(receiver, new_session):
+    """Found in the rush: a sender kept its pooled connection through every post and every wait
+    between retries, so under load the senders held the pool and requests got none."""
+    services.pay_session(session_id=new_session().id)
+    [event] = _outbox()
+    assert connection.connection is not None
+    assert webhooks._post(event, url=f"{receiver.base}/hook/") is None
+    assert connection.connection is None
