@@ -1,6 +1,7 @@
 """A real stack for browser tests and benchmarks: migrate, seed, daphne and the sweeper."""
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -60,6 +61,22 @@ def _manage(env: dict, *args: str) -> None:
     )
 
 
+def production_env(urls: list[str]) -> dict[str, str]:
+    """DEBUG off and what production settings then require, for servers at `urls` over plain
+    http on loopback: no TLS redirect or HSTS, the mock gateway named, a fresh secret key."""
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # The WebSocket origin check takes SITE_URL and these (never the Host with DEBUG off).
+        "CSRF_TRUSTED_ORIGINS": ",".join(urls),
+        "SITE_URL": urls[0],
+        "PAYMENT_GATEWAY": "payments.mock.gateway.MockGateway",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+    }
+
+
 @contextmanager
 def running_stack(
     *,
@@ -68,10 +85,19 @@ def running_stack(
     web_processes: int = 1,
     database_url: str = "",
     extra_env: dict | None = None,
+    production: bool = False,
 ):
     """Serve the product on free ports with its own database (SQLite in a temporary directory
-    unless `database_url` names an empty one); yields the base URLs."""
+    unless `database_url` names an empty one); yields the base URLs.
+
+    `production` serves it as deployed: DEBUG off (`production_env`, which `extra_env` may
+    override, e.g. with the SECRET_KEY a caller signs sessions with) and the static files
+    collected by `collectstatic` into settings.STATIC_ROOT (`staticfiles/`, git-ignored).
+    The servers and the sweeper are stopped on the way out, whatever the exception.
+    """
     with tempfile.TemporaryDirectory() as tmp:
+        ports = [free_port() for _ in range(web_processes)]
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
         env = {
             **os.environ,
             "DEBUG": "1",
@@ -85,8 +111,11 @@ def running_stack(
             "RELEASE_RATE_LIMIT": "1000",
             # Benchmarks open thousands of WebSockets from this one address.
             "WEBSOCKET_MAX_PER_ADDRESS": "0",
+            **(production_env(urls) if production else {}),
             **(extra_env or {}),
         }
+        if production:
+            _manage(env, "collectstatic", "--noinput")
         _manage(env, "migrate", "--noinput")
         _manage(env, "seed_demo")
         for name in USERS:
@@ -101,36 +130,38 @@ def running_stack(
             )
         # As if each had clicked the link in the sign-up email: holding seats needs it.
         _manage(env, "shell", "-c", VERIFY_USERS)
-        ports = [free_port() for _ in range(web_processes)]
-        processes = [
-            subprocess.Popen(
-                daphne_command(port, *DAPHNE_OPTIONS),
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for port in ports
-        ]
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "sweep_holds", "--interval", "0.5"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        processes: list[subprocess.Popen] = []
         try:
+            for port in ports:
+                processes.append(_start(env, daphne_command(port, *DAPHNE_OPTIONS)))
+            processes.append(
+                _start(env, [sys.executable, "manage.py", "sweep_holds", "--interval", "0.5"])
+            )
             for url in urls:
                 _wait_healthy(url)
             yield urls
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(10)
+            _stop(processes)
+
+
+def _start(env: dict, command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _stop(processes: list[subprocess.Popen], grace: float = 10) -> None:
+    """SIGTERM to each, then SIGKILL to whichever is still running after `grace` seconds."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def daphne_pids(urls: list[str]) -> list[int]:
