@@ -198,7 +198,8 @@ CHANNEL_LAYERS = channel_layers(REDIS_URL)
 def cache_config(redis_url: str) -> dict:
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, with one connection pool per process (see config/cache.py).
+            "BACKEND": "config.cache.SharedRedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "cache",
             "OPTIONS": {
