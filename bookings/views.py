@@ -48,7 +48,11 @@ def _sign_in_first(back_to):
         def wrapper(request, *args, **kwargs):
             if request.user.is_authenticated:
                 return view(request, *args, **kwargs)
-            return _see_other(redirect_to_login(back_to(request, **kwargs)).url)
+            sign_in = redirect_to_login(back_to(request, **kwargs)).url
+            if request.htmx:
+                # htmx would follow a redirect inside the page; signing in is a page of its own.
+                return HttpResponseClientRedirect(sign_in)
+            return _see_other(sign_in)
 
         return wrapper
 

@@ -40,6 +40,18 @@ def test_holding_signed_out_signs_in_back_to_the_ticked_seats(client, user, show
     assert not Booking.objects.exists()  # ticked, not held: coming back is a plain GET
 
 
+def test_holding_signed_out_through_htmx_leaves_the_page_for_the_sign_in_form(client, showtime):
+    # htmx would follow a 303 inside the page and swap nothing: the browser must go there.
+    response = client.post(
+        f"/showtimes/{showtime.pk}/hold/", {"seats": ["A3"]}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    location = urlsplit(response["HX-Redirect"])
+    assert location.path == "/accounts/login/"
+    assert parse_qs(location.query)["next"] == [f"/showtimes/{showtime.pk}/?seats=A3"]
+    assert not Booking.objects.exists()
+
+
 def test_best_available_signed_out_comes_back_to_the_seat_map(client, showtime):
     response = client.post(f"/showtimes/{showtime.pk}/hold/", {"best": "2"})
     assert _next_of(response) == f"/showtimes/{showtime.pk}/"
