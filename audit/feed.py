@@ -4,6 +4,7 @@ rendering and no lookups, whether or not anyone is watching."""
 
 import logging
 
+from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils.dateparse import parse_datetime
 
@@ -51,7 +52,7 @@ class RowRenderer:
             self.showtimes.update(display.showtime_names([showtime_id]))
         event.showtime_name = display.name_of(showtime_id, self.showtimes)
         if actor_id is not None and actor_id not in self.actors:
-            actor = AuditEvent.actor.field.related_model.objects.filter(pk=actor_id).first()
+            actor = get_user_model().objects.filter(pk=actor_id).first()
             self.actors[actor_id] = str(actor) if actor else ""
         actor = self.actors.get(actor_id, "") if actor_id is not None else ""
         return render_to_string(

@@ -10,20 +10,13 @@ from django.utils import timezone
 
 from bookings.models import Booking, Refund, Ticket
 from cinema.models import Showtime
-from seats.seatmap import Plan, SeatStates, read_seat_states
+from seats.seatmap import Plan
 
 
 def booked_labels(*, showtime: Showtime, plan: Plan) -> set[str]:
     """Labels of the seats sold for the showtime (one query)."""
     seat_ids = Ticket.objects.filter(showtime=showtime).values_list("seat_id", flat=True)
     return {plan.seats_by_id[seat_id].label for seat_id in seat_ids}
-
-
-def seat_states(*, showtime: Showtime, plan: Plan) -> SeatStates:
-    """The showtime's sold and held seats now: one query and one Redis round trip."""
-    return read_seat_states(
-        showtime=showtime, plan=plan, booked=booked_labels(showtime=showtime, plan=plan)
-    )
 
 
 class BookingSales:

@@ -30,14 +30,14 @@ from bookings.errors import (
 )
 from bookings.models import Booking, Payment, Refund, Ticket, WebhookEvent
 from bookings.ratelimit import check_rate
-from bookings.selectors import lock_account, seat_states
+from bookings.selectors import lock_account
 from cinema.models import Showtime
 from payments.gateway import Event, EventType, GatewayError, Session, SessionStatus, get_gateway
 from payments.gateway import Refund as GatewayRefund
 from seats import holds
 from seats.best import best_available
 from seats.broadcast import seats_changed
-from seats.seatmap import Plan, SeatStates, get_plan
+from seats.seatmap import Plan, SeatStates, get_plan, read_seat_states
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +116,9 @@ def _check_sales_open(showtime: Showtime) -> None:
         raise SalesEnded(_NOT_PAYABLE[reason], reason=reason)
 
 
-def _hold_owner(user) -> str:
+def _hold_owner(user_id: int) -> str:
     """Whose deadline a hold counts against in Redis: the account."""
-    return f"user:{user.pk}"
+    return f"user:{user_id}"
 
 
 def _extend_in_redis(booking: Booking) -> holds.ExtendResult:
@@ -128,7 +128,7 @@ def _extend_in_redis(booking: Booking) -> holds.ExtendResult:
         token=booking.hold_token,
         ttl_seconds=settings.HOLD_TTL_SECONDS,
         max_extensions=settings.HOLD_MAX_EXTENSIONS,
-        owner=f"user:{booking.user_id}",
+        owner=_hold_owner(booking.user_id),
     )
 
 
@@ -193,7 +193,7 @@ def hold_seats(
     _check_on_sale(showtime)
     plan = get_plan(showtime.auditorium)
     if states is None:
-        states = seat_states(showtime=showtime, plan=plan)
+        states = read_seat_states(showtime=showtime, plan=plan)
     if best is not None:
         labels = _best_seats(plan=plan, states=states, count=best)
     labels = _validate_labels(plan=plan, labels=labels or [])
@@ -217,7 +217,7 @@ def hold_seats(
                 labels=labels,
                 token=token,
                 ttl_seconds=settings.HOLD_TTL_SECONDS,
-                owner=_hold_owner(user),
+                owner=_hold_owner(user.pk),
                 max_extensions=settings.HOLD_MAX_EXTENSIONS,
                 fence_floor=lambda: _highest_fence(showtime=showtime),
             )
@@ -627,7 +627,7 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
 
     def after_commit():
         # Bought: the buyer may hold seats of this showtime again at once.
-        for owner in (_hold_owner(booking.user), _late_owner(booking)):
+        for owner in (_hold_owner(booking.user_id), _late_owner(booking)):
             holds.close_window(showtime_id=booking.showtime_id, owner=owner)
 
     transaction.on_commit(after_commit, robust=True)
@@ -966,19 +966,25 @@ def _holds_its_seats(booking: Booking) -> bool:
 
 
 def _release_on_commit(booking: Booking) -> None:
-    _release_after_commit(
-        showtime=booking.showtime, labels=booking.seat_labels, token=booking.hold_token
+    # The showtime is read (if the booking has not) after the commit, not under its lock.
+    transaction.on_commit(
+        lambda: _release_now(
+            showtime=booking.showtime, labels=booking.seat_labels, token=booking.hold_token
+        ),
+        robust=True,
     )
 
 
 def _release_after_commit(*, showtime: Showtime, labels: list[str], token: str) -> None:
-    """Once the change commits: drop whatever is left of the hold and tell every viewer."""
+    transaction.on_commit(
+        lambda: _release_now(showtime=showtime, labels=labels, token=token), robust=True
+    )
 
-    def after_commit():
-        holds.release(showtime_id=showtime.pk, labels=labels, token=token)
-        seats_changed(showtime=showtime, labels=labels)
 
-    transaction.on_commit(after_commit, robust=True)
+def _release_now(*, showtime: Showtime, labels: list[str], token: str) -> None:
+    """Drop whatever is left of the hold and tell every viewer (once the change committed)."""
+    holds.release(showtime_id=showtime.pk, labels=labels, token=token)
+    seats_changed(showtime=showtime, labels=labels)
 
 
 def _sold_on_commit(booking: Booking) -> None:

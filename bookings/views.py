@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,10 +19,10 @@ from bookings import services
 from bookings.errors import BookingError, InvalidRequest, PaymentFailed, VerificationRequired
 from bookings.models import Booking, Payment, Refund
 from bookings.ratelimit import check_rate
-from bookings.selectors import open_booking, seat_states, user_bookings
+from bookings.selectors import open_booking, user_bookings
 from cinema.models import Showtime
 from payments.gateway import GatewayError, get_gateway
-from seats.seatmap import SeatStates, get_plan, view_seat_map
+from seats.seatmap import SeatStates, get_plan, read_seat_states, view_seat_map
 
 # A gateway's event is a few kilobytes; anything much larger is not one.
 WEBHOOK_MAX_BYTES = 64 * 1024
@@ -38,6 +38,12 @@ def _see_other(url: str) -> HttpResponseRedirect:
     return response
 
 
+def _leave_for(request, url: str) -> HttpResponse:
+    """Go to the page at `url`: a 303, or for htmx (which would follow a redirect inside the
+    page and swap nothing) HX-Redirect, so the browser loads it."""
+    return HttpResponseClientRedirect(url) if request.htmx else _see_other(url)
+
+
 def _sign_in_first(back_to):
     """`login_required` for a POST-only view: a signed-out visitor is sent to sign in and then
     back to `back_to(request, **kwargs)`, the page the action was taken on. Sign-in ends with a
@@ -48,11 +54,7 @@ def _sign_in_first(back_to):
         def wrapper(request, *args, **kwargs):
             if request.user.is_authenticated:
                 return view(request, *args, **kwargs)
-            sign_in = redirect_to_login(back_to(request, **kwargs)).url
-            if request.htmx:
-                # htmx would follow a redirect inside the page; signing in is a page of its own.
-                return HttpResponseClientRedirect(sign_in)
-            return _see_other(sign_in)
+            return _leave_for(request, redirect_to_login(back_to(request, **kwargs)).url)
 
         return wrapper
 
@@ -64,7 +66,7 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
 
 
 def _seat_states(showtime: Showtime) -> SeatStates:
-    return seat_states(showtime=showtime, plan=get_plan(showtime.auditorium))
+    return read_seat_states(showtime=showtime, plan=get_plan(showtime.auditorium))
 
 
 def _render_showtime(
@@ -177,10 +179,7 @@ def hold(request, showtime_id: int):
         return _render_showtime(
             request, showtime, states=states, error=error, selected=labels, status=error.status
         )
-    if request.htmx:
-        # htmx follows a redirect inside the page; the checkout is a page of its own.
-        return HttpResponseClientRedirect(booking.get_absolute_url())
-    return _see_other(booking.get_absolute_url())
+    return _leave_for(request, booking.get_absolute_url())
 
 
 def _selection_url(showtime: Showtime, *, labels: list[str]) -> str:

@@ -150,21 +150,18 @@ async def _busy(scope, receive, send) -> None:
         form=form,
         csp_nonce=nonce,
     ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(retry_after).encode()),
-                (b"cache-control", b"no-store"),
-                (b"content-security-policy", build_policy(nonce).encode()),
-                (b"x-content-type-options", b"nosniff"),
-            ],
-        }
+    await _respond(
+        send,
+        status=503,
+        body=body,
+        headers=[
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"retry-after", str(retry_after).encode()),
+            (b"cache-control", b"no-store"),
+            (b"content-security-policy", build_policy(nonce).encode()),
+            (b"x-content-type-options", b"nosniff"),
+        ],
     )
-    await send({"type": "http.response.body", "body": body})
 
 
 async def _refused_form(scope, receive) -> list[tuple[str, str]] | None:
@@ -234,18 +231,18 @@ def scope_header(scope, name: bytes) -> str:
 
 
 async def _too_large(send, limit: int) -> None:
-    body = _too_large_body(limit)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
+    await _respond(
+        send,
+        status=413,
+        body=_too_large_body(limit),
+        headers=[(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
     )
+
+
+async def _respond(send, *, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """A whole response from the edge, without the application: `headers` and its length."""
+    length = (b"content-length", str(len(body)).encode())
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, length]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -53,10 +53,14 @@ def seats_changed(
         return
     try:
         views = seat_views(showtime=showtime, labels=labels, viewer_id=holder_id, booked=booked)
-        message = {"type": "seats.update", "html": render_seats(views), "holder": holder_id}
-        if holder_id is not None and any(view.state == SeatState.MINE for view in views):
+        theirs = any(view.state == SeatState.MINE for view in views)
+        message = {
+            "type": "seats.update",
+            "html": render_seats(_as_others_see(views) if theirs else views),
+            "holder": holder_id,
+        }
+        if theirs:
             message["holder_html"] = render_seats(views)
-            message["html"] = render_seats(_as_others_see(views))
         send_to_group(group_name(showtime.pk), message)
     except Exception:
         log.exception("could not broadcast seats %s of showtime %s", labels, showtime.pk)

@@ -13,11 +13,10 @@ from bookings.errors import (
     SeatsUnavailable,
 )
 from bookings.models import Booking, Payment, Refund, Ticket
-from bookings.selectors import seat_states
 from conftest import DECLINED_CARD, deliver_webhooks, pay, pay_on_gateway, start_paying
 from payments.mock.models import MockSession
 from seats import holds
-from seats.seatmap import get_plan, view_seat_map
+from seats.seatmap import get_plan, read_seat_states, view_seat_map
 
 # Real commits: holds are released and broadcasts sent only after commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,7 +63,7 @@ def test_a_seat_sold_after_the_sold_check_is_not_held(showtime, user, bob):
     """The sale commits between the hold's read of the seat states and its Redis hold (the
     buyer's hold already ended): the sold seat's mark refuses the hold, nothing is held."""
     plan = get_plan(showtime.auditorium)
-    read_before_the_sale = seat_states(showtime=showtime, plan=plan)
+    read_before_the_sale = read_seat_states(showtime=showtime, plan=plan)
     pay(services.hold_seats(user=bob, showtime=showtime, labels=["A3"]))
 
     with pytest.raises(SeatsUnavailable) as caught:
