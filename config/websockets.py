@@ -5,18 +5,59 @@ The feeds themselves live with what they show: the seat map's in seats/broadcast
 seats/consumers.py, the staff audit feed's in audit/feed.py and audit/consumers.py.
 """
 
+from functools import cache
+
+import redis
 from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from channels_redis.utils import _consistent_hash, decode_hosts
+from django.conf import settings
 
 from config.requestid import new_request_id, request_id_scope
 
 
 def send_to_group(group: str, message: dict) -> None:
-    """Send `message` once to every connection in `group` (from sync code, e.g. after commit)."""
-    async_to_sync(get_channel_layer().group_send)(group, message)
+    """Send `message` once to every connection in `group` (from sync code, e.g. after commit).
+
+    On the Redis pub/sub layer this is what its `group_send` does, one PUBLISH of the serialised
+    message on the group's channel of the shard the layer picks, sent here with a plain Redis
+    client: `async_to_sync` would hop to an event loop thread and back for it, the largest cost
+    of a hold request in its profile (two sends, ~9 ms of ~21). Other layers get `group_send`.
+    """
+    layer = get_channel_layer()
+    if isinstance(layer, RedisPubSubChannelLayer) and (shard := _shard_for(group)):
+        client, channel = shard
+        client.publish(channel, layer.serialize(message))
+    else:
+        async_to_sync(layer.group_send)(group, message)
+
+
+def _shard_for(group: str) -> tuple[redis.Redis, str] | None:
+    """The Redis client and channel name the pub/sub layer publishes `group` on, or None for a
+    host given in a form not handled here (Sentinel)."""
+    config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER].get("CONFIG", {})
+    hosts = decode_hosts(config.get("hosts"))
+    channel = f"{config.get('prefix', 'asgi')}__group__{group}"
+    host = hosts[_consistent_hash(channel, len(hosts))]
+    if "master_name" in host:
+        return None
+    return _publisher(tuple(sorted(host.items()))), channel
+
+
+@cache
+def _publisher(host: tuple) -> redis.Redis:
+    host = dict(host)
+    options = {
+        "socket_connect_timeout": settings.REDIS_CONNECT_TIMEOUT,
+        "socket_timeout": settings.REDIS_TIMEOUT,
+    }
+    if address := host.pop("address", None):
+        return redis.Redis.from_url(address, **options | host)
+    return redis.Redis(**options | host)
 
 
 class RecordErrorsMixin:
