@@ -187,16 +187,20 @@ def hold_seats(
 
     A user's open booking for the showtime is replaced by the new selection atomically: if the
     new seats cannot all be held, the old hold stays as it was. `states` are the showtime's seat
-    states as this request read them (read here if not given).
+    states as this request read them (read here if not given, or if they lack what is needed:
+    every seat's for `best`, else those of `labels`).
     """
     check_rate(user=user, action="hold")
     _check_on_sale(showtime)
     plan = get_plan(showtime.auditorium)
-    if states is None:
-        states = read_seat_states(showtime=showtime, plan=plan)
     if best is not None:
+        if states is None or states.only is not None:
+            states = read_seat_states(showtime=showtime, plan=plan, booked=states and states.booked)
         labels = _best_seats(plan=plan, states=states, count=best)
     labels = _validate_labels(plan=plan, labels=labels or [])
+    if states is None or not states.covers(labels):
+        booked = states and states.booked
+        states = read_seat_states(showtime=showtime, plan=plan, booked=booked, only=labels)
     _check_free(labels=labels, states=states, user=user)
 
     token, added = "", []

@@ -65,22 +65,22 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
     return get_object_or_404(Showtime.objects.select_related("movie", "auditorium"), pk=showtime_id)
 
 
-def _seat_states(showtime: Showtime) -> SeatStates:
-    return read_seat_states(showtime=showtime, plan=get_plan(showtime.auditorium))
+def _seat_states(showtime: Showtime, *, only: list[str] | None = None) -> SeatStates:
+    return read_seat_states(showtime=showtime, plan=get_plan(showtime.auditorium), only=only)
 
 
 def _render_showtime(
     request,
     showtime: Showtime,
     *,
-    states: SeatStates,
+    states: SeatStates | None,
     error=None,
     selected=(),
     suggested=(),
     status=200,
 ):
     """The seat map page, or for htmx just the map and the message (`states`: the seat states
-    this request read)."""
+    this request read, if any)."""
     seat_map = view_seat_map(showtime=showtime, user=request.user, states=states)
     conflicts = getattr(error, "conflicts", [])
     # Only real seats are ticked again: whatever else the request carried is not echoed.
@@ -157,11 +157,13 @@ def _back_to_the_selection(request, showtime_id: int) -> str:
 @_sign_in_first(_back_to_the_selection)
 def hold(request, showtime_id: int):
     showtime = _showtime_or_404(showtime_id)
-    # Read once: the check, the broadcast and a refusal's map all use these.
-    states = _seat_states(showtime)
     labels = request.POST.getlist("seats")
+    states = None
     try:
         labels, best = _hold_request(request)
+        # Read once and passed on: the check, the broadcast and a refusal's map use these. A
+        # hold of chosen seats reads only their holds; the map, if refused, reads the rest.
+        states = _seat_states(showtime, only=None if best else labels)
         booking = services.hold_seats(
             user=request.user, showtime=showtime, labels=labels, best=best, states=states
         )

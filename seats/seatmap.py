@@ -1,5 +1,6 @@
 """Compose a showtime's seat map from its layout (cached), booked seats and held seats."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -150,6 +151,12 @@ class SeatStates:
 
     booked: set[str]  # sold: the tickets (bookings owns them)
     held: dict[str, str]  # label -> the token holding it (Redis)
+    # `held` covers only these seats (a hold reads just its own); None: every seat.
+    only: frozenset[str] | None = None
+
+    def covers(self, labels: Iterable[str]) -> bool:
+        """Whether these seats' holds were read."""
+        return self.only is None or self.only.issuperset(labels)
 
     def mine(self, viewer_id: int | None) -> set[str]:
         """The seats the viewer holds: their tokens carry their tag (`holds.owner_tag`)."""
@@ -180,14 +187,23 @@ def seat_sales() -> SeatSales:
 
 
 def read_seat_states(
-    *, showtime: Showtime, plan: Plan, booked: set[str] | None = None
+    *,
+    showtime: Showtime,
+    plan: Plan,
+    booked: set[str] | None = None,
+    only: Iterable[str] | None = None,
 ) -> SeatStates:
     """The showtime's seat states now: the sold seats (one query, unless `booked` is given) and
-    the held ones (one Redis round trip)."""
+    the held ones (one Redis round trip), of every seat or `only` of those (a hold checks just
+    its own; a map drawn from such states reads the rest then). The sold seats are always all
+    read: it is the same one query, and a refusal's map needs them."""
     if booked is None:
         booked = seat_sales().booked_labels(showtime=showtime, plan=plan)
-    held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
-    return SeatStates(booked=booked, held=held)
+    if only is not None:
+        only = frozenset(label for label in only if label in plan.seats_by_label)
+    labels = list(plan.seats_by_label if only is None else only)
+    held = holds.held_labels(showtime_id=showtime.pk, labels=labels)
+    return SeatStates(booked=booked, held=held, only=only)
 
 
 def _viewer_id(user) -> int | None:
@@ -197,7 +213,8 @@ def _viewer_id(user) -> int | None:
 def view_seat_map(*, showtime: Showtime, user=None, states: SeatStates | None = None) -> SeatMap:
     """The seat map of a showtime as this viewer sees it: their own held seats are 'mine'."""
     plan = get_plan(showtime.auditorium)
-    states = states or read_seat_states(showtime=showtime, plan=plan)
+    if states is None or states.only is not None:
+        states = read_seat_states(showtime=showtime, plan=plan, booked=states and states.booked)
     return compose_seat_map(
         plan=plan, booked=states.booked, held=set(states.held), mine=states.mine(_viewer_id(user))
     )

@@ -87,6 +87,24 @@ def test_a_taken_seat_is_409_naming_it_and_keeping_the_rest_selected(client, use
     assert Booking.objects.filter(user=user).count() == 0
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_refusals_map_shows_every_hold_not_just_the_asked_seats(
+    client, user, bob, showtime, htmx
+):
+    """A hold reads only the holds of the seats it asks for; the map of its refusal must still
+    show the seats held elsewhere on the map."""
+    other = Client()
+    other.force_login(bob)
+    assert other.post(_hold_url(showtime), {"seats": ["A4"]}).status_code == 303
+    assert other.post(_hold_url(showtime), {"seats": ["A4", "B2"]}).status_code == 303
+    client.force_login(user)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post(_hold_url(showtime), {"seats": ["A4"]}, headers=headers)
+    assert response.status_code == 409
+    assert re.search(r'class="seat seat--held[^"]*" id="seat-B2"', response.text)
+    assert re.search(r'class="seat seat--available[^"]*" id="seat-B3"', response.text)
+
+
 def test_past_and_unknown_showtimes(client, user, showtime):
     from datetime import timedelta
 
