@@ -291,10 +291,18 @@ def pay(request, ref: str):
 def paid(request, ref: str):
     """Where the gateway sends the buyer back: "confirming your seats" until the gateway's
     webhook has settled the payment, then the ticket (htmx polls this page; it only reads)."""
+    # The open payment is read before the booking: a webhook settling it between the two reads
+    # then shows as a booking no longer pending, not as a payment gone (which meant checkout).
+    paying = (
+        Payment.objects.filter(
+            booking__ref=ref, booking__user=request.user, status=Payment.Status.OPEN
+        )
+        .order_by("-created_at")
+        .first()
+    )
     booking = _my_booking(request, ref)
     if booking.status != Booking.Status.PENDING:
         return _render_booking(request, booking)
-    paying = booking.payments.filter(status=Payment.Status.OPEN).order_by("-created_at").first()
     if paying is None or not (request.htmx or services.gateway_says_paid(payment=paying)):
         # Came back without paying (or the page was left): the checkout again.
         return redirect(booking.get_absolute_url())

@@ -143,6 +143,28 @@ def test_the_return_page_waits_for_the_webhook_then_shows_the_ticket(showtime, u
     assert "hx-trigger" not in poll.text
 
 
+def test_the_return_page_works_when_the_webhook_lands_while_it_reads(showtime, user, monkeypatch):
+    """The webhook may settle the payment between the page's reads (the mock provider sends it
+    the moment the card is taken): the buyer still gets the return page, never the checkout."""
+    from bookings import views
+
+    booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
+    buyer = _signed_in(user)
+    pay_on_gateway(buyer, start_paying(booking))
+    read_booking = views._my_booking
+
+    def webhook_lands_after_the_booking_is_read(request, ref):
+        found = read_booking(request, ref)
+        deliver_webhooks(Client())
+        return found
+
+    monkeypatch.setattr(views, "_my_booking", webhook_lands_after_the_booking_is_read)
+    page = buyer.get(f"/bookings/{booking.ref}/paid/")
+    assert page.status_code == 200
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+
+
 def test_coming_back_without_paying_shows_the_checkout_again(showtime, user):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
     buyer = _signed_in(user)
