@@ -468,6 +468,7 @@ class Phase:
     issue_window: float = 0.0
     skipped: int = 0  # open-loop slots that found no idle user
     lag_p99: float = 0.0  # how late the open loop started attempts, ms
+    cpu: Counter = field(default_factory=Counter)  # CPU seconds by part (`cpu_seconds`)
 
     @property
     def rps(self) -> float:
@@ -650,6 +651,46 @@ def audit(showtimes: list[int], paid: set[str]) -> dict:
     return result
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(web_pids: list[int]) -> Counter:
+    """CPU seconds used so far by the web processes, PostgreSQL (every backend), Redis and this
+    client, from /proc; other processes (the sweeper, the gateway's senders live in the web
+    processes) are "other". Differences over a phase tell who the machine worked for."""
+    used: Counter = Counter()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        pid = int(entry.name)
+        if pid in web_pids:
+            used["web"] += seconds
+        elif name.startswith(("postgres", "postmaster")):
+            used["postgres"] += seconds
+        elif name.startswith("redis-server"):
+            used["redis"] += seconds
+        elif pid == os.getpid():
+            used["client"] += seconds
+        else:
+            used["other"] += seconds
+    return used
+
+
+def measured(web_pids: list[int], phase_run) -> "Phase":
+    """Run a phase, noting the CPU each part of the machine spent on it."""
+    before = cpu_seconds(web_pids)
+    phase = phase_run()
+    phase.cpu = cpu_seconds(web_pids) - before
+    return phase
+
+
 def start_profiles(pids: list[int], seconds: int) -> list[tuple[subprocess.Popen, str]]:
     spy = str(ROOT / ".venv" / "bin" / "py-spy")
     jobs = []
@@ -742,6 +783,21 @@ def report_health(phase: Phase, concurrency: int) -> None:
         f"p99 {pct(lat, 0.99):.1f} ms, statuses {dict(phase.stats.statuses())}, "
         f"client CPU {phase.client_cpu:.0%}"
     )
+    report_cpu(phase)
+
+
+def report_cpu(phase: Phase) -> None:
+    """The machine's CPU per request of the phase, by part: where a request's cost lies."""
+    requests = len(phase.stats.requests)
+    if not phase.cpu or not requests:
+        return
+    parts = ("web", "postgres", "redis", "client", "other")
+    total = sum(phase.cpu[part] for part in parts)
+    print(
+        "  CPU per request: "
+        + ", ".join(f"{part} {1000 * phase.cpu[part] / requests:.2f} ms" for part in parts)
+        + f"; total {1000 * total / requests:.2f} ms ({total / phase.elapsed:.2f} cores busy)"
+    )
 
 
 def report_sale(phase: Phase, title: str) -> None:
@@ -774,6 +830,7 @@ def report_sale(phase: Phase, title: str) -> None:
     print(
         f"  bookings paid for (client side): {len(stats.paid)}; client CPU {phase.client_cpu:.0%}"
     )
+    report_cpu(phase)
 
 
 def verdict(ok: bool) -> str:
@@ -877,19 +934,26 @@ def run(args: argparse.Namespace) -> None:
         def shoppers(seed: int, pays: bool = True) -> list[Shopper]:
             return shoppers_for(keys, urls, hall, args.seed + seed, rebuy, pays)
 
-        before = asyncio.run(
-            hammer_health("/health before", urls, args.concurrency, args.health_seconds)
+        web = daphne_pids(urls)
+        before = measured(
+            web,
+            lambda: asyncio.run(
+                hammer_health("/health before", urls, args.concurrency, args.health_seconds)
+            ),
         )
-        jobs = start_profiles(daphne_pids(urls), args.profile) if args.profile else []
+        jobs = start_profiles(web, args.profile) if args.profile else []
         try:
-            capacity = asyncio.run(
-                closed_loop(
-                    "capacity",
-                    shoppers(0, pays=args.capacity_pays),
-                    showtimes[0],
-                    args.concurrency,
-                    args.phase_limit,
-                )
+            capacity = measured(
+                web,
+                lambda: asyncio.run(
+                    closed_loop(
+                        "capacity",
+                        shoppers(0, pays=args.capacity_pays),
+                        showtimes[0],
+                        args.concurrency,
+                        args.phase_limit,
+                    )
+                ),
             )
             for job, _ in jobs:
                 job.wait(args.profile + 30)
@@ -898,16 +962,29 @@ def run(args: argparse.Namespace) -> None:
                 if job.poll() is None:
                     job.terminate()
         c = capacity.hold_rate
-        steady = asyncio.run(
-            open_loop(
-                "steady", shoppers(1), showtimes[1], args.rate or STEADY_LOAD * c, args.phase_limit
-            )
+        steady = measured(
+            web,
+            lambda: asyncio.run(
+                open_loop(
+                    "steady",
+                    shoppers(1),
+                    showtimes[1],
+                    args.rate or STEADY_LOAD * c,
+                    args.phase_limit,
+                )
+            ),
         )
-        overload = asyncio.run(
-            open_loop("overload", shoppers(2), showtimes[2], OVERLOAD * c, args.phase_limit)
+        overload = measured(
+            web,
+            lambda: asyncio.run(
+                open_loop("overload", shoppers(2), showtimes[2], OVERLOAD * c, args.phase_limit)
+            ),
         )
-        after = asyncio.run(
-            hammer_health("/health after", urls, args.concurrency, args.health_seconds)
+        after = measured(
+            web,
+            lambda: asyncio.run(
+                hammer_health("/health after", urls, args.concurrency, args.health_seconds)
+            ),
         )
         result = audit(
             showtimes, {ref for phase in (capacity, steady, overload) for ref in phase.stats.paid}
