@@ -696,7 +696,7 @@ def start_profiles(pids: list[int], seconds: int) -> list[tuple[subprocess.Popen
     jobs = []
     for pid in pids:
         out = str(Path(tempfile.gettempdir()) / f"rush-profile-{pid}.txt")
-        command = [spy, "record", "-d", str(seconds), "-r", "100", "-f", "raw", "-o", out]
+        command = [spy, "record", "-d", str(seconds), "-r", "100", "-f", "raw", "--gil", "-o", out]
         jobs.append(
             (
                 subprocess.Popen(

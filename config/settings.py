@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Innermost and sync only: the whole chain runs on one thread (see the module).
+    "config.onethread.OneThreadMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
