@@ -42,6 +42,10 @@ e. /health again; then the audit (SQL) of the three showtimes: no seat in two ti
    PENDING booking once the sweeper has run (waits up to the hold TTL), and every charge of
    the gateway a confirmed booking or a refund (else left for reconciliation to settle).
 A sale phase lasts `--phase-limit` seconds at most (600; 30 with `--quick`).
+Each phase also reports the machine's CPU per request by part (the web processes, every
+PostgreSQL backend, Redis, this client, anything else), from /proc: where a request's cost lies.
+`--profile` samples the daphnes with py-spy `--gil` (the thread holding the GIL: their Python
+CPU, not their waiting).
 Latency is from sending a request to having read its body; a request that got no answer
 (transport error, 60 s timeout) counts with the time it took.
 
