@@ -63,6 +63,7 @@ class AuditEvent(models.Model):
         PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"
         REFUND_SENT = "refund_sent", "Refund sent"
         WEBHOOK_REJECTED = "webhook_rejected", "Webhook rejected"
+        PRICES_CHANGED = "prices_changed", "Prices changed"
         SYSTEM_ERROR = "system_error", "System error"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

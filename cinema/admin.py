@@ -7,7 +7,18 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
 
-from cinema.models import Auditorium, Genre, Movie, Seat, Showtime
+from audit.services import Kind, record
+from cinema.models import (
+    Auditorium,
+    Genre,
+    Movie,
+    PriceList,
+    Seat,
+    SeatSupplement,
+    Showtime,
+    TicketPrice,
+    TicketType,
+)
 from cinema.posters import Poster, PosterError, make_poster, save_movie_poster
 from cinema.services import save_auditorium, schedule_showtime
 from config.admin import ViewOnlyAdmin
@@ -151,4 +162,57 @@ class ShowtimeAdmin(admin.ModelAdmin):
             starts_at=obj.starts_at,
             price=obj.price,
             showtime=obj,
+        )
+
+
+@admin.register(TicketType)
+class TicketTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "rule", "highest_rating", "is_default", "position"]
+    list_editable = ["position"]
+
+
+class TicketPriceInline(admin.TabularInline):
+    model = TicketPrice
+    extra = 0
+    verbose_name_plural = "Ticket prices"
+
+
+class SeatSupplementInline(admin.TabularInline):
+    model = SeatSupplement
+    extra = 0
+    verbose_name_plural = "Seat category supplements"
+
+
+@admin.register(PriceList)
+class PriceListAdmin(admin.ModelAdmin):
+    """One price list as one table: a price per ticket type, a supplement per seat category."""
+
+    list_display = ["name", "showtime_count"]
+    search_fields = ["name"]
+    inlines = [TicketPriceInline, SeatSupplementInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(showtime_total=Count("showtimes"))
+
+    @admin.display(description="Showtimes", ordering="showtime_total")
+    def showtime_count(self, price_list) -> int:
+        return price_list.showtime_total
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        price_list = form.instance
+        record(
+            Kind.PRICES_CHANGED,
+            actor=request.user,
+            detail={
+                "price_list": price_list.name,
+                "prices": {
+                    price.ticket_type.name: str(price.price)
+                    for price in price_list.prices.select_related("ticket_type")
+                },
+                "supplements": {
+                    supplement.category: str(supplement.amount)
+                    for supplement in price_list.supplements.all()
+                },
+            },
         )

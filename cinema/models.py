@@ -1,7 +1,9 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -108,7 +110,11 @@ class Auditorium(models.Model):
 
 class Seat(models.Model):
     class Kind(models.TextChoices):
+        """The seat's category: what a price list may charge a supplement for."""
+
         STANDARD = "standard", "Standard"
+        PREMIUM = "premium", "Premium"
+        VIP = "vip", "VIP recliner"
         ACCESSIBLE = "accessible", "Wheelchair space"
         COMPANION = "companion", "Companion seat"
 
@@ -144,6 +150,14 @@ class Showtime(models.Model):
         editable=False, help_text="Start plus runtime plus the cleaning gap; set on save."
     )
     price = models.DecimalField(max_digits=7, decimal_places=2)
+    price_list = models.ForeignKey(
+        "PriceList",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="showtimes",
+        help_text="What each ticket type costs and what each seat category adds.",
+    )
     on_sale = models.BooleanField(default=True, help_text="Untick to stop selling seats.")
 
     class Format(models.TextChoices):
@@ -215,3 +229,114 @@ class Showtime(models.Model):
     @property
     def is_upcoming(self) -> bool:
         return self.starts_at > timezone.now()
+
+
+# What one ticket may cost, and what a seat category may add to it: a mistyped extra zero is
+# refused by the admin form and by the database alike.
+MAX_TICKET_PRICE = Decimal("500.00")
+MAX_SUPPLEMENT = Decimal("100.00")
+
+
+def _money(*, at_most: Decimal) -> list:
+    return [MinValueValidator(Decimal("0.00")), MaxValueValidator(at_most)]
+
+
+class TicketType(models.Model):
+    """Adult, Child, Senior, Student... and whatever staff add; one of them is the default."""
+
+    name = models.CharField(max_length=40, unique=True)
+    rule = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text='Shown to the buyer next to the name, e.g. "Under 15" or "60 and over, ID may '
+        'be asked".',
+    )
+    highest_rating = models.CharField(
+        max_length=3,
+        choices=Movie.AgeRating.choices,
+        blank=True,
+        help_text="The highest age rating this ticket is sold for (Child: 12A, so no Child "
+        "tickets for a 15 or an 18 film). Blank: every film.",
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="Chosen for every seat until the buyer picks another."
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on the checkout.")
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_ticket_type",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def allowed_for(self, rating: str) -> bool:
+        """Whether this ticket may be sold for a film rated `rating`."""
+        if not self.highest_rating:
+            return True
+        order = list(Movie.AgeRating.values)
+        return order.index(rating) <= order.index(self.highest_rating)
+
+
+class PriceList(models.Model):
+    """A named set of prices ("Peak", "Off-peak", "Premiere"); each showtime uses one."""
+
+    name = models.CharField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketPrice(models.Model):
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="prices")
+    ticket_type = models.ForeignKey(TicketType, on_delete=models.PROTECT, related_name="prices")
+    price = models.DecimalField(
+        max_digits=7, decimal_places=2, validators=_money(at_most=MAX_TICKET_PRICE)
+    )
+
+    class Meta:
+        ordering = ["price_list", "ticket_type__position", "ticket_type__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_list", "ticket_type"], name="one_price_per_ticket_type"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0, price__lte=MAX_TICKET_PRICE),
+                name="ticket_price_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.price_list}: {self.ticket_type} {self.price}"
+
+
+class SeatSupplement(models.Model):
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="supplements")
+    category = models.CharField(max_length=12, choices=Seat.Kind.choices)
+    amount = models.DecimalField(
+        max_digits=6, decimal_places=2, validators=_money(at_most=MAX_SUPPLEMENT)
+    )
+
+    class Meta:
+        ordering = ["price_list", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_list", "category"], name="one_supplement_per_category"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0, amount__lte=MAX_SUPPLEMENT),
+                name="seat_supplement_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.price_list}: {self.get_category_display()} +{self.amount}"

@@ -1,0 +1,72 @@
+"""Staff edit a price list in admin as one table; every save is audited; bad prices are refused."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from audit.models import AuditEvent
+from cinema.models import PriceList, TicketPrice, TicketType
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(name: str, prices: list[tuple[int, str]], supplements: list[tuple[str, str]]) -> dict:
+    data = {
+        "name": name,
+        "prices-TOTAL_FORMS": str(len(prices)),
+        "prices-INITIAL_FORMS": "0",
+        "supplements-TOTAL_FORMS": str(len(supplements)),
+        "supplements-INITIAL_FORMS": "0",
+    }
+    for n, (ticket_type, price) in enumerate(prices):
+        data |= {f"prices-{n}-ticket_type": str(ticket_type), f"prices-{n}-price": price}
+    for n, (category, amount) in enumerate(supplements):
+        data |= {f"supplements-{n}-category": category, f"supplements-{n}-amount": amount}
+    return data
+
+
+@pytest.fixture
+def adult_and_child():
+    return (
+        TicketType.objects.create(name="Adult", is_default=True),
+        TicketType.objects.create(name="Child", highest_rating="12A"),
+    )
+
+
+def test_staff_save_a_price_list_with_its_prices_and_it_is_audited(staff, adult_and_child):
+    adult, child = adult_and_child
+    response = staff.post(
+        "/admin/cinema/pricelist/add/",
+        _form("Peak", [(adult.pk, "12.50"), (child.pk, "8.00")], [("premium", "3.00")]),
+    )
+    assert response.status_code == 302, response.content[:2000]
+    peak = PriceList.objects.get(name="Peak")
+    assert {p.ticket_type.name: p.price for p in peak.prices.all()} == {
+        "Adult": Decimal("12.50"),
+        "Child": Decimal("8.00"),
+    }
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.PRICES_CHANGED)
+    assert event.actor.username == "ops"
+    assert event.detail == {
+        "price_list": "Peak",
+        "prices": {"Adult": "12.50", "Child": "8.00"},
+        "supplements": {"premium": "3.00"},
+    }
+
+
+@pytest.mark.parametrize("price", ["-1.00", "750.00"])
+def test_a_negative_or_absurd_price_is_refused_with_a_message(staff, adult_and_child, price):
+    adult, _ = adult_and_child
+    response = staff.post("/admin/cinema/pricelist/add/", _form("Peak", [(adult.pk, price)], []))
+    assert response.status_code == 200
+    assert "Ensure this value is" in response.text
+    assert not PriceList.objects.exists() and not TicketPrice.objects.exists()
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.PRICES_CHANGED).exists()
+
+
+def test_the_price_list_page_renders_for_staff_and_not_for_customers(staff, bob):
+    assert staff.get("/admin/cinema/pricelist/add/").status_code == 200
+    customer = Client()
+    customer.force_login(bob)
+    assert customer.get("/admin/cinema/pricelist/add/").status_code == 302
