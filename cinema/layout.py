@@ -8,8 +8,9 @@ One line per row, the screen above the first line:
     C  aacssss|ssssss
 
 - A row line is a row label (letters) then its cells, one character each:
-  `s` seat, `a` accessible (wheelchair) place, `c` companion seat, `x` blocked seat
-  (exists, never offered), `.` gap (no seat here), `|` aisle.
+  `s` seat, `p` premium seat, `v` VIP recliner, `a` accessible (wheelchair) place, `c`
+  companion seat, `x` blocked seat (exists, never offered), `.` gap (no seat here), `|` aisle.
+  A seat's kind is its category on a price list, which may add a supplement for it.
 - A line of `-` is a cross aisle (empty space between rows). Blank lines and `#` comments
   are ignored.
 - Seats are numbered 1, 2, 3, ... from the left of each row, across gaps and aisles.
@@ -18,7 +19,14 @@ One line per row, the screen above the first line:
 import re
 from dataclasses import dataclass
 
-SEAT_KINDS = {"s": "standard", "a": "accessible", "c": "companion", "x": "standard"}
+SEAT_KINDS = {
+    "s": "standard",
+    "p": "premium",
+    "v": "vip",
+    "a": "accessible",
+    "c": "companion",
+    "x": "standard",
+}
 EMPTY_CELLS = {".": "gap", "|": "aisle"}
 ROW_LABEL = re.compile(r"[A-Z]{1,3}")
 

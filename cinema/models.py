@@ -90,7 +90,8 @@ class Auditorium(models.Model):
     name = models.CharField(max_length=80, unique=True)
     layout = models.TextField(
         help_text="One line per row, screen at the top: a row label, spaces, then cells. "
-        "s seat, a accessible, c companion, x blocked, . gap, | aisle; a line of - is a "
+        "s seat, p premium, v VIP recliner, a accessible, c companion, x blocked, . gap, | aisle; "
+        "a line of - is a "
         "cross aisle. Example: 'A  ssss|ssssss|ssss'."
     )
     updated_at = models.DateTimeField(auto_now=True)

@@ -15,6 +15,8 @@ SEAT_TEMPLATE = "seats/_seat.html"
 LIST_ITEM_TEMPLATE = "seats/_seat_list_item.html"
 KIND_NAMES = {
     "standard": "standard seat",
+    "premium": "premium seat",
+    "vip": "VIP recliner",
     "accessible": "wheelchair space",
     "companion": "companion seat",
 }

@@ -46,6 +46,7 @@ class Plan:
     seats_by_id: dict[int, PlanSeat]
     seats_by_label: dict[str, PlanSeat]
     width: int
+    kinds: frozenset[str] = frozenset()  # the seat kinds (categories) this hall has
 
 
 @dataclass(slots=True)
@@ -63,6 +64,7 @@ class SeatMap:
     rows: list[tuple[str, list[SeatView | None]] | None]
     counts: dict[SeatState, int] = field(default_factory=dict)
     mine: set[str] = field(default_factory=set)
+    kinds: frozenset[str] = frozenset()  # the hall's seat kinds, for the legend
 
 
 _plans: dict[tuple[int, float], Plan] = {}
@@ -107,6 +109,7 @@ def _build_plan(auditorium: Auditorium) -> Plan:
         seats_by_id={seat.id: seat for seat in plan_seats},
         seats_by_label={seat.label: seat for seat in plan_seats},
         width=width,
+        kinds=frozenset(seat.kind for seat in plan_seats if not seat.blocked),
     )
 
 
@@ -141,7 +144,7 @@ def compose_seat_map(
             counts[state] += 1
             views.append(SeatView(seat, state))
         rows.append((row.label, views))
-    return SeatMap(rows=rows, counts=counts, mine=set(mine) - booked)
+    return SeatMap(rows=rows, counts=counts, mine=set(mine) - booked, kinds=plan.kinds)
 
 
 @dataclass(frozen=True, slots=True)

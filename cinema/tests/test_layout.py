@@ -28,6 +28,17 @@ def test_kinds_and_blocked_seats():
     ]
 
 
+def test_premium_and_vip_seats_are_categories_of_their_own():
+    layout = parse_layout("A  sp|vx")
+    kinds = [(seat.label, seat.kind, seat.blocked) for seat in layout.seats]
+    assert kinds == [
+        ("A1", "standard", False),
+        ("A2", "premium", False),
+        ("A3", "vip", False),
+        ("A4", "standard", True),
+    ]
+
+
 def test_comments_and_blank_lines_are_ignored():
     layout = parse_layout("# the screen is up here\n\nA  ss  # front row\n\nB  ss\n")
     assert [seat.label for seat in layout.seats] == ["A1", "A2", "B1", "B2"]

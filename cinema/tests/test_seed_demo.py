@@ -1,10 +1,12 @@
 import io
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from accounts.services import has_verified_email
-from cinema.models import Auditorium, Movie, Seat, Showtime
+from cinema.models import Auditorium, Movie, PriceList, Seat, Showtime, TicketPrice, TicketType
+from cinema.pricing import PricingError, quote
 
 
 def _counts() -> dict[str, int]:
@@ -14,6 +16,8 @@ def _counts() -> dict[str, int]:
         "seats": Seat.objects.count(),
         "showtimes": Showtime.objects.count(),
         "users": get_user_model().objects.count(),
+        "ticket types": TicketType.objects.count(),
+        "ticket prices": TicketPrice.objects.count(),
     }
 
 
@@ -40,6 +44,31 @@ def test_seed_demo_loads_a_realistic_cinema(db, monkeypatch):
     staff = get_user_model().objects.get(username="staff")
     assert staff.is_staff and staff.check_password("a-demo-password-1")
     assert has_verified_email(user=staff)  # signs in and holds seats without a link to click
+
+
+def test_seed_demo_prices_every_showtime_with_ticket_types_and_seat_categories(db, monkeypatch):
+    monkeypatch.setenv("DEMO_STAFF_PASSWORD", "a-demo-password-1")
+    call_command("seed_demo", stdout=io.StringIO())
+    assert set(PriceList.objects.values_list("name", flat=True)) == {"Peak", "Off-peak"}
+    assert not Showtime.objects.filter(price_list=None).exists()
+    grand = Auditorium.objects.get(name="Screen 1 · Grand")
+    assert grand.seats.count() == 478
+    assert set(grand.seats.values_list("kind", flat=True)) == {
+        "standard",
+        "premium",
+        "vip",
+        "accessible",
+        "companion",
+    }
+    showtime = Showtime.objects.filter(auditorium=grand, movie__age_rating="15").first()
+    adult, child = TicketType.objects.get(name="Adult"), TicketType.objects.get(name="Child")
+    assert adult.is_default and TicketType.objects.filter(is_default=True).count() == 1
+    priced = quote(showtime=showtime, choices={"L10": adult.pk, "R10": adult.pk})
+    assert (
+        priced.lines[0].supplement > 0 and priced.lines[1].supplement > priced.lines[0].supplement
+    )
+    with pytest.raises(PricingError, match="not sold for a 15 film"):
+        quote(showtime=showtime, choices={"L10": child.pk})
 
 
 def test_seed_demo_prints_a_generated_password_once(db, monkeypatch, capsys):

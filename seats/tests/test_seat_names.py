@@ -39,3 +39,19 @@ def test_the_list_offers_the_same_seats_and_disables_the_taken_ones(row):
     )
     assert re.findall(r'value="(\w+)"[^>]* disabled', html) == ["A2", "A3"]
     assert re.findall(r'value="(\w+)" checked', html) == ["A5"]
+
+
+def test_premium_and_vip_seats_are_named_and_explained_by_the_legend(client, showtime):
+    """A category is said in the seat's name and described by its legend entry, which the page
+    shows only for a hall that has such seats."""
+    from cinema.models import Seat
+
+    page = client.get(showtime.get_absolute_url()).text
+    assert 'id="seat-kind-premium"' not in page and 'id="seat-kind-vip"' not in page
+    Seat.objects.filter(auditorium=showtime.auditorium, label="B1").update(kind="premium")
+    Seat.objects.filter(auditorium=showtime.auditorium, label="B2").update(kind="vip")
+    showtime.auditorium.save()  # a new layout version: the plan is built again
+    page = client.get(showtime.get_absolute_url()).text
+    assert 'aria-label="B1, premium seat, available" aria-describedby="seat-kind-premium"' in page
+    assert 'aria-label="B2, VIP recliner, available" aria-describedby="seat-kind-vip"' in page
+    assert 'id="seat-kind-premium"' in page and 'id="seat-kind-vip"' in page

@@ -9,7 +9,8 @@ from tests.e2e.test_live_seat_map import LIVE, _a_showtime_path, _wait_live
 
 SEAT_INPUTS = "#seatmap-rows .seat input"
 SEAT_NAME = re.compile(
-    r"^[A-Z]+\d+, (standard seat|wheelchair space|companion seat), (available|held for you)$"
+    r"^[A-Z]+\d+, (standard seat|premium seat|VIP recliner|wheelchair space|companion seat), "
+    r"(available|held for you)$"
 )
 
 
@@ -139,6 +140,9 @@ def test_every_seat_tells_its_label_kind_and_state(browser, stack):
         expect(wheelchair).to_have_accessible_description(re.compile("wheelchair", re.I))
         companion = bruno.locator("#seatmap-rows .seat--companion input").first
         expect(companion).to_have_accessible_description(re.compile("companion", re.I))
+        recliner = bruno.locator("#seatmap-rows .seat--vip input").first
+        expect(recliner).to_have_accessible_name(re.compile(r", VIP recliner, available$"))
+        expect(recliner).to_have_accessible_description(re.compile("reclining", re.I))
 
         alice.click("#seat-E10")
         alice.click("text=Hold seats")

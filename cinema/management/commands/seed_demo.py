@@ -12,7 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from cinema.models import Auditorium, Genre, Movie, Showtime
+from cinema.models import (
+    Auditorium,
+    Genre,
+    Movie,
+    PriceList,
+    SeatSupplement,
+    Showtime,
+    TicketPrice,
+    TicketType,
+)
 from cinema.posters import draw_demo_poster, make_poster, save_movie_poster
 from cinema.services import save_auditorium, schedule_showtime
 
@@ -76,13 +85,20 @@ MOVIES = [
 
 
 def _grand_layout() -> str:
-    rows = ["# Screen 1: 20 rows, two aisles, wheelchair spaces in front and at the cross aisle"]
+    rows = [
+        "# Screen 1: 20 rows, two aisles, wheelchair spaces in front and at the cross aisle,",
+        "# premium seats in the middle block of L to P, VIP recliners in rows R and S",
+    ]
     for row in "ABCDEFGHIJKLMNOPQRST":
         if row == "A":
             rows.append("A  aacc|ssssssssssssssss|ccaa")
         elif row == "K":
             rows.append("-")
             rows.append("K  ssss|ssssssssssssssss|ssss")
+        elif row in "LMNOP":
+            rows.append(f"{row}  ssss|pppppppppppppppp|ssss")
+        elif row in "RS":
+            rows.append(f"{row}  vvvv|vvvvvvvvvvvvvvvv|vvvv")
         elif row == "T":
             rows.append("T  ssss|ssssssss..ssssss|ssss.")
         else:
@@ -125,6 +141,25 @@ SLOTS = {
     "Screen 3 · Studio": [time(13, 0), time(16, 10), time(19, 20)],
 }
 PRICES = {"Screen 1 · Grand": "12.50", "Screen 2 · Stalls": "10.00", "Screen 3 · Studio": "14.00"}
+# name: (rule, highest age rating or "", default?)
+TICKET_TYPES = {
+    "Adult": ("", "", True),
+    "Child": ("Under 15", "12A", False),
+    "Senior": ("60 and over, ID may be asked", "", False),
+    "Student": ("With a valid student card", "", False),
+}
+# Shows starting from 17:00 (local) are Peak, the rest Off-peak.
+PRICE_LISTS = {
+    "Peak": {
+        "prices": {"Adult": "12.50", "Child": "8.50", "Senior": "9.50", "Student": "9.50"},
+        "supplements": {"premium": "3.00", "vip": "6.50"},
+    },
+    "Off-peak": {
+        "prices": {"Adult": "9.50", "Child": "6.50", "Senior": "7.00", "Student": "7.00"},
+        "supplements": {"premium": "2.00", "vip": "5.00"},
+    },
+}
+PEAK_FROM = time(17, 0)
 DAYS = 9  # as many as the home page's date strip offers
 CREDITS = ("director", "cast", "trailer_url")
 
@@ -152,6 +187,7 @@ class Command(BaseCommand):
         movies = [self._movie(spec) for spec in MOVIES]
         auditoriums = [self._auditorium(name, layout) for name, layout in AUDITORIUMS.items()]
         created = self._showtimes(movies, auditoriums)
+        self._price_showtimes(self._price_lists())
         self.stdout.write(
             f"Demo data ready: {len(movies)} movies, {len(auditoriums)} auditoriums, "
             f"{created} new showtimes ({Showtime.objects.upcoming().count()} upcoming)."
@@ -181,6 +217,42 @@ class Command(BaseCommand):
         if auditorium is None:
             auditorium = save_auditorium(auditorium=Auditorium(name=name, layout=layout))
         return auditorium
+
+    def _price_lists(self) -> dict[str, PriceList]:
+        """The ticket types and the two price lists; prices staff changed are kept."""
+        types = {}
+        for position, (name, (rule, rating, default)) in enumerate(TICKET_TYPES.items()):
+            types[name], _ = TicketType.objects.get_or_create(
+                name=name,
+                defaults={
+                    "rule": rule,
+                    "highest_rating": rating,
+                    "is_default": default
+                    and not TicketType.objects.filter(is_default=True).exists(),
+                    "position": position,
+                },
+            )
+        lists = {}
+        for name, spec in PRICE_LISTS.items():
+            lists[name], _ = PriceList.objects.get_or_create(name=name)
+            for type_name, price in spec["prices"].items():
+                TicketPrice.objects.get_or_create(
+                    price_list=lists[name],
+                    ticket_type=types[type_name],
+                    defaults={"price": Decimal(price)},
+                )
+            for category, amount in spec["supplements"].items():
+                SeatSupplement.objects.get_or_create(
+                    price_list=lists[name], category=category, defaults={"amount": Decimal(amount)}
+                )
+        return lists
+
+    def _price_showtimes(self, price_lists: dict[str, PriceList]) -> None:
+        """Every showtime without a price list gets Peak or Off-peak by its local start time."""
+        for showtime in Showtime.objects.filter(price_list=None):
+            peak = timezone.localtime(showtime.starts_at).time() >= PEAK_FROM
+            showtime.price_list = price_lists["Peak" if peak else "Off-peak"]
+            showtime.save(update_fields=["price_list"])
 
     def _showtimes(self, movies: list[Movie], auditoriums: list[Auditorium]) -> int:
         today = timezone.localdate()
