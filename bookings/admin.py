@@ -20,6 +20,7 @@ from audit.models import AuditEvent
 from bookings import services
 from bookings.errors import BookingError
 from bookings.models import Booking, Payment, Refund, Ticket
+from cinema.money import format_money
 from config.admin import ViewOnlyAdmin
 
 # Money that has gone back, or is on its way back, to the customer.
@@ -82,7 +83,7 @@ class RefundTicketsForm(forms.Form):
         error_messages={"required": "Choose at least one ticket to refund."},
     )
     amount = forms.DecimalField(
-        label="Amount (£)",
+        label="Amount",
         required=False,
         min_value=Decimal("0.01"),
         max_digits=9,
@@ -90,8 +91,8 @@ class RefundTicketsForm(forms.Form):
         help_text="Leave blank to refund what was paid for the chosen tickets. "
         "An amount can only be lower than that, never higher.",
         error_messages={
-            "invalid": "Enter the amount as a number of pounds, such as 7.50.",
-            "min_value": "Enter an amount above £0.",
+            "invalid": "Enter the amount as a number, such as 7.50.",
+            "min_value": f"Enter an amount above {format_money(0)}.",
             "max_decimal_places": "Enter the amount to the penny: at most 2 decimal places.",
             "max_digits": "That amount is far more than any booking.",
             "max_whole_digits": "That amount is far more than any booking.",
@@ -107,7 +108,7 @@ class RefundTicketsForm(forms.Form):
     def __init__(self, *args, booking: Booking, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tickets"].choices = [
-            (ticket.seat.label, f"{ticket.seat.label} (£{ticket.price})")
+            (ticket.seat.label, f"{ticket.seat.label} ({format_money(ticket.price)})")
             for ticket in booking.tickets.select_related("seat")
         ]
 
@@ -383,12 +384,12 @@ def _pounds(total: Decimal | None) -> Decimal:
 def _report_refund(request, refund: Refund) -> None:
     seats = ", ".join(refund.seats)
     if refund.status == Refund.Status.SUCCEEDED:
-        messages.success(request, f"Refunded £{refund.amount} for {seats}.")
+        messages.success(request, f"Refunded {format_money(refund.amount)} for {seats}.")
     else:
         messages.warning(
             request,
-            f"Refund of £{refund.amount} for {seats} recorded and the seats freed, but the "
-            "payment provider has not confirmed it yet: it is retried until it does.",
+            f"Refund of {format_money(refund.amount)} for {seats} recorded and the seats freed, "
+            "but the payment provider has not confirmed it yet: it is retried until it does.",
         )
 
 

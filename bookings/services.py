@@ -32,6 +32,7 @@ from bookings.models import Booking, Payment, Refund, Ticket, WebhookEvent
 from bookings.ratelimit import check_rate
 from bookings.selectors import lock_account
 from cinema.models import Showtime
+from cinema.money import format_money
 from payments.gateway import Event, EventType, GatewayError, Session, SessionStatus, get_gateway
 from payments.gateway import Refund as GatewayRefund
 from seats import holds
@@ -827,8 +828,8 @@ def refund_tickets(
             raise InvalidRequest("A refund must be for more than nothing.")
         if amount > min(due, left):
             raise InvalidRequest(
-                f"That is more than was paid: at most £{min(due, left)} can be refunded "
-                f"for {', '.join(labels)}."
+                f"That is more than was paid: at most {format_money(min(due, left))} can be "
+                f"refunded for {', '.join(labels)}."
             )
         refund = Refund.objects.create(
             payment=payment,

@@ -21,6 +21,7 @@ from bookings.models import Booking, Payment, Refund
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
 from cinema.models import Showtime
+from cinema.money import format_money
 from payments.gateway import GatewayError, get_gateway
 from seats.seatmap import SeatStates, get_plan, read_seat_states, view_seat_map
 
@@ -340,4 +341,4 @@ def cancel(booking: Booking, request) -> str:
     refund = services.cancel_booking(booking=booking)
     if refund is None:
         return "Your seats have been released."
-    return f"Booking cancelled: £{refund.amount} is on its way back to your card."
+    return f"Booking cancelled: {format_money(refund.amount)} is on its way back to your card."

@@ -115,11 +115,11 @@ def test_an_amount_above_what_was_paid_is_refused_and_nothing_changes(staff, pai
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("ten", "Enter the amount as a number of pounds"),
+        ("ten", "Enter the amount as a number, such as 7.50"),
         ("1.234", "at most 2 decimal places"),
         ("0", "Enter an amount above £0."),
         ("-5", "Enter an amount above £0."),
-        ("NaN", "Enter the amount as a number of pounds"),
+        ("NaN", "Enter the amount as a number, such as 7.50"),
         ("123456789", "far more than any booking"),
     ],
 )
