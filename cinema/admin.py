@@ -1,9 +1,11 @@
 from django import forms
 from django.conf import settings
-from django.contrib import admin
-from django.db import models
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db import models, transaction
 from django.db.models import Case, Count, Q, When
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -146,14 +148,54 @@ class SeatAdmin(ViewOnlyAdmin):
 
 @admin.register(Showtime)
 class ShowtimeAdmin(admin.ModelAdmin):
-    list_display = ["starts_at", "movie", "auditorium", "price", "ends_at"]
-    list_filter = ["auditorium", "movie", "starts_at"]
+    list_display = ["starts_at", "movie", "auditorium", "price", "price_list", "ends_at"]
+    list_filter = ["auditorium", "movie", "starts_at", "price_list"]
+    actions = ["use_price_list"]
     list_select_related = ["movie", "auditorium"]
     search_fields = ["movie__title", "auditorium__name"]
     date_hierarchy = "starts_at"
     ordering = ["starts_at"]
     autocomplete_fields = ["movie"]
     readonly_fields = ["ends_at"]
+
+    @admin.action(description="Use a price list for the selected showtimes")
+    def use_price_list(self, request, queryset):
+        """First a page to choose the list; then every selected showtime uses it, audited."""
+        chosen_id = request.POST.get("price_list", "")
+        chosen = (
+            PriceList.objects.filter(pk=int(chosen_id)).first()
+            if chosen_id.isdigit() and len(chosen_id) <= 18
+            else None
+        )
+        if "apply" not in request.POST or chosen is None:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Use a price list",
+                "opts": self.model._meta,
+                "showtimes": queryset.select_related("movie", "auditorium", "price_list"),
+                "price_lists": PriceList.objects.all(),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "missing_list": "apply" in request.POST,
+            }
+            status = 400 if "apply" in request.POST else 200
+            return TemplateResponse(
+                request, "cinema/admin/use_price_list.html", context, status=status
+            )
+        names = dict(PriceList.objects.values_list("pk", "name"))
+        with transaction.atomic():
+            showtimes = list(queryset.select_for_update().exclude(price_list=chosen))
+            for showtime in showtimes:
+                record(
+                    Kind.PRICES_CHANGED,
+                    actor=request.user,
+                    showtime_id=showtime.pk,
+                    detail={
+                        "price_list": chosen.name,
+                        "was": names.get(showtime.price_list_id, ""),
+                    },
+                )
+            Showtime.objects.filter(pk__in=[s.pk for s in showtimes]).update(price_list=chosen)
+        messages.success(request, f"{len(showtimes)} showtime(s) now use {chosen.name}.")
 
     def save_model(self, request, obj, form, change):
         schedule_showtime(

@@ -70,3 +70,44 @@ def test_the_price_list_page_renders_for_staff_and_not_for_customers(staff, bob)
     customer = Client()
     customer.force_login(bob)
     assert customer.get("/admin/cinema/pricelist/add/").status_code == 302
+
+
+def _use_price_list(client, showtimes, **extra):
+    return client.post(
+        "/admin/cinema/showtime/",
+        {"action": "use_price_list", "_selected_action": [s.pk for s in showtimes], **extra},
+    )
+
+
+def test_staff_move_several_showtimes_to_a_price_list_at_once_audited(staff, showtime, movie):
+    from datetime import timedelta
+
+    from cinema.services import schedule_showtime
+
+    later = schedule_showtime(
+        movie=movie,
+        auditorium=showtime.auditorium,
+        starts_at=showtime.starts_at + timedelta(hours=5),
+        price=Decimal("10.00"),
+    )
+    peak = PriceList.objects.create(name="Peak")
+    chooser = _use_price_list(staff, [showtime, later])
+    assert chooser.status_code == 200 and "Choose a price list" in chooser.text
+    done = _use_price_list(staff, [showtime, later], apply="yes", price_list=str(peak.pk))
+    assert done.status_code == 302
+    showtime.refresh_from_db()
+    later.refresh_from_db()
+    assert showtime.price_list == later.price_list == peak
+    events = AuditEvent.objects.filter(kind=AuditEvent.Kind.PRICES_CHANGED)
+    assert sorted(e.showtime_id for e in events) == sorted([showtime.pk, later.pk])
+    assert {e.detail["price_list"] for e in events} == {"Peak"}
+
+
+@pytest.mark.parametrize("price_list", ["", "999999", "not-a-number", "9" * 40])
+def test_no_or_an_unknown_price_list_changes_nothing(staff, showtime, price_list):
+    response = _use_price_list(staff, [showtime], apply="yes", price_list=price_list)
+    assert response.status_code == 400
+    assert "Choose a price list." in response.text
+    showtime.refresh_from_db()
+    assert showtime.price_list is None
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.PRICES_CHANGED).exists()
