@@ -687,10 +687,10 @@ def cpu_seconds(web_pids: list[int]) -> Counter:
     return used
 
 
-def measured(web_pids: list[int], phase_run) -> "Phase":
+def measured(web_pids: list[int], phase_coroutine) -> "Phase":
     """Run a phase, noting the CPU each part of the machine spent on it."""
     before = cpu_seconds(web_pids)
-    phase = phase_run()
+    phase = asyncio.run(phase_coroutine)
     phase.cpu = cpu_seconds(web_pids) - before
     return phase
 
@@ -941,22 +941,18 @@ def run(args: argparse.Namespace) -> None:
         web = daphne_pids(urls)
         before = measured(
             web,
-            lambda: asyncio.run(
-                hammer_health("/health before", urls, args.concurrency, args.health_seconds)
-            ),
+            hammer_health("/health before", urls, args.concurrency, args.health_seconds),
         )
         jobs = start_profiles(web, args.profile) if args.profile else []
         try:
             capacity = measured(
                 web,
-                lambda: asyncio.run(
-                    closed_loop(
-                        "capacity",
-                        shoppers(0, pays=args.capacity_pays),
-                        showtimes[0],
-                        args.concurrency,
-                        args.phase_limit,
-                    )
+                closed_loop(
+                    "capacity",
+                    shoppers(0, pays=args.capacity_pays),
+                    showtimes[0],
+                    args.concurrency,
+                    args.phase_limit,
                 ),
             )
             for job, _ in jobs:
@@ -968,27 +964,21 @@ def run(args: argparse.Namespace) -> None:
         c = capacity.hold_rate
         steady = measured(
             web,
-            lambda: asyncio.run(
-                open_loop(
-                    "steady",
-                    shoppers(1),
-                    showtimes[1],
-                    args.rate or STEADY_LOAD * c,
-                    args.phase_limit,
-                )
+            open_loop(
+                "steady",
+                shoppers(1),
+                showtimes[1],
+                args.rate or STEADY_LOAD * c,
+                args.phase_limit,
             ),
         )
         overload = measured(
             web,
-            lambda: asyncio.run(
-                open_loop("overload", shoppers(2), showtimes[2], OVERLOAD * c, args.phase_limit)
-            ),
+            open_loop("overload", shoppers(2), showtimes[2], OVERLOAD * c, args.phase_limit),
         )
         after = measured(
             web,
-            lambda: asyncio.run(
-                hammer_health("/health after", urls, args.concurrency, args.health_seconds)
-            ),
+            hammer_health("/health after", urls, args.concurrency, args.health_seconds),
         )
         result = audit(
             showtimes, {ref for phase in (capacity, steady, overload) for ref in phase.stats.paid}
