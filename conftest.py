@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from cinema.models import Auditorium, Movie
-from cinema.services import save_auditorium, schedule_showtime
+from cinema.services import one_price_list, save_auditorium, schedule_showtime
 from config.settings import cache_config, channel_layers
 
 
@@ -162,5 +162,5 @@ def showtime(movie, auditorium):
         movie=movie,
         auditorium=auditorium,
         starts_at=timezone.now() + timedelta(days=1),
-        price=Decimal("10.00"),
+        price_list=one_price_list(Decimal("10.00")),
     )

@@ -64,6 +64,10 @@ class AuditEvent(models.Model):
         REFUND_SENT = "refund_sent", "Refund sent"
         WEBHOOK_REJECTED = "webhook_rejected", "Webhook rejected"
         PRICES_CHANGED = "prices_changed", "Prices changed"
+        TICKETS_CHOSEN = "tickets_chosen", "Ticket types chosen"
+        VOUCHER_REDEEMED = "voucher_redeemed", "Voucher redeemed"
+        VOUCHER_RETURNED = "voucher_returned", "Voucher use given back"
+        VOUCHERS_ISSUED = "vouchers_issued", "Vouchers issued"
         SYSTEM_ERROR = "system_error", "System error"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

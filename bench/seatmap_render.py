@@ -45,7 +45,7 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Booking, Ticket
 from cinema.models import Auditorium, Movie
-from cinema.services import save_auditorium, schedule_showtime
+from cinema.services import one_price_list, save_auditorium, schedule_showtime
 from config.redis import get_redis
 from seats.broadcast import render_full_map, render_seats
 from seats.seatmap import seat_views
@@ -66,7 +66,7 @@ def build_hall(name: str, rows: int, per_row: int, movie, buyers) -> tuple:
         movie=movie,
         auditorium=auditorium,
         starts_at=timezone.now() + timedelta(days=1),
-        price=Decimal("10.00"),
+        price_list=one_price_list(Decimal("10.00")),
     )
     labels = list(auditorium.seats.order_by("row", "number").values_list("label", flat=True))
     # A quarter sold (in bookings of 4), a few held: every state is on the map. Sold seats are
@@ -79,11 +79,11 @@ def build_hall(name: str, rows: int, per_row: int, movie, buyers) -> tuple:
             user=buyers[start // 4 % len(buyers)],
             showtime=showtime,
             status=Booking.Status.CONFIRMED,
-            amount=showtime.price * len(sold),
+            amount=Decimal("10.00") * len(sold),
             seat_labels=sold,
         )
         Ticket.objects.bulk_create(
-            Ticket(booking=booking, showtime=showtime, seat_id=seats[label], price=showtime.price)
+            Ticket(booking=booking, showtime=showtime, seat_id=seats[label], price=Decimal("10.00"))
             for label in sold
         )
     services.hold_seats(user=buyers[0], showtime=showtime, labels=labels[-4:])

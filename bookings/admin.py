@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, Sum
+from django.db.models import Prefetch, Q, Sum
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -34,7 +34,10 @@ CSV_COLUMNS = [
     "starts_at",
     "auditorium",
     "seats",
+    "tickets",
     "amount",
+    "discount",
+    "voucher",
     "refunded",
     "payment_ref",
     "created_at",
@@ -43,8 +46,8 @@ CSV_COLUMNS = [
 
 class TicketInline(admin.TabularInline):
     model = Ticket
-    fields = ["seat", "price"]
-    readonly_fields = ["seat", "price"]
+    fields = ["seat", "ticket_type", "category", "price", "discount", "sold_at"]
+    readonly_fields = fields
     extra = 0
     can_delete = False
 
@@ -176,6 +179,8 @@ class BookingAdmin(admin.ModelAdmin):
                     "showtime",
                     "status",
                     "amount",
+                    "discount",
+                    "voucher",
                     "seat_labels",
                     "expires_at",
                     "payment_ref",
@@ -338,10 +343,16 @@ class BookingAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="bookings-{stamp}.csv"'
         writer = csv.writer(response)
         writer.writerow(CSV_COLUMNS)
-        rows = queryset.select_related("user", "showtime__movie", "showtime__auditorium").annotate(
-            refunded=Sum(
-                "payments__refunds__amount",
-                filter=Q(payments__refunds__status__in=OWED_OR_REFUNDED_STATUSES),
+        rows = (
+            queryset.select_related("user", "showtime__movie", "showtime__auditorium", "voucher")
+            .annotate(
+                refunded=Sum(
+                    "payments__refunds__amount",
+                    filter=Q(payments__refunds__status__in=OWED_OR_REFUNDED_STATUSES),
+                )
+            )
+            .prefetch_related(
+                Prefetch("tickets", queryset=Ticket.objects.select_related("seat", "ticket_type"))
             )
         )
         for booking in rows.order_by("created_at"):
@@ -354,13 +365,22 @@ class BookingAdmin(admin.ModelAdmin):
                     timezone.localtime(booking.showtime.starts_at).isoformat(),
                     _safe_cell(booking.showtime.auditorium.name),
                     " ".join(booking.seat_labels),
+                    "; ".join(_ticket_cell(ticket) for ticket in booking.tickets.all()),
                     booking.amount,
+                    booking.discount,
+                    booking.voucher.code if booking.voucher else "",
                     _pounds(booking.refunded),
                     booking.payment_ref,
                     timezone.localtime(booking.created_at).isoformat(),
                 ]
             )
         return response
+
+
+def _ticket_cell(ticket: Ticket) -> str:
+    """ "L10 Adult premium 13.95": a sold ticket's seat, type, category and what was paid."""
+    kind = ticket.ticket_type.name if ticket.ticket_type else "Ticket"
+    return _safe_cell(f"{ticket.seat.label} {kind} {ticket.category} {ticket.price}")
 
 
 def _paid(booking: Booking) -> Decimal:
@@ -407,9 +427,15 @@ def _safe_cell(value: str) -> str:
 
 @admin.register(Ticket)
 class TicketAdmin(ViewOnlyAdmin):
-    list_display = ["booking", "showtime", "seat"]
-    list_filter = ["showtime__movie"]
-    list_select_related = ["booking", "showtime__movie", "showtime__auditorium"]
+    list_display = ["booking", "showtime", "seat", "ticket_type", "category", "price", "sold_at"]
+    list_filter = ["showtime__movie", "ticket_type", "category"]
+    list_select_related = [
+        "booking",
+        "showtime__movie",
+        "showtime__auditorium",
+        "seat",
+        "ticket_type",
+    ]
     search_fields = ["booking__ref", "seat__label"]
 
 

@@ -46,6 +46,10 @@ class BookingClosed(BookingError):
     status = 409
 
 
+class PriceChanged(BookingClosed):
+    """The total is not the one the buyer was shown: nothing is charged, they look again."""
+
+
 class SalesEnded(BookingClosed):
     """Sales stopped or the showtime started while the booking waited for payment."""
 

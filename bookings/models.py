@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from cinema.models import Seat, Showtime
+from cinema.models import Seat, Showtime, TicketType, Voucher
 
 # Crockford's base32 without I, L, O, U: easy to read out over the phone.
 REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -31,8 +31,18 @@ class Booking(models.Model):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
     )
-    amount = models.DecimalField(max_digits=9, decimal_places=2)
+    amount = models.DecimalField(max_digits=9, decimal_places=2, help_text="What is charged.")
     seat_labels = models.JSONField(default=list, help_text="The seats asked for, in order.")
+    lines = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Each seat's ticket type and amounts as quoted when chosen: what is charged "
+        "(cinema.pricing.Quote.as_data).",
+    )
+    voucher = models.ForeignKey(
+        Voucher, on_delete=models.PROTECT, null=True, blank=True, related_name="bookings"
+    )
+    discount = models.DecimalField(max_digits=9, decimal_places=2, default=0)
     hold_token = models.CharField(max_length=64, blank=True)
     fence = models.BigIntegerField(null=True, blank=True, help_text="Fencing number of the hold.")
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -66,7 +76,15 @@ class Ticket(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="tickets")
     showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="tickets")
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="tickets")
+    ticket_type = models.ForeignKey(
+        TicketType, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    category = models.CharField(max_length=12, choices=Seat.Kind.choices, default="standard")
     price = models.DecimalField(max_digits=9, decimal_places=2, help_text="What was paid for it.")
+    discount = models.DecimalField(
+        max_digits=9, decimal_places=2, default=0, help_text="Taken off by a voucher."
+    )
+    sold_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["seat__y", "seat__x"]

@@ -17,12 +17,14 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from audit.services import Kind, record, record_error
+from bookings import checkout
 from bookings.errors import (
     BookingClosed,
     HoldLimitReached,
     HoldLost,
     InvalidRequest,
     PaymentFailed,
+    PriceChanged,
     SalesEnded,
     SeatsUnavailable,
     UnknownPayment,
@@ -33,6 +35,7 @@ from bookings.ratelimit import check_rate
 from bookings.selectors import lock_account
 from cinema.models import Showtime
 from cinema.money import format_money
+from cinema.pricing import PricingError, Quote
 from payments.gateway import Event, EventType, GatewayError, Session, SessionStatus, get_gateway
 from payments.gateway import Refund as GatewayRefund
 from seats import holds
@@ -215,6 +218,15 @@ def hold_seats(
             existing = _check_account_limits(
                 pending=account.pending, showtime=showtime, labels=labels
             )
+            booking = existing or Booking(user=user)
+            booking.showtime = showtime  # as read here, with its film and price list
+            # Priced before anything is held: a selection that cannot be sold holds nothing.
+            try:
+                priced = checkout.price_selection(
+                    booking=booking, labels=labels, voucher=booking.voucher
+                )
+            except PricingError as error:
+                raise BookingClosed(str(error)) from None
             token = existing.hold_token if existing else holds.new_token(user.pk)
             previous = set(existing.seat_labels) if existing else set()
             result = holds.hold(
@@ -240,14 +252,17 @@ def hold_seats(
                     "Someone else is holding some of those seats.", conflicts=result.conflicts
                 )
             added = [label for label in labels if label not in previous]
-            booking = existing or Booking(user=user, showtime=showtime, hold_token=token)
+            booking.hold_token = token
             booking.seat_labels = labels
-            booking.amount = showtime.price * len(labels)
+            checkout.keep_quote(booking, priced)
             booking.fence = result.fence
             booking.expires_at = result.expires_at
             if existing:
                 booking.save(
-                    update_fields=["seat_labels", "amount", "fence", "expires_at", "updated_at"]
+                    update_fields=[
+                        *("seat_labels", "lines", "amount", "discount"),
+                        *("fence", "expires_at", "updated_at"),
+                    ]
                 )
             else:
                 booking.save()
@@ -328,11 +343,15 @@ def extend_hold(*, booking: Booking) -> Booking:
 PAYMENT_SESSION_LIFETIME = timedelta(minutes=30)
 
 
-def start_payment(*, booking: Booking, return_url: str, cancel_url: str) -> str:
+def start_payment(
+    *, booking: Booking, return_url: str, cancel_url: str, expected: Decimal | None = None
+) -> str:
     """Record a payment attempt and commit it, then open the gateway's page for it; returns where
     to send the buyer. Nothing is charged here: only the gateway's answer confirms the booking.
 
-    A lost hold or ended sales end the booking instead, with nothing charged.
+    `expected` is the total the buyer was shown: if the booking's is another (its tickets were
+    changed in another window), nothing happens and they are told. A lost hold or ended sales
+    end the booking instead, with nothing charged.
     """
     # A fresh hold period for the gateway's page, as far as the buyer's deadline allows. Best
     # effort: a payment that lands after the hold is settled as a late one. (Redis only: the
@@ -343,6 +362,12 @@ def start_payment(*, booking: Booking, return_url: str, cancel_url: str) -> str:
             booking = _locked(booking)
             if booking.status != Booking.Status.PENDING:
                 raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
+            if expected is not None and expected != booking.amount:
+                raise PriceChanged(
+                    f"Your total is now {format_money(booking.amount)}, not "
+                    f"{format_money(expected)}: your tickets were changed in another window. "
+                    "Check them and pay again. Nothing was charged."
+                )
             _check_sales_open(booking.showtime)
             holding = extended.status == holds.ExtendStatus.OK or _holds_its_seats(booking)
             if not holding:
@@ -554,7 +579,7 @@ def _settle_paid(
         reason=problem,
         refunded=True,
         payment=payment.pk,
-        **{**_booking_facts(booking), "amount": str(session.amount)},
+        **{**_booking_facts(booking), **_money_facts(session.amount)},
     )
     return "refunded", refund
 
@@ -598,16 +623,18 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
             return SEATS_TAKEN
         booking.fence = result.fence
     plan = get_plan(booking.showtime.auditorium)
-    price = _ticket_price(booking)
     try:
         Ticket.objects.bulk_create(
             Ticket(
                 booking=booking,
                 showtime_id=booking.showtime_id,
-                seat_id=plan.seats_by_label[label].id,
-                price=price,
+                seat_id=plan.seats_by_label[line.seat].id,
+                ticket_type_id=line.type_id,
+                category=line.category,
+                price=line.paid,
+                discount=line.discount,
             )
-            for label in booking.seat_labels
+            for line in Quote.from_data(booking.lines).lines
         )
     except IntegrityError:
         if late:
@@ -617,6 +644,9 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
                 token=booking.hold_token,
             )
         raise _SeatsTaken from None
+    if booking.status != Booking.Status.PENDING:
+        # Its voucher's use was given back when it expired; paid for, it counts again.
+        checkout.take_voucher_again(booking)
     booking.status = Booking.Status.CONFIRMED
     booking.payment_ref = payment.charge
     booking.save(update_fields=["status", "payment_ref", "fence", "updated_at"])
@@ -643,10 +673,6 @@ def _late_owner(booking: Booking) -> str:
     """Whose deadline a late payment's re-hold counts against: the booking's own, not the
     buyer's, which has usually run out by then."""
     return f"paid:{booking.ref}"
-
-
-def _ticket_price(booking: Booking) -> Decimal:
-    return (booking.amount / len(booking.seat_labels)).quantize(Decimal("0.01"))
 
 
 def _note_failed_attempt(*, payment: Payment, reason: str) -> str:
@@ -845,6 +871,7 @@ def refund_tickets(
             booking.seat_labels = kept
         else:
             booking.status = Booking.Status.CANCELLED
+            checkout.give_back_voucher(booking, reason=reason)
         booking.save(update_fields=["seat_labels", "status", "updated_at"])
         _audit(
             Kind.SEATS_RELEASED,
@@ -857,7 +884,7 @@ def refund_tickets(
             **({"partial": True} if kept else {}),
             **({"staff_reason": why} if why else {}),
             by_staff=actor is not None and actor.pk != booking.user_id,
-            **{**_booking_facts(booking), "amount": str(amount)},
+            **{**_booking_facts(booking), **_money_facts(amount)},
         )
         _release_after_commit(showtime=booking.showtime, labels=labels, token=booking.hold_token)
     return send_refund(refund=refund)
@@ -902,6 +929,7 @@ def expire_booking(*, booking: Booking, now: datetime | None = None) -> Booking 
         booking.status = Booking.Status.EXPIRED
         booking.save(update_fields=["status", "updated_at"])
         _audit(Kind.HOLD_EXPIRED, booking, reason="timeout" if timed_out else "hold vanished")
+        checkout.give_back_voucher(booking, reason="expired")
         _release_on_commit(booking)
     return booking
 
@@ -926,6 +954,7 @@ def _end_booking(
             _audit(
                 kind, booking, actor=actor, reason=reason, **({"staff_reason": why} if why else {})
             )
+            checkout.give_back_voucher(booking, reason=reason)
             _release_on_commit(booking)
     return booking
 
@@ -959,9 +988,30 @@ def _booking_facts(booking: Booking) -> dict:
         "movie": showtime.movie.title,
         "auditorium": showtime.auditorium.name,
         "starts_at": showtime.starts_at.isoformat(),
-        "amount": str(booking.amount),
+        **_money_facts(booking.amount),
         "booking_path": booking.get_absolute_url(),
+        # Each ticket as the buyer chose it, amounts already written in the cinema's currency.
+        "tickets": [
+            {
+                "seat": line.seat,
+                "type": line.type_name,
+                "category": line.category_name,
+                "paid": format_money(line.paid),
+            }
+            for line in Quote.from_data(booking.lines).lines
+            if line.seat in booking.seat_labels
+        ],
+        **(
+            {"discount": format_money(booking.discount), "voucher": booking.voucher.code}
+            if booking.voucher_id and booking.discount
+            else {}
+        ),
     }
+
+
+def _money_facts(amount: Decimal) -> dict:
+    """An amount as data and as the buyer reads it (the notifier formats no money itself)."""
+    return {"amount": str(amount), "money": format_money(amount)}
 
 
 def _holds_its_seats(booking: Booking) -> bool:

@@ -1,4 +1,5 @@
 import re
+from decimal import Decimal
 from functools import wraps
 
 from django.conf import settings
@@ -15,13 +16,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.services import ask_to_verify
-from bookings import services
+from bookings import checkout, services
 from bookings.errors import BookingError, InvalidRequest, PaymentFailed, VerificationRequired
 from bookings.models import Booking, Payment, Refund
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
-from cinema.models import Showtime
+from cinema.models import Seat, Showtime
 from cinema.money import format_money
+from cinema.pricing import Quote, showtime_card
 from payments.gateway import GatewayError, get_gateway
 from seats.seatmap import SeatStates, get_plan, read_seat_states, view_seat_map
 
@@ -30,6 +32,7 @@ WEBHOOK_MAX_BYTES = 64 * 1024
 
 # ASCII digits and a few of them: str.isdigit() also takes "²", which int() refuses.
 _COUNT = re.compile(r"[0-9]{1,4}")
+_AMOUNT = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
@@ -63,7 +66,9 @@ def _sign_in_first(back_to):
 
 
 def _showtime_or_404(showtime_id: int) -> Showtime:
-    return get_object_or_404(Showtime.objects.select_related("movie", "auditorium"), pk=showtime_id)
+    return get_object_or_404(
+        Showtime.objects.select_related("movie", "auditorium", "price_list"), pk=showtime_id
+    )
 
 
 def _seat_states(showtime: Showtime, *, only: list[str] | None = None) -> SeatStates:
@@ -97,7 +102,20 @@ def _render_showtime(
     }
     if request.htmx:
         return render(request, "bookings/_hold_result.html", context, status=status)
+    card = showtime_card(showtime)
+    rating = showtime.movie.age_rating
+    default = card.default_for(rating)
     context |= {
+        "offers": card.offers_for(rating),
+        "price_list_name": card.name,
+        "from_price": card.from_price(rating),
+        "default_offer": default,
+        # Each category on this map that costs more, for the price key and the running total.
+        "supplements": [
+            (kind, Seat.Kind(kind).label, card.supplement(kind))
+            for kind in sorted(seat_map.kinds)
+            if card.supplement(kind)
+        ],
         # Seats of theirs on the map: offer the way back to paying for them.
         "held_booking": open_booking(user=request.user, showtime=showtime)
         if seat_map.mine
@@ -195,7 +213,9 @@ def _selection_url(showtime: Showtime, *, labels: list[str]) -> str:
 
 def _my_booking(request, ref: str) -> Booking:
     return get_object_or_404(
-        Booking.objects.select_related("showtime__movie", "showtime__auditorium"),
+        Booking.objects.select_related(
+            "showtime__movie", "showtime__auditorium", "showtime__price_list", "voucher"
+        ),
         ref=ref,
         user=request.user,
     )
@@ -205,10 +225,17 @@ def _render_booking(
     request, booking: Booking, *, error: BookingError | None = None, confirming: bool = False
 ):
     refunds = list(Refund.objects.filter(payment__booking=booking))
+    pending = booking.status == Booking.Status.PENDING
     context = {
         "booking": booking,
         "error": error.message if error else None,
-        "tickets": booking.tickets.select_related("seat") if booking.status == "confirmed" else [],
+        "lines": Quote.from_data(booking.lines).lines,
+        "offers": showtime_card(booking.showtime).offers_for(booking.showtime.movie.age_rating)
+        if pending
+        else [],
+        "tickets": booking.tickets.select_related("seat", "ticket_type")
+        if booking.status == "confirmed"
+        else [],
         "can_extend": booking.status == Booking.Status.PENDING,
         "confirming": confirming,
         "refunded": sum(refund.amount for refund in refunds),
@@ -256,7 +283,8 @@ def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = ()):
             except BookingError as error:
                 booking.refresh_from_db()
                 return _render_booking(request, booking, error=error)
-            messages.success(request, message)
+            if message:
+                messages.success(request, message)
             return _see_other(booking.get_absolute_url())
 
         view.__name__ = action.__name__
@@ -275,6 +303,7 @@ def pay(request, ref: str):
     try:
         url = services.start_payment(
             booking=booking,
+            expected=_posted_total(request),
             return_url=request.build_absolute_uri(reverse("bookings:paid", args=[ref])),
             cancel_url=request.build_absolute_uri(booking.get_absolute_url()),
         )
@@ -285,6 +314,16 @@ def pay(request, ref: str):
         booking.refresh_from_db()
         return _render_booking(request, booking, error=error)
     return _see_other(url)
+
+
+def _posted_total(request) -> Decimal | None:
+    """The total the checkout showed when Pay was pressed, if the form sent it."""
+    total = request.POST.get("total")
+    if total is None:
+        return None
+    if not _AMOUNT.fullmatch(total):
+        raise InvalidRequest("The total sent with the payment is not an amount.")
+    return Decimal(total)
 
 
 @require_GET
@@ -342,3 +381,29 @@ def cancel(booking: Booking, request) -> str:
     if refund is None:
         return "Your seats have been released."
     return f"Booking cancelled: {format_money(refund.amount)} is on its way back to your card."
+
+
+@_booking_action()
+def tickets(booking: Booking, request) -> None:
+    """Choose each seat's ticket type (fields `type-<seat>`); the total is priced again."""
+    prefix = "type-"
+    choices = {
+        key[len(prefix) :]: value
+        for key, value in request.POST.items()
+        if key.startswith(prefix) and len(key) <= 20
+    }
+    if not choices:
+        raise InvalidRequest("Choose a ticket type for your seats.")
+    checkout.choose_tickets(booking=booking, choices=choices)
+
+
+@_booking_action()
+def voucher(booking: Booking, request) -> str:
+    booking = checkout.apply_voucher(booking=booking, code=request.POST.get("code", ""))
+    return f"{booking.voucher.code} applied: {booking.voucher.label}."
+
+
+@_booking_action()
+def remove_voucher(booking: Booking, request) -> str:
+    checkout.remove_voucher(booking=booking)
+    return "The voucher is removed."

@@ -1,15 +1,23 @@
+import csv
+from urllib.parse import quote
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import Case, Count, Q, When
+from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.services import Kind, record
+from cinema.forms import VoucherBatchForm
 from cinema.models import (
     Auditorium,
     Genre,
@@ -20,9 +28,10 @@ from cinema.models import (
     Showtime,
     TicketPrice,
     TicketType,
+    Voucher,
 )
 from cinema.posters import Poster, PosterError, make_poster, save_movie_poster
-from cinema.services import save_auditorium, schedule_showtime
+from cinema.services import issue_vouchers, save_auditorium, schedule_showtime
 from config.admin import ViewOnlyAdmin
 from seats.seatmap import compose_seat_map, get_plan
 
@@ -148,10 +157,10 @@ class SeatAdmin(ViewOnlyAdmin):
 
 @admin.register(Showtime)
 class ShowtimeAdmin(admin.ModelAdmin):
-    list_display = ["starts_at", "movie", "auditorium", "price", "price_list", "ends_at"]
+    list_display = ["starts_at", "movie", "auditorium", "price_list", "ends_at"]
     list_filter = ["auditorium", "movie", "starts_at", "price_list"]
     actions = ["use_price_list"]
-    list_select_related = ["movie", "auditorium"]
+    list_select_related = ["movie", "auditorium", "price_list"]
     search_fields = ["movie__title", "auditorium__name"]
     date_hierarchy = "starts_at"
     ordering = ["starts_at"]
@@ -202,7 +211,7 @@ class ShowtimeAdmin(admin.ModelAdmin):
             movie=obj.movie,
             auditorium=obj.auditorium,
             starts_at=obj.starts_at,
-            price=obj.price,
+            price_list=obj.price_list,
             showtime=obj,
         )
 
@@ -258,3 +267,96 @@ class PriceListAdmin(admin.ModelAdmin):
                 },
             },
         )
+
+
+VOUCHER_CSV_COLUMNS = ["code", "offer", "max_uses", "uses", "valid_from", "valid_until", "batch"]
+
+
+@admin.register(Voucher)
+class VoucherAdmin(admin.ModelAdmin):
+    """Single codes are added here; a batch is generated from the list's "Generate a batch"."""
+
+    list_display = ["code", "label", "uses", "max_uses", "valid_from", "valid_until", "batch"]
+    list_filter = ["kind", "batch"]
+    search_fields = ["code", "=batch"]
+    readonly_fields = ["uses", "created_at"]
+    autocomplete_fields = ["showtimes"]
+    filter_horizontal = ["ticket_types"]
+    actions = ["export_csv"]
+    change_list_template = "cinema/admin/voucher_change_list.html"
+
+    @admin.display(description="Gives")
+    def label(self, voucher: Voucher) -> str:
+        return voucher.label
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "generate/",
+                self.admin_site.admin_view(self.generate_view),
+                name="cinema_voucher_generate",
+            ),
+            *super().get_urls(),
+        ]
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            record(
+                Kind.VOUCHERS_ISSUED,
+                actor=request.user,
+                detail={
+                    "code": obj.code,
+                    "offer": obj.label,
+                    **({"changed": form.changed_data} if change else {"count": 1}),
+                },
+            )
+
+    def generate_view(self, request):
+        """A batch of codes alike; afterwards their CSV is one click away."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = VoucherBatchForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            vouchers = issue_vouchers(
+                template=form.instance,
+                ticket_types=form.cleaned_data["ticket_types"],
+                showtimes=form.cleaned_data["showtimes"],
+                count=form.cleaned_data["count"],
+                prefix=form.cleaned_data["prefix"],
+                actor=request.user,
+            )
+            batch = form.instance.batch
+            messages.success(request, f"{len(vouchers)} codes made in the batch {batch}.")
+            return redirect(f"{reverse('admin:cinema_voucher_changelist')}?batch={quote(batch)}")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Generate a batch of vouchers",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        status = 400 if form.errors else 200
+        return TemplateResponse(request, "cinema/admin/voucher_batch.html", context, status=status)
+
+    @admin.action(description="Export the selected vouchers as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="vouchers-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(VOUCHER_CSV_COLUMNS)
+        for voucher in queryset.order_by("batch", "code"):
+            writer.writerow(
+                [
+                    voucher.code,
+                    voucher.label,
+                    voucher.max_uses,
+                    voucher.uses,
+                    voucher.valid_from.isoformat() if voucher.valid_from else "",
+                    voucher.valid_until.isoformat() if voucher.valid_until else "",
+                    voucher.batch,
+                ]
+            )
+        return response

@@ -1,3 +1,5 @@
+import re
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cinema.layout import LayoutError, parse_layout
+from cinema.money import format_money
 from cinema.posters import CARD_BOX, fit
 from config.media import media_url
 
@@ -150,12 +153,9 @@ class Showtime(models.Model):
     ends_at = models.DateTimeField(
         editable=False, help_text="Start plus runtime plus the cleaning gap; set on save."
     )
-    price = models.DecimalField(max_digits=7, decimal_places=2)
     price_list = models.ForeignKey(
         "PriceList",
         on_delete=models.PROTECT,
-        null=True,
-        blank=True,
         related_name="showtimes",
         help_text="What each ticket type costs and what each seat category adds.",
     )
@@ -176,9 +176,6 @@ class Showtime(models.Model):
         ordering = ["starts_at"]
         indexes = [models.Index(fields=["auditorium", "starts_at"])]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(price__gte=0), name="showtime_price_not_negative"
-            ),
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")),
                 name="showtime_ends_after_start",
@@ -285,10 +282,22 @@ class TicketType(models.Model):
         return order.index(rating) <= order.index(self.highest_rating)
 
 
+def new_version() -> str:
+    # Random, not a counter: a counter comes back after a rolled-back transaction.
+    return secrets.token_hex(8)
+
+
 class PriceList(models.Model):
     """A named set of prices ("Peak", "Off-peak", "Premiere"); each showtime uses one."""
 
     name = models.CharField(max_length=60, unique=True)
+    version = models.CharField(
+        max_length=16,
+        default=new_version,
+        editable=False,
+        help_text="New with every change to the list's prices (see cinema.signals): what a "
+        "price card cached in a web process is checked against.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -341,3 +350,77 @@ class SeatSupplement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.price_list}: {self.get_category_display()} +{self.amount}"
+
+
+class Voucher(models.Model):
+    """A code that takes an amount or a percentage off, within dates, a number of times."""
+
+    class Kind(models.TextChoices):
+        AMOUNT = "amount", "Amount off the booking"
+        PERCENT = "percent", "Percent off each ticket"
+
+    code = models.CharField(
+        max_length=32, unique=True, help_text="What the buyer types; letters and digits."
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PERCENT)
+    value = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_TICKET_PRICE)],
+        help_text="The amount off, or the percentage (at most 100).",
+    )
+    ticket_types = models.ManyToManyField(
+        TicketType, blank=True, related_name="+", help_text="Only these types; none: every type."
+    )
+    showtimes = models.ManyToManyField(
+        Showtime, blank=True, related_name="+", help_text="Only these showtimes; none: every one."
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    uses = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Bookings holding a use (given back on cancel)."
+    )
+    batch = models.CharField(max_length=60, blank=True, help_text="The batch it was made in.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(value__gt=0, value__lte=MAX_TICKET_PRICE),
+                name="voucher_value_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="percent") | models.Q(value__lte=100),
+                name="voucher_percent_at_most_100",
+            ),
+            models.CheckConstraint(condition=models.Q(max_uses__gte=1), name="voucher_max_uses"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        self.code = normalise_code(self.code)
+        if not VOUCHER_CODE.fullmatch(self.code):
+            raise ValidationError({"code": "Use 3 to 32 letters, digits or dashes."})
+        if self.kind == self.Kind.PERCENT and self.value is not None and self.value > 100:
+            raise ValidationError({"value": "A percentage is at most 100."})
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValidationError({"valid_until": "The end must come after the start."})
+
+    @property
+    def label(self) -> str:
+        """What it gives, as the buyer reads it: "10% off" or "5.00 off"."""
+        if self.kind == self.Kind.PERCENT:
+            return f"{self.value.normalize():f}% off"
+        return f"{format_money(self.value)} off"
+
+
+VOUCHER_CODE = re.compile(r"[A-Z0-9-]{3,32}")
+
+
+def normalise_code(code: str) -> str:
+    """Codes are read out and retyped: case and surrounding spaces do not matter."""
+    return (code or "").strip().upper()

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cinema.models import Movie, Seat, Showtime
+from cinema.pricing import cheapest_price
 
 DATE_STRIP_DAYS = 9  # today, tomorrow and the seven days after
 FILLING_FAST_SHARE = 0.2  # under a fifth of the seats left
@@ -58,8 +59,10 @@ def _with_availability(showtimes: QuerySet[Showtime]) -> QuerySet[Showtime]:
 
 
 def _attach_availability(showtimes: list[Showtime]) -> list[Showtime]:
+    """Each showtime's availability, and its "from" price (the price list's card is cached)."""
     for showtime in showtimes:
         showtime.availability = Availability(capacity=showtime.capacity, sold=showtime.sold)
+        showtime.from_price = cheapest_price(showtime=showtime)
     return showtimes
 
 
@@ -86,7 +89,7 @@ def showing_on(*, day: date, query: str = "", formats: Collection[str] = ()) -> 
     movies = Movie.objects.filter(pk__in=showtimes.values("movie_id"))
     if query:
         movies = movies.filter(title__icontains=query)
-    listed = _with_availability(showtimes.select_related("auditorium"))
+    listed = _with_availability(showtimes.select_related("auditorium", "price_list"))
     movies = list(
         movies.prefetch_related(
             "genres", Prefetch("showtimes", queryset=listed, to_attr="day_showtimes")
@@ -102,7 +105,9 @@ def showtimes_by_day(*, movie: Movie) -> list[tuple[date, list[Showtime]]]:
     showtimes = _attach_availability(
         list(
             _with_availability(
-                Showtime.objects.upcoming().filter(movie=movie).select_related("auditorium")
+                Showtime.objects.upcoming()
+                .filter(movie=movie)
+                .select_related("movie", "auditorium", "price_list")
             )
         )
     )

@@ -1,5 +1,6 @@
 """Writes to the catalogue. Admin and `seed_demo` both go through these."""
 
+import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -7,8 +8,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from audit.services import Kind, record
 from cinema.layout import LayoutError, parse_layout
-from cinema.models import Auditorium, Movie, Seat, Showtime
+from cinema.models import (
+    Auditorium,
+    Movie,
+    PriceList,
+    Seat,
+    Showtime,
+    TicketPrice,
+    TicketType,
+    Voucher,
+)
 
 
 @transaction.atomic
@@ -55,7 +66,7 @@ def schedule_showtime(
     movie: Movie,
     auditorium: Auditorium,
     starts_at: datetime,
-    price: Decimal,
+    price_list: PriceList,
     showtime: Showtime | None = None,
 ) -> Showtime:
     """Create or move a showtime; refuses one that overlaps another in the same auditorium."""
@@ -65,7 +76,75 @@ def schedule_showtime(
     showtime.movie = movie
     showtime.auditorium = auditorium
     showtime.starts_at = starts_at
-    showtime.price = price
+    showtime.price_list = price_list
     showtime.full_clean(exclude=["ends_at"])
     showtime.save()
     return showtime
+
+
+def one_price_list(price: Decimal) -> PriceList:
+    """A list selling only the default ticket type at `price` ("Standard 10.00"), made if
+    missing: for a cinema with one price, for tests and benchmarks."""
+    default = TicketType.objects.filter(is_default=True).first()
+    if default is None:
+        default, _ = TicketType.objects.get_or_create(name="Adult")
+        default.is_default = True
+        default.save(update_fields=["is_default"])
+    price_list, _ = PriceList.objects.get_or_create(name=f"Standard {price:.2f}")
+    TicketPrice.objects.get_or_create(
+        price_list=price_list, ticket_type=default, defaults={"price": price}
+    )
+    return price_list
+
+
+# Crockford's base32 without I, L, O, U: codes are read out and typed from paper.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8  # 40 bits: not guessable by trying, short enough to type
+MAX_BATCH = 1000
+
+
+@transaction.atomic
+def issue_vouchers(
+    *,
+    template: Voucher,
+    ticket_types=(),
+    showtimes=(),
+    count: int,
+    prefix: str,
+    actor,
+) -> list[Voucher]:
+    """`count` vouchers like the unsaved `template` (its kind, value, dates, uses and batch)
+    and for those ticket types and showtimes (none: all), each with its own random code
+    "PREFIX-XXXXXXXX"; audited once for the batch."""
+    if not 1 <= count <= MAX_BATCH:
+        raise ValidationError({"count": f"Make between 1 and {MAX_BATCH} codes at a time."})
+    codes: set[str] = set()
+    while len(codes) < count:
+        fresh = {_new_code(prefix) for _ in range(count - len(codes))}
+        codes |= fresh - set(Voucher.objects.filter(code__in=fresh).values_list("code", flat=True))
+    fields = {
+        name: getattr(template, name)
+        for name in ("kind", "value", "valid_from", "valid_until", "max_uses", "batch")
+    }
+    vouchers = Voucher.objects.bulk_create(Voucher(code=code, **fields) for code in sorted(codes))
+    types, shows = Voucher.ticket_types.through, Voucher.showtimes.through
+    types.objects.bulk_create(
+        types(voucher_id=voucher.pk, tickettype_id=kind.pk)
+        for voucher in vouchers
+        for kind in ticket_types
+    )
+    shows.objects.bulk_create(
+        shows(voucher_id=voucher.pk, showtime_id=showtime.pk)
+        for voucher in vouchers
+        for showtime in showtimes
+    )
+    record(
+        Kind.VOUCHERS_ISSUED,
+        actor=actor,
+        detail={"batch": template.batch, "count": count, "offer": template.label},
+    )
+    return vouchers
+
+
+def _new_code(prefix: str) -> str:
+    return f"{prefix}-{''.join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))}"

@@ -16,7 +16,7 @@ from audit.tests.conftest import kinds
 from bookings import services
 from bookings.models import Booking, Ticket
 from cinema.models import Movie
-from cinema.services import schedule_showtime
+from cinema.services import one_price_list, schedule_showtime
 from conftest import pay
 from seats import holds
 
@@ -33,7 +33,7 @@ def sales(showtime, auditorium, user, bob):
         movie=other_film,
         auditorium=auditorium,
         starts_at=timezone.now() + timedelta(days=7),
-        price=Decimal("8.00"),
+        price_list=one_price_list(Decimal("8.00")),
     )
     ann_paid = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
     bob_held = services.hold_seats(user=bob, showtime=showtime, labels=["B2"])

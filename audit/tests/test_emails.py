@@ -20,6 +20,7 @@ def _event(kind: str, **detail) -> dict:
             "auditorium": "Screen <1> & 2",
             "starts_at": datetime(2030, 3, 4, 19, 30, tzinfo=ZoneInfo("Europe/London")).isoformat(),
             "amount": "21.00",
+            "money": "£21.00",  # written by the booking service in the cinema's currency
             "booking_path": "/bookings/BK7Q2X/",
             **detail,
         },

@@ -41,7 +41,7 @@ def test_the_feed_names_a_page_of_showtimes_in_one_query(staff, user, auditorium
             movie=Movie.objects.create(title=f"Film {n}", slug=f"film-{n}", runtime_minutes=90),
             auditorium=auditorium,
             starts_at=showtime.starts_at.replace(year=showtime.starts_at.year + 1, day=n + 1),
-            price=showtime.price,
+            price_list=showtime.price_list,
         )
         for n in range(3)
     ]

@@ -33,7 +33,7 @@ from audit.models import AuditEvent  # noqa: E402
 from bookings import services  # noqa: E402
 from bookings.models import Booking, Payment, Refund, Ticket  # noqa: E402
 from cinema.models import Auditorium, Movie  # noqa: E402
-from cinema.services import save_auditorium, schedule_showtime  # noqa: E402
+from cinema.services import one_price_list, save_auditorium, schedule_showtime  # noqa: E402
 from conftest import (  # noqa: E402
     SMALL_LAYOUT,
     deliver_webhooks,
@@ -49,7 +49,7 @@ def setup() -> None:
         movie=Movie.objects.create(title="Crash", slug="crash", runtime_minutes=90),
         auditorium=save_auditorium(auditorium=Auditorium(name="Hall", layout=SMALL_LAYOUT)),
         starts_at=timezone.now() + timedelta(days=1),
-        price=Decimal("10.00"),
+        price_list=one_price_list(Decimal("10.00")),
     )
     booking = services.hold_seats(
         user=verified_user("buyer"), showtime=showtime, labels=["A3", "A4"]

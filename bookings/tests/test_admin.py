@@ -10,7 +10,7 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Booking
 from cinema.models import Movie
-from cinema.services import schedule_showtime
+from cinema.services import one_price_list, schedule_showtime
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,7 +47,10 @@ def week(auditorium, user):
     refs = {}
     for name, starts_at in moments.items():
         showtime = schedule_showtime(
-            movie=film, auditorium=auditorium, starts_at=starts_at, price=Decimal("5.00")
+            movie=film,
+            auditorium=auditorium,
+            starts_at=starts_at,
+            price_list=one_price_list(Decimal("5.00")),
         )
         booking = Booking.objects.create(
             user=user,

@@ -233,6 +233,9 @@ def test_the_csv_export_says_how_much_was_refunded(staff, paid):
 
     (row,) = csv.DictReader(io.StringIO(response.content.decode()))
     assert (row["amount"], row["refunded"], row["seats"]) == ("30.00", "2.50", "A2 A3")
+    # Each ticket kept, with its type, category and what was paid for it.
+    assert row["tickets"] == "A2 Adult standard 10.00; A3 Adult standard 10.00"
+    assert (row["discount"], row["voucher"]) == ("0.00", "")
 
 
 def test_payments_and_refunds_are_found_by_booking_ref(staff, paid, user, showtime):

@@ -19,7 +19,7 @@ from bookings.errors import (
 )
 from bookings.models import Booking, Payment
 from cinema.models import Auditorium
-from cinema.services import save_auditorium, schedule_showtime
+from cinema.services import one_price_list, save_auditorium, schedule_showtime
 from conftest import SMALL_LAYOUT, pay, start_paying
 from seats import holds
 
@@ -36,7 +36,7 @@ def showtimes(movie, auditorium, showtime):
                 auditorium=Auditorium(name=f"Hall {n}", layout=SMALL_LAYOUT)
             ),
             starts_at=timezone.now() + timedelta(days=1),
-            price=Decimal("10.00"),
+            price_list=one_price_list(Decimal("10.00")),
         )
         for n in range(2, 5)
     ]

@@ -47,7 +47,7 @@ def test_upcoming_showtimes_come_first_soonest_first_and_past_ones_below(
         movie=showtime.movie,
         auditorium=showtime.auditorium,
         starts_at=showtime.starts_at + timedelta(days=2),
-        price=showtime.price,
+        price_list=showtime.price_list,
     )
     soon = services.hold_seats(user=user, showtime=showtime, labels=["A1"])
     far = services.hold_seats(user=user, showtime=later, labels=["A1"])
@@ -56,7 +56,7 @@ def test_upcoming_showtimes_come_first_soonest_first_and_past_ones_below(
         movie=showtime.movie,
         auditorium=showtime.auditorium,
         starts_at=timezone.now() - timedelta(days=3),
-        price=showtime.price,
+        price_list=showtime.price_list,
     )
     gone = Booking.objects.create(
         user=user, showtime=past, status=Booking.Status.EXPIRED, amount=10, seat_labels=["A2"]

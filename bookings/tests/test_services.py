@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -36,7 +37,8 @@ def test_hold_creates_a_pending_booking(showtime, user, settings):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["a3", "A4"])
     assert booking.status == Booking.Status.PENDING
     assert booking.seat_labels == ["A3", "A4"]
-    assert booking.amount == showtime.price * 2
+    assert booking.amount == Decimal("20.00")  # two Adult tickets on the test list
+    assert [line["type_name"] for line in booking.lines] == ["Adult", "Adult"]
     assert booking.fence >= 1
     remaining = (booking.expires_at - timezone.now()).total_seconds()
     assert settings.HOLD_TTL_SECONDS - 5 < remaining <= settings.HOLD_TTL_SECONDS

@@ -7,15 +7,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from cinema.models import Movie, PriceList, Seat, SeatSupplement, TicketPrice, TicketType
-from cinema.pricing import PricingError, cheapest_price, quote
+from cinema.pricing import PricingError, cheapest_price, default_choices, quote
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def types():
+def types(showtime):
+    # The showtime's own list (conftest) already sells the default type, Adult.
     return {
-        "adult": TicketType.objects.create(name="Adult", is_default=True, position=1),
+        "adult": TicketType.objects.get(name="Adult", is_default=True),
         "child": TicketType.objects.create(name="Child", rule="Under 15", highest_rating="12A"),
         "senior": TicketType.objects.create(name="Senior", rule="60 and over"),
     }
@@ -87,9 +88,13 @@ def test_a_seat_not_in_the_screen_is_refused(showtime, types, peak):
         quote(showtime=showtime, choices={"Z99": types["adult"].pk})
 
 
-def test_a_showtime_without_a_price_list_cannot_be_priced(showtime, types):
-    with pytest.raises(PricingError, match="no prices yet"):
-        quote(showtime=showtime, choices={"A1": types["adult"].pk})
+def test_a_list_with_nothing_the_film_may_be_sold_as_sells_nothing(showtime, types):
+    children_only = PriceList.objects.create(name="Kids' club")
+    TicketPrice.objects.create(price_list=children_only, ticket_type=types["child"], price=5)
+    showtime.price_list = children_only
+    showtime.movie.age_rating = Movie.AgeRating.R18
+    with pytest.raises(PricingError, match="not on sale yet"):
+        default_choices(showtime=showtime, labels=["A1"])
     assert cheapest_price(showtime=showtime) is None
 
 

@@ -1,12 +1,22 @@
 import io
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from accounts.services import has_verified_email
-from cinema.models import Auditorium, Movie, PriceList, Seat, Showtime, TicketPrice, TicketType
-from cinema.pricing import PricingError, quote
+from cinema.models import (
+    Auditorium,
+    Movie,
+    PriceList,
+    Seat,
+    Showtime,
+    TicketPrice,
+    TicketType,
+    Voucher,
+)
+from cinema.pricing import PricingError, check_voucher, quote
 
 
 def _counts() -> dict[str, int]:
@@ -69,6 +79,11 @@ def test_seed_demo_prices_every_showtime_with_ticket_types_and_seat_categories(d
     )
     with pytest.raises(PricingError, match="not sold for a 15 film"):
         quote(showtime=showtime, choices={"L10": child.pk})
+    # The demo voucher the README names, usable on any showtime now.
+    demo = Voucher.objects.get(code="DEMO10")
+    check_voucher(voucher=demo, showtime=showtime)
+    discounted = quote(showtime=showtime, choices={"L10": adult.pk}, voucher=demo)
+    assert discounted.total == (priced.lines[0].amount * Decimal("0.9")).quantize(Decimal("0.01"))
 
 
 def test_seed_demo_prints_a_generated_password_once(db, monkeypatch, capsys):

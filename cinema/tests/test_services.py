@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from bookings.models import Booking, Ticket
 from cinema.models import Auditorium, Seat, Showtime
-from cinema.services import save_auditorium, schedule_showtime
+from cinema.services import one_price_list, save_auditorium, schedule_showtime
 
 
 def test_saving_an_auditorium_creates_its_seats(auditorium):
@@ -83,7 +83,7 @@ def test_overlapping_showtimes_are_rejected(showtime, offset_minutes, allowed):
             movie=showtime.movie,
             auditorium=showtime.auditorium,
             starts_at=showtime.starts_at + timedelta(minutes=offset_minutes),
-            price=Decimal("9.00"),
+            price_list=one_price_list(Decimal("9.00")),
         )
 
     if allowed:
@@ -98,7 +98,10 @@ def test_overlapping_showtimes_are_rejected(showtime, offset_minutes, allowed):
 def test_the_same_time_in_another_auditorium_is_fine(showtime):
     other = save_auditorium(auditorium=Auditorium(name="Other", layout="A  ss"))
     schedule_showtime(
-        movie=showtime.movie, auditorium=other, starts_at=showtime.starts_at, price=Decimal("5")
+        movie=showtime.movie,
+        auditorium=other,
+        starts_at=showtime.starts_at,
+        price_list=one_price_list(Decimal("5")),
     )
     assert Showtime.objects.count() == 2
 
@@ -108,7 +111,7 @@ def test_moving_a_showtime_does_not_clash_with_itself(showtime):
         movie=showtime.movie,
         auditorium=showtime.auditorium,
         starts_at=showtime.starts_at + timedelta(minutes=30),
-        price=showtime.price,
+        price_list=showtime.price_list,
         showtime=showtime,
     )
     assert moved.pk == showtime.pk

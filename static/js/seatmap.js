@@ -1,5 +1,6 @@
 // The seat map page. The form works without any of this; the script adds:
-// - the "n selected · £total" line;
+// - the "n selected · total as Adult tickets" line (the default type, plus each category's
+//   supplement);
 // - live updates: the selection survives every update, a selected seat that someone else takes
 //   is unticked with a notice beside the button, announced, kept until dismissed;
 // - one Tab stop for the whole grid (a roving tabindex that survives live updates), arrow keys
@@ -19,11 +20,29 @@
     return Array.from(map.querySelectorAll('input[name="seats"]:checked'), (input) => input.value);
   }
 
+  // The price of each ticked seat as the default ticket type, with its category's supplement
+  // (data-supplements="premium=3.00 vip=6.50"), in cents; written in the page's currency format
+  // (data-money is zero formatted: "£0.00").
+  const supplements = Object.fromEntries(
+    (form && form.dataset.supplements ? form.dataset.supplements.trim().split(/\s+/) : [])
+      .filter(Boolean)
+      .map((pair) => pair.split("="))
+      .map(([kind, amount]) => [kind, Math.round(parseFloat(amount) * 100)])
+  );
+  function seatCents(label) {
+    const seat = document.getElementById("seat-" + label);
+    const kinds = seat ? Array.from(seat.classList, (name) => name.replace(/^seat--/, "")) : [];
+    const kind = kinds.find((name) => name in supplements);
+    return Math.round(parseFloat(form.dataset.price) * 100) + (kind ? supplements[kind] : 0);
+  }
   function updateSummary() {
     if (!form) return;
-    const n = ticked().length;
-    form.querySelector("[data-selected-count]").textContent = n;
-    form.querySelector("[data-selected-total]").textContent = (n * parseFloat(form.dataset.price)).toFixed(2);
+    const labels = ticked();
+    form.querySelector("[data-selected-count]").textContent = labels.length;
+    const total = form.querySelector("[data-selected-total]");
+    if (!total) return;
+    const cents = labels.reduce((sum, label) => sum + seatCents(label), 0);
+    total.textContent = form.dataset.money.replace("0.00", (cents / 100).toFixed(2));
   }
 
   function showNotice(text) {

@@ -86,6 +86,7 @@ def running_stack(
     database_url: str = "",
     extra_env: dict | None = None,
     production: bool = False,
+    notifier: bool = False,
 ):
     """Serve the product on free ports with its own database (SQLite in a temporary directory
     unless `database_url` names an empty one); yields the base URLs.
@@ -93,7 +94,8 @@ def running_stack(
     `production` serves it as deployed: DEBUG off (`production_env`, which `extra_env` may
     override, e.g. with the SECRET_KEY a caller signs sessions with) and the static files
     collected by `collectstatic` into settings.STATIC_ROOT (`staticfiles/`, git-ignored).
-    The servers and the sweeper are stopped on the way out, whatever the exception.
+    `notifier` runs the notifier too (give it an EMAIL_URL in `extra_env` to read its mail).
+    The servers and the workers are stopped on the way out, whatever the exception.
     """
     with tempfile.TemporaryDirectory() as tmp:
         ports = [free_port() for _ in range(web_processes)]
@@ -137,6 +139,8 @@ def running_stack(
             processes.append(
                 _start(env, [sys.executable, "manage.py", "sweep_holds", "--interval", "0.5"])
             )
+            if notifier:
+                processes.append(_start(env, [sys.executable, "manage.py", "run_notifier"]))
             for url in urls:
                 _wait_healthy(url)
             yield urls

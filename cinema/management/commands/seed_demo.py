@@ -21,6 +21,7 @@ from cinema.models import (
     Showtime,
     TicketPrice,
     TicketType,
+    Voucher,
 )
 from cinema.posters import draw_demo_poster, make_poster, save_movie_poster
 from cinema.services import save_auditorium, schedule_showtime
@@ -140,7 +141,6 @@ SLOTS = {
     "Screen 2 · Stalls": [time(11, 30), time(14, 30), time(17, 45), time(20, 50)],
     "Screen 3 · Studio": [time(13, 0), time(16, 10), time(19, 20)],
 }
-PRICES = {"Screen 1 · Grand": "12.50", "Screen 2 · Stalls": "10.00", "Screen 3 · Studio": "14.00"}
 # name: (rule, highest age rating or "", default?)
 TICKET_TYPES = {
     "Adult": ("", "", True),
@@ -160,6 +160,7 @@ PRICE_LISTS = {
     },
 }
 PEAK_FROM = time(17, 0)
+DEMO_VOUCHER = ("DEMO10", "10", 1000)  # code, percent off each ticket, uses (the README names it)
 DAYS = 9  # as many as the home page's date strip offers
 CREDITS = ("director", "cast", "trailer_url")
 
@@ -186,8 +187,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         movies = [self._movie(spec) for spec in MOVIES]
         auditoriums = [self._auditorium(name, layout) for name, layout in AUDITORIUMS.items()]
-        created = self._showtimes(movies, auditoriums)
-        self._price_showtimes(self._price_lists())
+        created = self._showtimes(movies, auditoriums, self._price_lists())
+        self._voucher()
         self.stdout.write(
             f"Demo data ready: {len(movies)} movies, {len(auditoriums)} auditoriums, "
             f"{created} new showtimes ({Showtime.objects.upcoming().count()} upcoming)."
@@ -247,14 +248,20 @@ class Command(BaseCommand):
                 )
         return lists
 
-    def _price_showtimes(self, price_lists: dict[str, PriceList]) -> None:
-        """Every showtime without a price list gets Peak or Off-peak by its local start time."""
-        for showtime in Showtime.objects.filter(price_list=None):
-            peak = timezone.localtime(showtime.starts_at).time() >= PEAK_FROM
-            showtime.price_list = price_lists["Peak" if peak else "Off-peak"]
-            showtime.save(update_fields=["price_list"])
+    def _voucher(self) -> None:
+        code, percent, uses = DEMO_VOUCHER
+        if not Voucher.objects.filter(code=code).exists():
+            Voucher.objects.create(
+                code=code, kind=Voucher.Kind.PERCENT, value=Decimal(percent), max_uses=uses
+            )
 
-    def _showtimes(self, movies: list[Movie], auditoriums: list[Auditorium]) -> int:
+    def _showtimes(
+        self,
+        movies: list[Movie],
+        auditoriums: list[Auditorium],
+        price_lists: dict[str, PriceList],
+    ) -> int:
+        """Every slot of every day, for a film in turn; Peak prices from 17:00 (local)."""
         today = timezone.localdate()
         now = timezone.now()
         created = 0
@@ -272,7 +279,7 @@ class Command(BaseCommand):
                         movie=movie,
                         auditorium=auditorium,
                         starts_at=starts_at,
-                        price=Decimal(PRICES[auditorium.name]),
+                        price_list=price_lists["Peak" if slot >= PEAK_FROM else "Off-peak"],
                     )
                     extras = _extras(auditorium.name, s_index, day_offset)
                     if extras:
