@@ -276,10 +276,16 @@ class TicketType(models.Model):
 
     def allowed_for(self, rating: str) -> bool:
         """Whether this ticket may be sold for a film rated `rating`."""
-        if not self.highest_rating:
-            return True
-        order = list(Movie.AgeRating.values)
-        return order.index(rating) <= order.index(self.highest_rating)
+        return sold_for(rating, highest=self.highest_rating)
+
+
+def sold_for(rating: str, *, highest: str) -> bool:
+    """Whether a ticket sold for films up to the `highest` rating (blank: any) may be sold for a
+    film rated `rating`."""
+    if not highest:
+        return True
+    order = list(Movie.AgeRating.values)
+    return order.index(rating) <= order.index(highest)
 
 
 def new_version() -> str:

@@ -16,13 +16,13 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from cinema.models import (
-    Movie,
     PriceList,
     Seat,
     SeatSupplement,
     Showtime,
     TicketPrice,
     Voucher,
+    sold_for,
 )
 
 CENT = Decimal("0.01")
@@ -45,10 +45,7 @@ class Offer:
     price: Decimal
 
     def allowed_for(self, rating: str) -> bool:
-        if not self.highest_rating:
-            return True
-        order = list(Movie.AgeRating.values)
-        return order.index(rating) <= order.index(self.highest_rating)
+        return sold_for(rating, highest=self.highest_rating)
 
 
 @dataclass(frozen=True)
