@@ -111,8 +111,8 @@ class RefundTicketsForm(forms.Form):
     def __init__(self, *args, booking: Booking, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tickets"].choices = [
-            (ticket.seat.label, f"{ticket.seat.label} ({format_money(ticket.price)})")
-            for ticket in booking.tickets.select_related("seat")
+            (ticket.seat.label, f"{_ticket_name(ticket)} ({format_money(ticket.price)} paid)")
+            for ticket in booking.tickets.select_related("seat", "ticket_type")
         ]
 
     def clean_amount(self) -> Decimal | None:
@@ -379,8 +379,12 @@ class BookingAdmin(admin.ModelAdmin):
 
 def _ticket_cell(ticket: Ticket) -> str:
     """ "L10 Adult premium 13.95": a sold ticket's seat, type, category and what was paid."""
+    return _safe_cell(f"{_ticket_name(ticket)} {ticket.price}")
+
+
+def _ticket_name(ticket: Ticket) -> str:
     kind = ticket.ticket_type.name if ticket.ticket_type else "Ticket"
-    return _safe_cell(f"{ticket.seat.label} {kind} {ticket.category} {ticket.price}")
+    return f"{ticket.seat.label} {kind} {ticket.category}"
 
 
 def _paid(booking: Booking) -> Decimal:

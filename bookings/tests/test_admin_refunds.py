@@ -54,7 +54,7 @@ def test_the_page_shows_the_booking_and_each_ticket_with_its_price(staff, paid):
     assert "£30.00" in page  # what was paid
     for label in ["A1", "A2", "A3"]:
         assert f'value="{label}"' in page
-    assert page.count("(£10.00)") == 3
+    assert page.count("Adult standard (£10.00 paid)") == 3
     assert "<legend>Tickets to refund</legend>" in page
     assert "csrfmiddlewaretoken" in page
 
