@@ -6,9 +6,11 @@ COPY requirements.txt /tmp/requirements.txt
 RUN /venv/bin/pip install -r /tmp/requirements.txt
 WORKDIR /app
 COPY . .
-# Settings refuse to load with DEBUG off and no SECRET_KEY. This key lives only in this one
-# command of the build stage: it is neither an ENV nor an ARG, and the runtime image never sees it.
+# Settings refuse to load with DEBUG off and no SECRET_KEY or TICKET_SIGNING_KEY. These keys live
+# only in this one command of the build stage: neither an ENV nor an ARG, and the runtime image
+# never sees them.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only-throwaway-build-key \
+    TICKET_SIGNING_KEY=collectstatic-only-throwaway-build-key-0123 \
     PAYMENT_GATEWAY=payments.mock.gateway.MockGateway \
     /venv/bin/python manage.py collectstatic --noinput
 

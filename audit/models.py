@@ -68,6 +68,11 @@ class AuditEvent(models.Model):
         VOUCHER_REDEEMED = "voucher_redeemed", "Voucher redeemed"
         VOUCHER_RETURNED = "voucher_returned", "Voucher use given back"
         VOUCHERS_ISSUED = "vouchers_issued", "Vouchers issued"
+        TICKET_REISSUED = "ticket_reissued", "Ticket reissued"
+        CHECKED_IN = "checked_in", "Checked in"
+        CHECK_IN_REFUSED = "check_in_refused", "Check-in refused"
+        CHECK_IN_UNDONE = "check_in_undone", "Check-in undone"
+        CHECK_IN_CONFLICT = "check_in_conflict", "Check-in conflict"
         SYSTEM_ERROR = "system_error", "System error"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

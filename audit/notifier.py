@@ -17,9 +17,11 @@ import logging
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from redis.exceptions import ResponseError
 
 from audit.emails import compose
@@ -36,6 +38,15 @@ GROUP = "notifier"
 MISSED_GRACE = timedelta(minutes=2)
 # How far back the look goes on every pass; `replay_events --days` reaches further.
 MISSED_HORIZON = timedelta(days=2)
+
+
+def attachments_for(event: dict) -> list[tuple[str, bytes, str]]:
+    """The files an event's email carries (the tickets of a confirmed booking), from the app
+    that owns them: settings.EMAIL_ATTACHMENTS names the function (the notifier imports no
+    other app)."""
+    if not settings.EMAIL_ATTACHMENTS:
+        return []
+    return import_string(settings.EMAIL_ATTACHMENTS)(event)
 
 
 class Notifier:
@@ -184,6 +195,8 @@ class Notifier:
                 return False
             message = EmailMultiAlternatives(email.subject, email.text, to=[email.recipient])
             message.attach_alternative(email.html, "text/html")
+            for name, content, mimetype in attachments_for(event):
+                message.attach(name, content, mimetype)
             # A failed send raises and rolls the Notification back: the entry stays pending.
             message.send()
         log.info("sent %s email for booking %s", event["kind"], event["booking_ref"])

@@ -72,6 +72,10 @@ class Booking(models.Model):
         return reverse("bookings:detail", kwargs={"ref": self.ref})
 
 
+def new_ticket_secret() -> str:
+    return secrets.token_urlsafe(16)  # 128 bits: never guessed, never the same twice
+
+
 class Ticket(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="tickets")
     showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="tickets")
@@ -85,6 +89,13 @@ class Ticket(models.Model):
         max_digits=9, decimal_places=2, default=0, help_text="Taken off by a voucher."
     )
     sold_at = models.DateTimeField(default=timezone.now, db_index=True)
+    secret = models.CharField(
+        max_length=32,
+        unique=True,
+        default=new_ticket_secret,
+        editable=False,
+        help_text="What its QR code carries (signed); reissuing the ticket replaces it.",
+    )
 
     class Meta:
         ordering = ["seat__y", "seat__x"]
@@ -95,6 +106,26 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booking.ref} {self.seat.label}"
+
+
+class VoidTicket(models.Model):
+    """A ticket's code that no longer admits anyone: the ticket was refunded (its row is gone,
+    its seat back on sale) or reissued (a new secret). The door says which, not just "invalid"."""
+
+    class Reason(models.TextChoices):
+        REFUNDED = "refunded", "Refunded"
+        REISSUED = "reissued", "Reissued"
+
+    ticket_id = models.BigIntegerField(db_index=True)
+    showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="+")
+    booking_ref = models.CharField(max_length=REF_LENGTH)
+    seat_label = models.CharField(max_length=8)
+    secret = models.CharField(max_length=32, unique=True)
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    voided_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.booking_ref} {self.seat_label} ({self.reason})"
 
 
 def new_key() -> str:

@@ -30,7 +30,15 @@ from bookings.errors import (
     UnknownPayment,
     VerificationRequired,
 )
-from bookings.models import Booking, Payment, Refund, Ticket, WebhookEvent
+from bookings.models import (
+    Booking,
+    Payment,
+    Refund,
+    Ticket,
+    VoidTicket,
+    WebhookEvent,
+    new_ticket_secret,
+)
 from bookings.ratelimit import check_rate
 from bookings.selectors import lock_account
 from cinema.models import Showtime
@@ -865,6 +873,7 @@ def refund_tickets(
             why=why,
             actor=actor,
         )
+        _void(booking, [tickets[label] for label in labels], reason=VoidTicket.Reason.REFUNDED)
         Ticket.objects.filter(pk__in=[tickets[label].pk for label in labels]).delete()
         kept = [label for label in booking.seat_labels if label in tickets and label not in labels]
         if kept:
@@ -888,6 +897,35 @@ def refund_tickets(
         )
         _release_after_commit(showtime=booking.showtime, labels=labels, token=booking.hold_token)
     return send_refund(refund=refund)
+
+
+def _void(booking: Booking, tickets: list[Ticket], *, reason: str) -> None:
+    """Keep the codes of tickets that stop admitting anyone, so the door can say why."""
+    VoidTicket.objects.bulk_create(
+        VoidTicket(
+            ticket_id=ticket.pk,
+            showtime_id=ticket.showtime_id,
+            booking_ref=booking.ref,
+            seat_label=ticket.seat.label,
+            secret=ticket.secret,
+            reason=reason,
+        )
+        for ticket in tickets
+    )
+
+
+def reissue_ticket(*, ticket: Ticket, actor) -> Ticket:
+    """A new secret for the ticket (a screenshot of it leaked): its old QR code stops working,
+    and the door calls it void, not forged."""
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update().select_related("booking", "seat").get(pk=ticket.pk)
+        )
+        _void(ticket.booking, [ticket], reason=VoidTicket.Reason.REISSUED)
+        ticket.secret = new_ticket_secret()
+        ticket.save(update_fields=["secret"])
+        _audit(Kind.TICKET_REISSUED, ticket.booking, actor=actor, seats=[ticket.seat.label])
+    return ticket
 
 
 def _refundable(booking: Booking, tickets: dict[str, Ticket], labels: list[str]) -> list[str]:

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.services import ask_to_verify
-from bookings import checkout, services
+from bookings import checkout, services, tickets
 from bookings.errors import BookingError, InvalidRequest, PaymentFailed, VerificationRequired
-from bookings.models import Booking, Payment, Refund
+from bookings.models import Booking, Payment, Refund, VoidTicket
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
 from cinema.models import Seat, Showtime
@@ -233,9 +233,10 @@ def _render_booking(
         "offers": showtime_card(booking.showtime).offers_for(booking.showtime.movie.age_rating)
         if pending
         else [],
-        "tickets": booking.tickets.select_related("seat", "ticket_type")
-        if booking.status == "confirmed"
-        else [],
+        "passes": tickets.passes(booking) if booking.status == Booking.Status.CONFIRMED else [],
+        "void": VoidTicket.objects.filter(
+            booking_ref=booking.ref, reason=VoidTicket.Reason.REFUNDED
+        ).order_by("seat_label"),
         "can_extend": booking.status == Booking.Status.PENDING,
         "confirming": confirming,
         "refunded": sum(refund.amount for refund in refunds),
@@ -384,7 +385,7 @@ def cancel(booking: Booking, request) -> str:
 
 
 @_booking_action()
-def tickets(booking: Booking, request) -> None:
+def choose_tickets(booking: Booking, request) -> None:
     """Choose each seat's ticket type (fields `type-<seat>`); the total is priced again."""
     prefix = "type-"
     choices = {
@@ -407,3 +408,42 @@ def voucher(booking: Booking, request) -> str:
 def remove_voucher(booking: Booking, request) -> str:
     checkout.remove_voucher(booking=booking)
     return "The voucher is removed."
+
+
+def _ticket_file(request, ref: str, *, render, content_type: str, filename: str):
+    booking = _my_booking(request, ref)
+    if booking.status != Booking.Status.CONFIRMED:
+        return HttpResponse(
+            f"Booking {booking.ref} is {booking.get_status_display().lower()}: it has no tickets.",
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(render(booking), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename.format(ref=booking.ref)}"'
+    return response
+
+
+@require_GET
+@login_required
+def tickets_pdf(request, ref: str):
+    """The tickets to print or keep: a page per seat with its QR code."""
+    return _ticket_file(
+        request,
+        ref,
+        render=tickets.tickets_pdf,
+        content_type="application/pdf",
+        filename="tickets-{ref}.pdf",
+    )
+
+
+@require_GET
+@login_required
+def event_ics(request, ref: str):
+    """The showing as a calendar event ("Add to calendar")."""
+    return _ticket_file(
+        request,
+        ref,
+        render=tickets.calendar_event,
+        content_type="text/calendar; charset=utf-8",
+        filename="{ref}.ics",
+    )

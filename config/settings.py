@@ -2,6 +2,7 @@
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -69,6 +70,17 @@ if problem := secret_key_problem(SECRET_KEY):
             "(or DEBUG=1 for local development)."
         )
     SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
+
+# Tickets' QR codes are signed with this Ed25519 key (32 bytes, base64url; `manage.py ticket_key`
+# makes one) so door devices can check them with the public key alone. Development makes its own
+# on the first run and keeps it in TICKET_DEV_KEY_FILE; production must be given one.
+TICKET_SIGNING_KEY = os.environ.get("TICKET_SIGNING_KEY", "")
+TICKET_DEV_KEY_FILE = BASE_DIR / ".ticket-signing-key"
+if not DEBUG and not re.fullmatch(r"[A-Za-z0-9_-]{43}=?", TICKET_SIGNING_KEY):
+    raise ImproperlyConfigured(
+        "TICKET_SIGNING_KEY is missing or not a key while DEBUG is off: make one with "
+        "`python manage.py ticket_key` and keep it as secret as SECRET_KEY."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -338,6 +350,8 @@ if PAYMENT_GATEWAY == MOCK_GATEWAY:
 # Who bought which seat, for the seat map (seats/seatmap.py SeatSales): where bookings' tickets
 # meet the seat map, named here so that seats never imports bookings.
 SEAT_SALES = "bookings.selectors.BookingSales"
+# What the notifier attaches to an event's email (the PDF tickets and the calendar event).
+EMAIL_ATTACHMENTS = "bookings.tickets.attachments"
 # Names showtimes on the audit trail's staff pages (audit holds ids only; see audit/display.py).
 AUDIT_SHOWTIME_NAMES = "cinema.facts.showtime_facts"
 

@@ -42,6 +42,7 @@ def serving(**env):
             "DJANGO_SETTINGS_MODULE": "config.tests.production_settings",
             "DEBUG": "0",
             "SECRET_KEY": "outage-tests-secret-key-long-enough-for-production-checks",
+            "TICKET_SIGNING_KEY": "bJ0cTQ2cF4x8wq1yZpV7hL3nK9sD5gR2tU6mE0aW4oI",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
             "PAYMENT_GATEWAY": "payments.mock.gateway.MockGateway",

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "x7Qp2-production-like-secret-key-with-plenty-of-entropy-9fKz0LmN3vB",
+    "TICKET_SIGNING_KEY": "bJ0cTQ2cF4x8wq1yZpV7hL3nK9sD5gR2tU6mE0aW4oI",
     "ALLOWED_HOSTS": "cinema.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://cinema.example.com",
     "PAYMENT_GATEWAY": "payments.mock.gateway.MockGateway",
@@ -16,7 +17,8 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY"}}
+    ours = {"DEBUG", "SECRET_KEY", "TICKET_SIGNING_KEY"}
+    base = {key: value for key, value in os.environ.items() if key not in ours}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -123,3 +125,11 @@ def test_a_pool_wait_that_is_not_a_positive_number_is_a_clear_error():
         result = _manage("check", env={"DEBUG": "1", "DATABASE_POOL_TIMEOUT": value})
         assert result.returncode != 0
         assert "DATABASE_POOL_TIMEOUT must be" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_ticket_signing_key():
+    for key in ("", "change-me", "short"):
+        result = _manage("check", env={**PRODUCTION_ENV, "TICKET_SIGNING_KEY": key})
+        assert result.returncode != 0
+        assert "TICKET_SIGNING_KEY is missing or not a key while DEBUG is off" in result.stderr
+        assert "manage.py ticket_key" in result.stderr

@@ -11,6 +11,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from bookings.ticket_codes import new_key_text as ticket_key
 from config.devstack import DAPHNE_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +68,7 @@ def production_env(urls: list[str]) -> dict[str, str]:
     return {
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "TICKET_SIGNING_KEY": ticket_key(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         # The WebSocket origin check takes SITE_URL and these (never the Host with DEBUG off).
         "CSRF_TRUSTED_ORIGINS": ",".join(urls),

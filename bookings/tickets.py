@@ -1,0 +1,164 @@
+"""A booking's tickets as the moviegoer keeps them: a QR code per seat, a printable PDF (a page a
+seat) and a calendar event. The email attaches the last two (`attachments`, which the notifier
+finds through settings.EMAIL_ATTACHMENTS)."""
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+
+import segno
+from django.conf import settings
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from fpdf import FPDF
+
+from bookings import ticket_codes
+from bookings.models import Booking, Ticket
+from cinema.money import format_money
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One seat's ticket, with everything printed on it."""
+
+    ticket: Ticket
+    code: str
+
+    @property
+    def seat(self) -> str:
+        return self.ticket.seat.label
+
+    @property
+    def kind(self) -> str:
+        return self.ticket.ticket_type.name if self.ticket.ticket_type else "Ticket"
+
+    @property
+    def category(self) -> str:
+        return self.ticket.get_category_display()
+
+    def qr_svg(self) -> SafeString:
+        """The code as an inline SVG image, named for screen readers."""
+        svg = segno.make(self.code, error="m").svg_inline(scale=4, border=2)
+        label = escape(f"Ticket code for seat {self.seat}")
+        # segno writes only the modules' path (no text of ours); the label is escaped.
+        return mark_safe(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))  # noqa: S308
+
+
+def passes(booking: Booking) -> list[Pass]:
+    tickets = booking.tickets.select_related("seat", "ticket_type").order_by("seat__y", "seat__x")
+    return [
+        Pass(
+            ticket=ticket,
+            code=ticket_codes.encode(
+                showtime_id=ticket.showtime_id, ticket_id=ticket.pk, secret=ticket.secret
+            ),
+        )
+        for ticket in tickets
+    ]
+
+
+def _latin1(text: str) -> str:
+    """The PDF's built-in font speaks Latin-1: anything else prints as "?" rather than failing."""
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def tickets_pdf(booking: Booking) -> bytes:
+    """A printable page per seat: the film, time, screen, seat, ticket type and its QR code."""
+    showtime = booking.showtime
+    when = timezone.localtime(showtime.starts_at)
+    pdf = FPDF(format=(105, 148))  # A6
+    pdf.set_title(_latin1(f"Tickets {booking.ref}"))
+    pdf.set_author(_latin1(settings.CINEMA_NAME))
+    pdf.set_auto_page_break(False)
+    for ticket in passes(booking):
+        pdf.add_page()
+        pdf.set_font("helvetica", size=9)
+        pdf.cell(0, 5, _latin1(settings.CINEMA_NAME), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", style="B", size=15)
+        pdf.multi_cell(0, 7, _latin1(showtime.movie.title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", size=11)
+        lines = [
+            f"{when:%A %d %B %Y, %H:%M}",
+            showtime.auditorium.name,
+            f"Seat {ticket.seat} ({ticket.category})",
+            f"{ticket.kind}, {format_money(ticket.ticket.price)}",
+        ]
+        for line in lines:
+            pdf.cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+        image = io.BytesIO()
+        segno.make(ticket.code, error="m").save(image, kind="png", scale=10, border=4)
+        image.seek(0)
+        pdf.image(image, x=(pdf.w - 62) / 2, y=pdf.get_y() + 2, w=62, h=62)
+        pdf.set_y(pdf.h - 14)
+        pdf.set_font("helvetica", size=8)
+        pdf.cell(0, 4, _latin1(f"Booking {booking.ref}"), align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 4, "Show this code at the door.", align="C")
+    return bytes(pdf.output())
+
+
+def _ics_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _fold(line: str) -> str:
+    """RFC 5545: lines of at most 75 octets, continued with a space."""
+    data, parts = line.encode(), []
+    while len(data) > 75:
+        cut = 75 if not parts else 74
+        while (data[cut] & 0xC0) == 0x80:  # never inside a UTF-8 character
+            cut -= 1
+        parts.append(data[:cut].decode())
+        data = data[cut:]
+    parts.append(data.decode())
+    return "\r\n ".join(parts)
+
+
+def calendar_event(booking: Booking) -> str:
+    """The showing as an iCalendar event (UTC times, the booking as its unique id)."""
+    showtime = booking.showtime
+    ends = showtime.starts_at + timedelta(minutes=showtime.movie.runtime_minutes)
+    stamp = "%Y%m%dT%H%M%SZ"
+    link = f"{settings.SITE_URL}{booking.get_absolute_url()}"
+    host = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:-//{_ics_text(settings.CINEMA_NAME)}//Tickets//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:{booking.ref}@{host}",
+        f"DTSTAMP:{timezone.now().astimezone(UTC):{stamp}}",
+        f"DTSTART:{showtime.starts_at.astimezone(UTC):{stamp}}",
+        f"DTEND:{ends.astimezone(UTC):{stamp}}",
+        f"SUMMARY:{_ics_text(showtime.movie.title)}",
+        f"LOCATION:{_ics_text(f'{settings.CINEMA_NAME}, {showtime.auditorium.name}')}",
+        "DESCRIPTION:"
+        + _ics_text(
+            f"Seats {', '.join(booking.seat_labels)}. Booking {booking.ref}: show your tickets "
+            f"at the door. {link}"
+        ),
+        f"URL:{link}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(f"{_fold(line)}\r\n" for line in lines)
+
+
+def attachments(event: dict) -> list[tuple[str, bytes, str]]:
+    """What the email about `event` (a stream event, plain data) attaches: a confirmed booking's
+    PDF tickets and calendar event; nothing for any other email."""
+    if event.get("kind") != "booking_confirmed":
+        return []
+    booking = (
+        Booking.objects.select_related("showtime__movie", "showtime__auditorium")
+        .filter(ref=event.get("booking_ref", ""), status=Booking.Status.CONFIRMED)
+        .first()
+    )
+    if booking is None:  # refunded since: the email still goes, without tickets
+        return []
+    return [
+        (f"tickets-{booking.ref}.pdf", tickets_pdf(booking), "application/pdf"),
+        (f"{booking.ref}.ics", calendar_event(booking).encode(), "text/calendar"),
+    ]
