@@ -123,7 +123,7 @@ def test_an_adult_and_a_child_in_a_premium_row_with_the_demo_voucher(open_page, 
     expect(page.locator(".ticket__facts")).to_contain_text(total)
     expect(page.locator("[data-ticket=L10]")).to_contain_text(_money(adult))
     expect(page.locator("[data-ticket=L11]")).to_contain_text(_money(child))
-    expect(page.locator("table.lines")).to_contain_text("Child")
+    expect(page.locator(".passes")).to_contain_text("Child")
     page.screenshot(path=str(ARTIFACTS / "ticket.png"), full_page=True)
 
     email = _email_about(maildir, ref)
