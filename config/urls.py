@@ -7,6 +7,7 @@ from django.urls import include, path
 
 from audit.views import audit_feed, system_status
 from bookings.admin_views import live_holds, live_holds_index, release_hold
+from bookings.report_views import sales_day, sales_showtime
 from config.health import health
 from config.media import serve_media
 
@@ -32,6 +33,12 @@ urlpatterns = [
     ),
     path("admin/audit-feed/", admin.site.admin_view(audit_feed), name="audit_feed"),
     path("admin/system/", admin.site.admin_view(system_status), name="system_status"),
+    path("admin/sales/", admin.site.admin_view(sales_day), name="sales_day"),
+    path(
+        "admin/sales/<int:showtime_id>/",
+        admin.site.admin_view(sales_showtime),
+        name="sales_showtime",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("bookings.urls")),

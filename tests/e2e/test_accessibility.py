@@ -14,7 +14,13 @@ from tests.e2e.test_live_seat_map import _a_showtime_path
 
 AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-STAFF_PAGES = ["/admin/", "/admin/live-holds/", "/admin/audit-feed/", "/admin/system/"]
+STAFF_PAGES = [
+    "/admin/",
+    "/admin/live-holds/",
+    "/admin/audit-feed/",
+    "/admin/system/",
+    "/admin/sales/",
+]
 
 
 def _violations(page) -> list[str]:
