@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from audit.display import local_when
 from audit.models import AuditEvent
 from bookings import services
+from bookings import tickets as ticket_files
 from bookings.errors import BookingError
 from bookings.models import Booking, Payment, Refund, Ticket
 from cinema.money import format_money
@@ -223,7 +224,12 @@ class BookingAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.refund_view),
             name="bookings_booking_refund",
         )
-        return [refund, *super().get_urls()]
+        tickets = path(
+            "<path:object_id>/tickets.pdf",
+            self.admin_site.admin_view(self.tickets_view),
+            name="bookings_booking_tickets",
+        )
+        return [refund, tickets, *super().get_urls()]
 
     def has_add_permission(self, request):
         return False
@@ -254,7 +260,23 @@ class BookingAdmin(admin.ModelAdmin):
     @admin.display(description="refund")
     def refund_link(self, booking):
         url = reverse("admin:bookings_booking_refund", args=[booking.pk])
-        return format_html('<a href="{}">Refund tickets…</a>', url)
+        tickets = reverse("admin:bookings_booking_tickets", args=[booking.pk])
+        return format_html(
+            '<a href="{}">Refund tickets…</a> · <a href="{}">Print the tickets (PDF)</a>',
+            url,
+            tickets,
+        )
+
+    def tickets_view(self, request, object_id):
+        """The booking's tickets as the buyer has them, for the box office to print again."""
+        booking = self.get_object(request, unquote(object_id))
+        if booking is None or not self.has_view_permission(request, booking):
+            raise Http404("No such booking.")
+        if booking.status != Booking.Status.CONFIRMED:
+            raise Http404("This booking has no tickets.")
+        response = HttpResponse(ticket_files.tickets_pdf(booking), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="tickets-{booking.ref}.pdf"'
+        return response
 
     def refund_view(self, request, object_id):
         """Refund some or all tickets of a confirmed booking, for what was paid or less."""
@@ -431,6 +453,10 @@ def _safe_cell(value: str) -> str:
 
 @admin.register(Ticket)
 class TicketAdmin(ViewOnlyAdmin):
+    """Sold tickets; "Reissue" gives a ticket a new code when a picture of it has leaked."""
+
+    actions = ["reissue"]
+
     list_display = ["booking", "showtime", "seat", "ticket_type", "category", "price", "sold_at"]
     list_filter = ["showtime__movie", "ticket_type", "category"]
     list_select_related = [
@@ -441,6 +467,22 @@ class TicketAdmin(ViewOnlyAdmin):
         "ticket_type",
     ]
     search_fields = ["booking__ref", "seat__label"]
+
+    def has_reissue_permission(self, request) -> bool:
+        return request.user.has_perm("bookings.change_ticket")
+
+    @admin.action(
+        description="Reissue the selected tickets (their old codes stop working)",
+        permissions=["reissue"],
+    )
+    def reissue(self, request, queryset):
+        tickets = list(queryset)
+        for ticket in tickets:
+            services.reissue_ticket(ticket=ticket, actor=request.user)
+        messages.success(
+            request,
+            f"Reissued {len(tickets)} ticket(s): the buyer's ticket page has the new codes.",
+        )
 
 
 @admin.register(Payment)

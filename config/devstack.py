@@ -69,7 +69,7 @@ def main() -> int:
             "It keeps nothing and serves this machine only; set REDIS_URL to use a real Redis.",
             env["REDIS_URL"],
         )
-    for step in (["migrate", "--noinput", "-v", "1"], ["seed_demo"]):
+    for step in (["migrate", "--noinput", "-v", "1"], ["seed_demo"], ["seed_demo_tickets"]):
         subprocess.run(manage(*step), env=env, check=True)
 
     host, port = env["HOST"], env["PORT"]

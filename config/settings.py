@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "audit",
     "accounts",
     "payments",
+    "checkin",
 ]
 
 MIDDLEWARE = [

@@ -42,6 +42,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("bookings.urls")),
+    path("", include("checkin.urls")),
     path("", include("cinema.urls")),
 ]
 if settings.PAYMENT_GATEWAY == settings.MOCK_GATEWAY:

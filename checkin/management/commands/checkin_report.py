@@ -1,0 +1,51 @@
+"""Who came and who did not, for one showtime, as CSV on stdout."""
+
+import csv
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from bookings.models import Ticket
+from checkin.models import CheckIn
+from cinema.models import Showtime
+
+COLUMNS = ["seat", "ticket", "booking", "email", "status", "checked_in_at", "door", "staff"]
+
+
+class Command(BaseCommand):
+    help = "CSV of every ticket of a showtime: checked in (when, which door, by whom) or not."
+
+    def add_arguments(self, parser):
+        parser.add_argument("showtime", help="The showtime's id (see admin, Showtimes).")
+
+    def handle(self, *args, showtime: str, **options):
+        if not showtime.isdigit():
+            raise CommandError(f"{showtime!r} is not a showtime id: give its number.")
+        found = Showtime.objects.filter(pk=int(showtime)).first()
+        if found is None:
+            raise CommandError(f"There is no showtime {showtime}.")
+        check_ins = {
+            check_in.ticket_id: check_in
+            for check_in in CheckIn.objects.filter(showtime=found).select_related("staff")
+        }
+        writer = csv.writer(self.stdout)
+        writer.writerow(COLUMNS)
+        tickets = (
+            Ticket.objects.filter(showtime=found)
+            .select_related("seat", "ticket_type", "booking__user")
+            .order_by("seat__y", "seat__x")
+        )
+        for ticket in tickets:
+            check_in = check_ins.get(ticket.pk)
+            writer.writerow(
+                [
+                    ticket.seat.label,
+                    ticket.ticket_type.name if ticket.ticket_type else "",
+                    ticket.booking.ref,
+                    ticket.booking.user.email,
+                    "in" if check_in else "not in",
+                    timezone.localtime(check_in.at).isoformat() if check_in else "",
+                    check_in.door if check_in else "",
+                    check_in.staff.get_username() if check_in and check_in.staff else "",
+                ]
+            )
