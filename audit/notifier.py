@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from datetime import timedelta
+from email.mime.base import MIMEBase
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -40,10 +41,10 @@ MISSED_GRACE = timedelta(minutes=2)
 MISSED_HORIZON = timedelta(days=2)
 
 
-def attachments_for(event: dict) -> list[tuple[str, bytes, str]]:
+def attachments_for(event: dict) -> list:
     """The files an event's email carries (the tickets of a confirmed booking), from the app
     that owns them: settings.EMAIL_ATTACHMENTS names the function (the notifier imports no
-    other app)."""
+    other app). Each is (filename, content, mimetype), or a MIME part for an inline image."""
     if not settings.EMAIL_ATTACHMENTS:
         return []
     return import_string(settings.EMAIL_ATTACHMENTS)(event)
@@ -195,8 +196,12 @@ class Notifier:
                 return False
             message = EmailMultiAlternatives(email.subject, email.text, to=[email.recipient])
             message.attach_alternative(email.html, "text/html")
-            for name, content, mimetype in attachments_for(event):
-                message.attach(name, content, mimetype)
+            for attachment in attachments_for(event):
+                if isinstance(attachment, MIMEBase):  # an inline image the HTML shows
+                    message.mixed_subtype = "related"
+                    message.attach(attachment)
+                else:
+                    message.attach(*attachment)
             # A failed send raises and rolls the Notification back: the entry stays pending.
             message.send()
         log.info("sent %s email for booking %s", event["kind"], event["booking_ref"])

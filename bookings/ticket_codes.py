@@ -97,7 +97,11 @@ def decode(text: str, *, key: Ed25519PublicKey | None = None) -> Code:
         raise InvalidCode("Not a valid ticket.")
     payload = text.strip().rsplit(".", 1)[0]
     try:
-        (key or public_key()).verify(unb64(match[4]), payload.encode())
+        signature = unb64(match[4])
+        # One spelling per signature: base64's spare bits could otherwise vary unnoticed.
+        if b64(signature) != match[4]:
+            raise ValueError
+        (key or public_key()).verify(signature, payload.encode())
     except (InvalidSignature, ValueError, binascii.Error):
         raise InvalidCode("Not a valid ticket.") from None
     return Code(showtime_id=int(match[1]), ticket_id=int(match[2]), secret=match[3])

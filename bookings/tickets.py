@@ -5,6 +5,7 @@ finds through settings.EMAIL_ATTACHMENTS)."""
 import io
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from email.mime.image import MIMEImage
 
 import segno
 from django.conf import settings
@@ -146,9 +147,19 @@ def calendar_event(booking: Booking) -> str:
     return "".join(f"{_fold(line)}\r\n" for line in lines)
 
 
-def attachments(event: dict) -> list[tuple[str, bytes, str]]:
-    """What the email about `event` (a stream event, plain data) attaches: a confirmed booking's
-    PDF tickets and calendar event; nothing for any other email."""
+def _inline_code(ticket: Pass) -> MIMEImage:
+    """A seat's QR code for the email's HTML, which shows it as <img src="cid:ticket-F11">."""
+    image = io.BytesIO()
+    segno.make(ticket.code, error="m").save(image, kind="png", scale=5, border=4)
+    part = MIMEImage(image.getvalue(), "png")
+    part.add_header("Content-ID", f"<ticket-{ticket.seat}>")
+    part.add_header("Content-Disposition", "inline", filename=f"ticket-{ticket.seat}.png")
+    return part
+
+
+def attachments(event: dict) -> list:
+    """What the email about `event` (a stream event, plain data) carries: a confirmed booking's
+    QR code per seat (inline), PDF tickets and calendar event; nothing for any other email."""
     if event.get("kind") != "booking_confirmed":
         return []
     booking = (
@@ -159,6 +170,7 @@ def attachments(event: dict) -> list[tuple[str, bytes, str]]:
     if booking is None:  # refunded since: the email still goes, without tickets
         return []
     return [
+        *(_inline_code(ticket) for ticket in passes(booking)),
         (f"tickets-{booking.ref}.pdf", tickets_pdf(booking), "application/pdf"),
         (f"{booking.ref}.ics", calendar_event(booking).encode(), "text/calendar"),
     ]

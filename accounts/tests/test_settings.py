@@ -73,7 +73,10 @@ def test_email_verification_is_optional_by_default_and_configurable():
 
 def test_without_debug_sign_up_waits_for_the_emailed_link_so_it_reveals_no_account():
     production = _settings(
-        DEBUG="0", SECRET_KEY=PRODUCTION_KEY, PAYMENT_GATEWAY="payments.mock.gateway.MockGateway"
+        DEBUG="0",
+        SECRET_KEY=PRODUCTION_KEY,
+        TICKET_SIGNING_KEY="bJ0cTQ2cF4x8wq1yZpV7hL3nK9sD5gR2tU6mE0aW4oI",
+        PAYMENT_GATEWAY="payments.mock.gateway.MockGateway",
     )
     assert production.returncode == 0, production.stderr
     assert json.loads(production.stdout)["verification"] == "mandatory"

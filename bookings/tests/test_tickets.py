@@ -151,11 +151,18 @@ def test_the_confirmation_email_attaches_the_pdf_and_the_calendar_event(paid, re
     confirmed = AuditEvent.objects.get(kind=AuditEvent.Kind.BOOKING_CONFIRMED)
     assert Notifier(consumer="test", block_ms=1).handle(confirmed.as_message())
     (email,) = mail.outbox
-    names = {name: mimetype for name, _content, mimetype in email.attachments}
-    assert names == {
+    files = {a.filename: a.mimetype for a in email.attachments if isinstance(a, tuple)}
+    assert files == {
         f"tickets-{paid.ref}.pdf": "application/pdf",
         f"{paid.ref}.ics": "text/calendar",
     }
+    # A QR code per seat shown in the HTML itself, as cid: images of the message.
+    inline = [a["Content-ID"] for a in email.attachments if not isinstance(a, tuple)]
+    assert inline == ["<ticket-A3>", "<ticket-A4>"]
+    html, _ = email.alternatives[0]
+    assert 'src="cid:ticket-A3"' in html and 'src="cid:ticket-A4"' in html
+    raw = email.message().as_bytes()
+    assert b"multipart/related" in raw and b"Content-ID: <ticket-A3>" in raw
     assert tickets.attachments({"kind": "seats_released", "booking_ref": paid.ref}) == []
 
 
