@@ -16,24 +16,13 @@ at BENCH_REDIS_URL (default redis://127.0.0.1:6379/10), emptied before and after
 import argparse
 import os
 import statistics
-import sys
-import tempfile
 import time
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-_tmp = tempfile.TemporaryDirectory()
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{_tmp.name}/b.db"
-os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
-os.environ["ALLOWED_HOSTS"] = "testserver"
+from inprocess import setup
 
-import django
-
-django.setup()
+setup(ALLOWED_HOSTS="testserver")
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
