@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "accounts",
     "payments",
     "checkin",
+    "waitingroom",
 ]
 
 MIDDLEWARE = [
