@@ -70,6 +70,16 @@ class VerificationRequired(BookingError):
     status = 403
 
 
+class WaitingRoomRequired(BookingError):
+    """The showtime sells through its waiting room and this shopper has not been let in."""
+
+    status = 403
+
+    def __init__(self, message: str, *, queue_url: str):
+        super().__init__(message)
+        self.queue_url = queue_url
+
+
 class RateLimited(BookingError):
     status = 429
 

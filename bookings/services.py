@@ -50,6 +50,7 @@ from seats import holds
 from seats.best import best_available
 from seats.broadcast import seats_changed
 from seats.seatmap import Plan, SeatStates, get_plan, read_seat_states
+from waitingroom import services as waiting_room
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +118,13 @@ _NOT_PAYABLE = {
 
 
 def _check_on_sale(showtime: Showtime) -> None:
-    """Holding and extending need the showtime on sale and not started."""
+    """Holding and extending need the showtime on sale (and its on-sale time come) and not
+    started."""
     if reason := _sales_ended(showtime):
         raise BookingClosed(_NOT_ON_SALE[reason])
+    if showtime.on_sale_at and showtime.on_sale_at > timezone.now():
+        opens = timezone.localtime(showtime.on_sale_at)
+        raise BookingClosed(f"Tickets go on sale on {opens:%a %-d %b at %H:%M}.")
 
 
 def _check_sales_open(showtime: Showtime) -> None:
@@ -669,9 +674,11 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
     _sold_on_commit(booking)
 
     def after_commit():
-        # Bought: the buyer may hold seats of this showtime again at once.
+        # Bought: the buyer may hold seats of this showtime again at once, and their slot in
+        # the waiting room goes to the next in line.
         for owner in (_hold_owner(booking.user_id), _late_owner(booking)):
             holds.close_window(showtime_id=booking.showtime_id, owner=owner)
+        waiting_room.finished(showtime=booking.showtime, user_id=booking.user_id)
 
     transaction.on_commit(after_commit, robust=True)
     return None

@@ -14,10 +14,17 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
+from redis.exceptions import RedisError
 
 from accounts.services import ask_to_verify
 from bookings import checkout, services, tickets
-from bookings.errors import BookingError, InvalidRequest, PaymentFailed, VerificationRequired
+from bookings.errors import (
+    BookingError,
+    InvalidRequest,
+    PaymentFailed,
+    VerificationRequired,
+    WaitingRoomRequired,
+)
 from bookings.models import Booking, Payment, Refund, VoidTicket
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
@@ -26,6 +33,7 @@ from cinema.money import format_money
 from cinema.pricing import Quote, showtime_card
 from payments.gateway import GatewayError, get_gateway
 from seats.seatmap import SeatStates, get_plan, read_seat_states, view_seat_map
+from waitingroom import services as waiting_room
 
 # A gateway's event is a few kilobytes; anything much larger is not one.
 WEBHOOK_MAX_BYTES = 64 * 1024
@@ -97,6 +105,7 @@ def _render_showtime(
         "seat_map": seat_map,
         "error": error.message if error else None,
         "conflicts": conflicts,
+        "queue_url": getattr(error, "queue_url", None),
         "selected": set(selected) - set(conflicts) or seat_map.mine,
         "max_seats": settings.MAX_SEATS_PER_BOOKING,
     }
@@ -179,6 +188,7 @@ def hold(request, showtime_id: int):
     labels = request.POST.getlist("seats")
     states = None
     try:
+        _check_let_in(request, showtime)
         labels, best = _hold_request(request)
         # Read once and passed on: the check, the broadcast and a refusal's map use these. A
         # hold of chosen seats reads only their holds; the map, if refused, reads the rest.
@@ -201,6 +211,26 @@ def hold(request, showtime_id: int):
             request, showtime, states=states, error=error, selected=labels, status=error.status
         )
     return _leave_for(request, booking.get_absolute_url())
+
+
+def _check_let_in(request, showtime: Showtime) -> None:
+    """With the waiting room on, only shoppers it has let in may hold seats."""
+    if not showtime.waiting_room:
+        return
+    queue_url = reverse("waitingroom:queue", args=[showtime.pk])
+    try:
+        let_in = waiting_room.admitted(request, showtime)
+    except RedisError:
+        raise WaitingRoomRequired(
+            "The waiting room cannot let anyone in right now: your place in the queue is kept.",
+            queue_url=queue_url,
+        ) from None
+    if not let_in:
+        raise WaitingRoomRequired(
+            "Seats for this showtime are sold through a waiting room, to be fair to everyone: "
+            "join the queue and you will be let in to choose seats when it is your turn.",
+            queue_url=queue_url,
+        )
 
 
 def _selection_url(showtime: Showtime, *, labels: list[str]) -> str:

@@ -46,6 +46,9 @@ class Movie(models.Model):
     poster_large = models.FileField(upload_to="posters/", blank=True, editable=False)
     poster_width = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     poster_height = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    high_demand = models.BooleanField(
+        default=False, help_text="New showtimes of this film open with the waiting room on."
+    )
     director = models.CharField(max_length=200, blank=True)
     cast = models.CharField(max_length=500, blank=True, help_text="Main cast, comma separated.")
     trailer_url = models.URLField(blank=True)
@@ -160,6 +163,23 @@ class Showtime(models.Model):
         help_text="What each ticket type costs and what each seat category adds.",
     )
     on_sale = models.BooleanField(default=True, help_text="Untick to stop selling seats.")
+    on_sale_at = models.DateTimeField(
+        null=True, blank=True, help_text="When seats go on sale; blank: they are on sale now."
+    )
+    waiting_room = models.BooleanField(
+        default=False,
+        help_text="Shoppers queue fairly and are let in at a pace the site can serve (for an "
+        "on-sale rush). A new showtime of a high-demand film starts with it on.",
+    )
+    room_max_active = models.PositiveIntegerField(
+        default=150, help_text="Shoppers choosing seats at once, at most."
+    )
+    room_admit_per_minute = models.PositiveIntegerField(
+        default=600, help_text="New shoppers let in per minute, at most."
+    )
+    room_window_minutes = models.PositiveSmallIntegerField(
+        default=10, help_text="How long a shopper let in has to hold seats."
+    )
 
     class Format(models.TextChoices):
         STANDARD = "2d", "2D"

@@ -72,7 +72,8 @@ def schedule_showtime(
     """Create or move a showtime; refuses one that overlaps another in the same auditorium."""
     # Serialise scheduling per auditorium so two staff cannot book the same slot at once.
     Auditorium.objects.select_for_update().filter(pk=auditorium.pk).first()
-    showtime = showtime or Showtime()
+    if showtime is None:
+        showtime = Showtime(waiting_room=movie.high_demand)
     showtime.movie = movie
     showtime.auditorium = auditorium
     showtime.starts_at = starts_at

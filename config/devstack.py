@@ -25,6 +25,7 @@ DAPHNE_OPTIONS = ["--websocket_timeout", "-1", "--ping-interval", "20", "--ping-
 WORKERS: list[tuple[str, list[str]]] = [
     ("sweeper", ["sweep_holds"]),
     ("notifier", ["run_notifier"]),
+    ("waiting room", ["run_waiting_room"]),
 ]
 
 

@@ -43,6 +43,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("bookings.urls")),
     path("", include("checkin.urls")),
+    path("", include("waitingroom.urls")),
     path("", include("cinema.urls")),
 ]
 if settings.PAYMENT_GATEWAY == settings.MOCK_GATEWAY:

@@ -1,0 +1,137 @@
+"""A showtime with its waiting room on: queue, admission token, the hold refused without it."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import signing
+from django.test import Client
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from bookings import services as bookings
+from bookings.models import Booking
+from conftest import pay
+from waitingroom import queue, services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def room(showtime):
+    showtime.waiting_room = True
+    showtime.save(update_fields=["waiting_room"])
+    return showtime
+
+
+def _client(user=None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _hold(client, showtime, *labels):
+    return client.post(f"/showtimes/{showtime.pk}/hold/", {"seats": list(labels)})
+
+
+def _queue(client, showtime):
+    return client.get(f"/showtimes/{showtime.pk}/queue/")
+
+
+def test_without_being_let_in_the_hold_is_refused_with_a_link_to_the_queue(room, user):
+    buyer = _client(user)
+    response = _hold(buyer, room, "A3")
+    assert response.status_code == 403
+    assert "sold through a waiting room" in response.text
+    assert f'href="/showtimes/{room.pk}/queue/"' in response.text
+    assert not Booking.objects.exists()
+
+
+def test_queue_then_let_in_then_hold(room, user):
+    buyer = _client(user)
+    page = _queue(buyer, room)
+    assert page.status_code == 200 and "0</strong> people are ahead of you" in page.text
+    assert services.admit_pass() == 1
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.WAITING_ROOM_ADMITTED)
+    assert event.detail["members"] == [f"u{user.pk}"]
+    turn = _queue(buyer, room)
+    assert "It is your turn." in turn.text
+    assert buyer.cookies[services.cookie_name(room.pk)].value
+    assert _hold(buyer, room, "A3").status_code == 303
+
+
+def test_a_token_works_only_for_its_account_and_showtime_and_until_it_expires(
+    room, user, bob, movie, auditorium
+):
+    buyer = _client(user)
+    _queue(buyer, room)
+    services.admit_pass()
+    _queue(buyer, room)
+    token = buyer.cookies[services.cookie_name(room.pk)].value
+    # Another account with the same cookie.
+    other = _client(bob)
+    other.cookies[services.cookie_name(room.pk)] = token
+    assert _hold(other, room, "A4").status_code == 403
+    # A forged token.
+    forged = _client(user)
+    forged.cookies[services.cookie_name(room.pk)] = signing.dumps(
+        {"s": room.pk, "m": f"u{user.pk}", "d": queue.now_ms() + 60_000}, salt="another"
+    )
+    assert _hold(forged, room, "A4").status_code == 403
+    # Past its deadline (the slot is gone too).
+    expired = services.admission_token(room, f"u{user.pk}", queue.now_ms() - 1)
+    late = _client(user)
+    late.cookies[services.cookie_name(room.pk)] = expired
+    assert _hold(late, room, "A4").status_code == 403
+    assert _hold(buyer, room, "A4").status_code == 303
+
+
+def test_buying_frees_the_slot_for_the_next_in_line(
+    room, user, bob, django_capture_on_commit_callbacks
+):
+    buyer, next_in_line = _client(user), _client(bob)
+    room.room_max_active = 1
+    room.save(update_fields=["room_max_active"])
+    _queue(buyer, room)
+    _queue(next_in_line, room)
+    assert services.admit_pass() == 1
+    _queue(buyer, room)
+    _hold(buyer, room, "A3")
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(Booking.objects.get(user=user))
+    assert queue.place(showtime_id=room.pk, member=f"u{user.pk}") is None
+    assert services.admit_pass() == 1
+    assert "It is your turn." in _queue(next_in_line, room).text
+
+
+def test_an_anonymous_visitor_keeps_their_place_when_signing_in(room, user, bob):
+    _queue(_client(bob), room)
+    visitor = _client()
+    assert "1</strong> person is ahead of you" in _queue(visitor, room).text
+    _queue(_client(), room)  # someone else behind
+    visitor.force_login(user)
+    assert "1</strong> person is ahead of you" in _queue(visitor, room).text
+    assert queue.sizes(showtime_id=room.pk) == (3, 0)
+
+
+def test_before_the_on_sale_time_nothing_is_held(showtime, user):
+    showtime.on_sale_at = timezone.now() + timedelta(hours=1)
+    showtime.save(update_fields=["on_sale_at"])
+    response = _hold(_client(user), showtime, "A3")
+    assert response.status_code == 409 and "Tickets go on sale on" in response.text
+
+
+def test_with_redis_down_nobody_is_let_in_and_the_page_says_so(room, user, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    buyer = _client(user)
+    page = _queue(buyer, room)
+    assert page.status_code == 503 and "cannot let anyone in right now" in page.text
+    # Holding needs Redis too: the site's outage page (503), and nothing held.
+    buyer.raise_request_exception = False
+    assert _hold(buyer, room, "A3").status_code == 503
+    assert not Booking.objects.exists()
+
+
+def test_a_room_that_is_off_changes_nothing(showtime, user):
+    assert _queue(_client(user), showtime).status_code == 302
+    assert bookings.hold_seats(user=user, showtime=showtime, labels=["A3"]).status == "pending"
