@@ -141,7 +141,7 @@ def undo(*, showtime: Showtime, ticket_id: int, door: Door) -> bool:
     """Take back a mistaken check-in; False if the ticket was not checked in here."""
     with transaction.atomic():
         check_in = (
-            CheckIn.objects.select_for_update()
+            CheckIn.objects.select_for_update(of=("self",))
             .select_related("ticket__seat")
             .filter(showtime=showtime, ticket_id=ticket_id)
             .first()
@@ -204,7 +204,11 @@ def _offline_scan(*, showtime: Showtime, item: dict, door: Door) -> tuple[Outcom
         return outcome, ""
     # Admitted twice: the first scan wins, whichever door made it.
     with transaction.atomic():
-        first = CheckIn.objects.select_for_update().select_related("staff").get(ticket=ticket)
+        first = (
+            CheckIn.objects.select_for_update(of=("self",))
+            .select_related("staff")
+            .get(ticket=ticket)
+        )
         earlier = item["scanned_at"] < first.at
         winner = (door.door, item["scanned_at"]) if earlier else (first.door, first.at)
         loser = (first.door, first.at) if earlier else (door.door, item["scanned_at"])
