@@ -74,6 +74,7 @@ class AuditEvent(models.Model):
         CHECK_IN_UNDONE = "check_in_undone", "Check-in undone"
         CHECK_IN_CONFLICT = "check_in_conflict", "Check-in conflict"
         WAITING_ROOM_ADMITTED = "waiting_room_admitted", "Shoppers let in from the queue"
+        WAITING_ROOM_CHANGED = "waiting_room_changed", "Waiting room changed"
         SYSTEM_ERROR = "system_error", "System error"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

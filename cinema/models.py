@@ -180,6 +180,9 @@ class Showtime(models.Model):
     room_window_minutes = models.PositiveSmallIntegerField(
         default=10, help_text="How long a shopper let in has to hold seats."
     )
+    room_paused = models.BooleanField(
+        default=False, help_text="Let nobody new in for now (the queue keeps its order)."
+    )
 
     class Format(models.TextChoices):
         STANDARD = "2d", "2D"

@@ -45,7 +45,7 @@ def rules_for(showtime: Showtime) -> queue.Rules:
         max_active=showtime.room_max_active,
         rate_per_minute=showtime.room_admit_per_minute,
         window_ms=showtime.room_window_minutes * 60_000,
-        paused=not showtime.on_sale,
+        paused=showtime.room_paused or not showtime.on_sale,
     )
 
 

@@ -135,3 +135,25 @@ def test_with_redis_down_nobody_is_let_in_and_the_page_says_so(room, user, setti
 def test_a_room_that_is_off_changes_nothing(showtime, user):
     assert _queue(_client(user), showtime).status_code == 302
     assert bookings.hold_seats(user=user, showtime=showtime, labels=["A3"]).status == "pending"
+
+
+def test_ops_turn_the_room_on_pause_it_and_change_its_pace(showtime, user):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("waiting_room", "on", str(showtime.pk), "--max-active", "1", stdout=out)
+    assert "waiting room on; 0 queued, 0 shopping (at most 1)" in out.getvalue()
+    _queue(_client(user), showtime)
+    call_command("waiting_room", "pause", str(showtime.pk), stdout=StringIO())
+    assert services.admit_pass() == 0  # paused: the queue keeps its order, nobody new comes in
+    call_command("waiting_room", "resume", str(showtime.pk), "--rate", "30", stdout=StringIO())
+    assert services.admit_pass() == 1
+    showtime.refresh_from_db()
+    assert (showtime.room_paused, showtime.room_admit_per_minute) == (False, 30)
+    changes = AuditEvent.objects.filter(kind=AuditEvent.Kind.WAITING_ROOM_CHANGED)
+    assert [event.detail["action"] for event in changes.order_by("id")] == ["on", "pause", "resume"]
+    for bad in (["on", "x"], ["on", "999999"], ["on", str(showtime.pk), "--rate", "0"]):
+        with pytest.raises(CommandError):
+            call_command("waiting_room", *bad, stdout=StringIO())

@@ -1,0 +1,69 @@
+"""A showtime's waiting room from the command line: see it, turn it on or off, pause, resume,
+change its pace. Every change is audited."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from audit.services import Kind, record
+from cinema.models import Showtime
+from waitingroom import queue
+
+ACTIONS = ("status", "on", "off", "pause", "resume")
+# Options that set a number of the room: (option, Showtime field).
+NUMBERS = (
+    ("max_active", "room_max_active"),
+    ("rate", "room_admit_per_minute"),
+    ("window", "room_window_minutes"),
+)
+
+
+class Command(BaseCommand):
+    help = "Show or change a showtime's waiting room: status, on, off, pause, resume."
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=ACTIONS)
+        parser.add_argument("showtime", help="The showtime's id.")
+        parser.add_argument("--max-active", type=int, help="Shoppers choosing seats at once.")
+        parser.add_argument("--rate", type=int, help="New shoppers let in per minute.")
+        parser.add_argument("--window", type=int, help="Minutes a shopper has to hold seats.")
+
+    def handle(self, *args, action: str, showtime: str, **options):
+        if not showtime.isdigit():
+            raise CommandError(f"{showtime!r} is not a showtime id: give its number.")
+        found = Showtime.objects.filter(pk=int(showtime)).first()
+        if found is None:
+            raise CommandError(f"There is no showtime {showtime}.")
+        changes = self._changes(action, options)
+        for name, value in changes.items():
+            if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+                raise CommandError(
+                    f"--{name.removeprefix('room_').replace('_', '-')} must be 1 or more."
+                )
+        if changes:
+            with transaction.atomic():
+                Showtime.objects.filter(pk=found.pk).update(**changes)
+                record(
+                    Kind.WAITING_ROOM_CHANGED,
+                    showtime_id=found.pk,
+                    detail={"action": action, **changes, "by": "manage.py waiting_room"},
+                )
+            found.refresh_from_db()
+        queued, active = queue.sizes(showtime_id=found.pk)
+        state = "off" if not found.waiting_room else "paused" if found.room_paused else "on"
+        self.stdout.write(
+            f"Showtime {found.pk} ({found}): waiting room {state}; {queued} queued, {active} "
+            f"shopping (at most {found.room_max_active}); {found.room_admit_per_minute} let in "
+            f"a minute; {found.room_window_minutes} minutes each."
+        )
+
+    def _changes(self, action: str, options: dict) -> dict:
+        changes = {
+            "on": {"waiting_room": True},
+            "off": {"waiting_room": False},
+            "pause": {"room_paused": True},
+            "resume": {"room_paused": False},
+        }.get(action, {})
+        for option, field in NUMBERS:
+            if options.get(option) is not None:
+                changes[field] = options[option]
+        return changes
