@@ -79,6 +79,17 @@ def production_env(urls: list[str]) -> dict[str, str]:
     }
 
 
+class Stack(list):
+    """The servers' base URLs; `manage(...)` runs a manage.py command on their database."""
+
+    def __init__(self, urls: list[str], env: dict):
+        super().__init__(urls)
+        self.env = env
+
+    def manage(self, *args: str) -> None:
+        _manage(self.env, *args)
+
+
 @contextmanager
 def running_stack(
     *,
@@ -89,6 +100,7 @@ def running_stack(
     extra_env: dict | None = None,
     production: bool = False,
     notifier: bool = False,
+    waiting_room: bool = False,
 ):
     """Serve the product on free ports with its own database (SQLite in a temporary directory
     unless `database_url` names an empty one); yields the base URLs.
@@ -96,7 +108,8 @@ def running_stack(
     `production` serves it as deployed: DEBUG off (`production_env`, which `extra_env` may
     override, e.g. with the SECRET_KEY a caller signs sessions with) and the static files
     collected by `collectstatic` into settings.STATIC_ROOT (`staticfiles/`, git-ignored).
-    `notifier` runs the notifier too (give it an EMAIL_URL in `extra_env` to read its mail).
+    `notifier` runs the notifier too (give it an EMAIL_URL in `extra_env` to read its mail),
+    `waiting_room` the waiting room's worker.
     The servers and the workers are stopped on the way out, whatever the exception.
     """
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,9 +156,12 @@ def running_stack(
             )
             if notifier:
                 processes.append(_start(env, [sys.executable, "manage.py", "run_notifier"]))
+            if waiting_room:
+                command = [sys.executable, "manage.py", "run_waiting_room", "--interval", "0.5"]
+                processes.append(_start(env, command))
             for url in urls:
                 _wait_healthy(url)
-            yield urls
+            yield Stack(urls, env)
         finally:
             _stop(processes)
 

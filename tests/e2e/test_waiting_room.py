@@ -1,0 +1,50 @@
+"""The waiting room in the browser: two buyers queue for a room with one shopping slot; the first
+is let in and buys, the second watches their place move and is let in without reloading."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import TEST_REDIS_URL
+from tests.e2e.conftest import ARTIFACTS, HOLD_TTL
+from tests.e2e.stack import running_stack
+from tests.e2e.test_accessibility import AXE, _violations
+from tests.e2e.test_door import _buy
+from tests.e2e.test_live_seat_map import _a_showtime_path
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with running_stack(redis_url=TEST_REDIS_URL, hold_ttl=HOLD_TTL, waiting_room=True) as urls:
+        yield urls
+
+
+def test_the_second_buyer_is_let_in_live_when_the_first_has_bought(open_page, stack):
+    path = _a_showtime_path(stack[0])
+    showtime = re.search(r"/showtimes/(\d+)/", path)[1]
+    queue = f"/showtimes/{showtime}/queue/"
+    stack.manage("waiting_room", "on", showtime, "--max-active", "1")
+    stack.manage("waiting_room", "pause", showtime)
+    alice = open_page("alice", queue)
+    bruno = open_page("bruno", queue)
+    expect(alice.locator("[data-ahead]")).to_have_text("0")
+    expect(bruno.locator("[data-ahead]")).to_have_text("1")
+    bruno.evaluate("window.stillTheSamePage = true")
+    bruno.set_viewport_size({"width": 390, "height": 844})
+    ARTIFACTS.mkdir(exist_ok=True)
+    bruno.screenshot(path=str(ARTIFACTS / "queue-390.png"), full_page=True)
+    if AXE.exists():
+        assert _violations(bruno) == []
+
+    stack.manage("waiting_room", "resume", showtime)
+    # Alice's page takes her to the seat map when her turn comes; Bruno moves up, live.
+    alice.wait_for_url(f"**{path}", timeout=15_000)
+    expect(bruno.locator("[data-ahead]")).to_have_text("0", timeout=10_000)
+    assert bruno.evaluate("window.stillTheSamePage") is True
+    _buy(alice, ["J7"])
+    # Buying freed Alice's slot: Bruno is let in and sent to the seats, without a reload.
+    bruno.wait_for_url(f"**{path}", timeout=15_000)
+    bruno.click("#seat-J9")
+    bruno.click("text=Hold seats")
+    bruno.wait_for_url("**/bookings/*/")
