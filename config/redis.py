@@ -1,9 +1,11 @@
 """The one Redis connection pool per process, built from REDIS_URL."""
 
 from functools import cache
+from pathlib import Path
 
 import redis
 from django.conf import settings
+from redis.commands.core import Script
 
 
 def get_redis(*, timeout: float | None = None) -> redis.Redis:
@@ -27,3 +29,14 @@ def _client_for(url: str, connect_timeout: float, timeout: float) -> redis.Redis
         socket_connect_timeout=connect_timeout,
         socket_timeout=timeout,
     )
+
+
+def load_script(client: redis.Redis, path: Path) -> Script:
+    """A Lua script from `path`, registered with `client` and loaded into Redis now.
+
+    The Script object reloads itself after NOSCRIPT (SCRIPT FLUSH, failover). Loading up front
+    keeps the first call off that path, which the embedded dev server answers by disconnecting.
+    """
+    script = client.register_script(path.read_text())
+    client.script_load(script.script)
+    return script

@@ -49,7 +49,7 @@ import redis
 from django.conf import settings
 from redis.commands.core import Script
 
-from config.redis import get_redis
+from config.redis import get_redis, load_script
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 
@@ -122,11 +122,7 @@ class _Scripts:
 
 
 def _load(client: redis.Redis, name: str) -> Script:
-    script = client.register_script((LUA_DIR / f"{name}.lua").read_text())
-    # The Script object reloads itself after NOSCRIPT (SCRIPT FLUSH, failover). Loading up front
-    # keeps the first call off that path, which the embedded dev server answers by disconnecting.
-    client.script_load(script.script)
-    return script
+    return load_script(client, LUA_DIR / f"{name}.lua")
 
 
 @cache

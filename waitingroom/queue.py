@@ -25,7 +25,7 @@ from pathlib import Path
 import redis
 from redis.commands.core import Script
 
-from config.redis import get_redis
+from config.redis import get_redis, load_script
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 
@@ -62,9 +62,7 @@ class _Scripts:
 
 
 def _load(client: redis.Redis, name: str) -> Script:
-    script = client.register_script((LUA_DIR / f"{name}.lua").read_text())
-    client.script_load(script.script)
-    return script
+    return load_script(client, LUA_DIR / f"{name}.lua")
 
 
 @cache
