@@ -1,12 +1,12 @@
 """`/health`: is this web node able to serve? For the load balancer and the image's health check.
 
-200 when this node reaches the database and Redis, 503 otherwise. The workers (sweeper, notifier)
-are reported in the body but never change the status: they are not part of this node, and a dead
-worker must not take every web node out of rotation. Each check waits at most CHECK_TIMEOUT
-seconds, so the answer comes well within the health check's own timeout (5 s in the image) even
-when the database or Redis swallows packets. A busy node is a healthy one: every pooled connection
-in use is the database answering, so it keeps the node in rotation. The body's "overload" counts
-the requests this process turned away as busy or for an outage (config.overload).
+200 when this node reaches the database and Redis, 503 otherwise. The workers (sweeper, notifier,
+waiting room) are reported in the body but never change the status: they are not part of this node,
+and a dead worker must not take every web node out of rotation. Each check waits at most
+CHECK_TIMEOUT seconds, so the answer comes well within the health check's own timeout (5 s in the
+image) even when the database or Redis swallows packets. A busy node is a healthy one: every pooled
+connection in use is the database answering, so it keeps the node in rotation. The body's "overload"
+counts the requests this process turned away as busy or for an outage (config.overload).
 """
 
 from contextlib import suppress

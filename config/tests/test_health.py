@@ -22,7 +22,7 @@ def test_health_is_ok_when_database_and_redis_answer(client, db):
         "status": "ok",
         "database": "ok",
         "redis": "ok",
-        "workers": {"sweeper": "missing", "notifier": "missing"},
+        "workers": {"sweeper": "missing", "notifier": "missing", "waitingroom": "missing"},
         "overload": overload_counts(),
     }
 
@@ -43,7 +43,7 @@ def test_health_is_503_when_redis_is_unreachable(client, db, settings):
         "status": "error",
         "database": "ok",
         "redis": "error",
-        "workers": {"sweeper": "unknown", "notifier": "unknown"},
+        "workers": {"sweeper": "unknown", "notifier": "unknown", "waitingroom": "unknown"},
         "overload": overload_counts(),
     }
 
@@ -52,10 +52,18 @@ def test_workers_are_reported_but_never_take_the_node_out_of_rotation(client, db
     workers.beat("sweeper", expires_in=0.3)
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json()["workers"] == {"sweeper": "ok", "notifier": "missing"}
+    assert response.json()["workers"] == {
+        "sweeper": "ok",
+        "notifier": "missing",
+        "waitingroom": "missing",
+    }
 
     time.sleep(0.4)
-    assert client.get("/health").json()["workers"] == {"sweeper": "missing", "notifier": "missing"}
+    assert client.get("/health").json()["workers"] == {
+        "sweeper": "missing",
+        "notifier": "missing",
+        "waitingroom": "missing",
+    }
 
 
 @pytest.mark.django_db
