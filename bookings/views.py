@@ -132,6 +132,7 @@ def _render_showtime(
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
         "suggested": suggested,
         "live": True,
+        "room_presence": showtime.waiting_room and request.user.is_authenticated,
     }
     return render(request, "bookings/showtime.html", context, status=status)
 
@@ -276,6 +277,7 @@ def _render_booking(
         and timezone.now() < services.refunds_close_at(booking.showtime),
         "refund_cutoff_hours": settings.REFUND_CUTOFF_HOURS,
         "hold_ttl": settings.HOLD_TTL_SECONDS,
+        "room_presence": pending and booking.showtime.waiting_room,
     }
     status = error.status if error else 200
     return render(request, "bookings/booking.html", context, status=status)

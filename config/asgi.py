@@ -22,6 +22,7 @@ from config.limits import (  # noqa: E402
 )
 from config.origins import OriginCheck  # noqa: E402
 from seats.routing import websocket_urlpatterns as seat_websockets  # noqa: E402
+from waitingroom.routing import websocket_urlpatterns as queue_websockets  # noqa: E402
 
 limit_daphne_request_bodies()
 
@@ -31,7 +32,11 @@ application = ProtocolTypeRouter(
         "http": Admission(RequestBodyLimit(django_asgi_app)),
         # The user comes from the session cookie, never from a token in the URL.
         "websocket": OriginCheck(
-            WebSocketLimits(AuthMiddlewareStack(URLRouter([*seat_websockets, *audit_websockets])))
+            WebSocketLimits(
+                AuthMiddlewareStack(
+                    URLRouter([*seat_websockets, *queue_websockets, *audit_websockets])
+                )
+            )
         ),
     }
 )

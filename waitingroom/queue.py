@@ -9,11 +9,18 @@ Guarantees:
 - Admission (`admit`, called by the worker) lets in as many as there are free active slots and
   admissions left at the rate, atomically: two workers at once admit no one twice. An admitted
   member holds a slot until its deadline, leaving, or buying (`leave`).
+- A member who had a place before Redis lost the room (a restart with nothing on disk, a
+  failover) gets it back on their next visit from the claim they were given (`Claim`: the
+  room's epoch and their score or deadline; the caller keeps it signed, in a cookie).
+- A member whose pages of the sale are all closed (`presence`) for longer than the grace frees
+  their slot at the next admission, or right after being let in if still away `GRACE_MS` later.
 - All keys of a showtime share the hash tag `{st<id>}` (one Redis Cluster slot), like the holds.
 
-Keys of showtime <id>: `wr:{st<id>}:queue` ZSET (member -> score), `wr:{st<id>}:active` ZSET
-(member -> deadline ms), `wr:{st<id>}:seq` counter, `wr:{st<id>}:bucket` HASH (the rate's
-bucket). Times are epoch ms of the caller's clock.
+Keys of showtime <id>, all `wr:{st<id>}:<name>`: `queue` ZSET (member -> score), `active` ZSET
+(member -> deadline ms), `seq` counter, `bucket` HASH (the rate's bucket), `epoch` (a random id
+made when the room's data first appears), `pace` ZSET (the last minute's admissions),
+`connections` HASH (member -> open live connections), `away` ZSET (member -> since when).
+Times are epoch ms of the caller's clock.
 """
 
 import secrets
@@ -30,12 +37,27 @@ from config.redis import get_redis, load_script
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 
 
+# How long an admitted shopper may have no page of the sale open before their slot is freed.
+GRACE_MS = 120_000
+PACE_WINDOW_MS = 60_000
+NAMES = ("queue", "active", "seq", "bucket", "epoch", "pace", "connections", "away")
+
+
 @dataclass(frozen=True)
 class Place:
     """Where a member stands: `ahead` people before them, or admitted until `deadline_ms`."""
 
     admitted: bool
     ahead: int = 0
+    deadline_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a member is told about their place, to prove it should Redis lose the room."""
+
+    epoch: str = ""
+    score: str = ""
     deadline_ms: int = 0
 
 
@@ -50,7 +72,7 @@ class Rules:
 
 def _keys(showtime_id: int) -> dict[str, str]:
     tag = f"{{st{showtime_id}}}"
-    return {name: f"wr:{tag}:{name}" for name in ("queue", "active", "seq", "bucket")}
+    return {name: f"wr:{tag}:{name}" for name in NAMES}
 
 
 class _Scripts:
@@ -59,6 +81,7 @@ class _Scripts:
         self.admit = _load(client, "admit")
         self.leave = _load(client, "leave")
         self.rename = _load(client, "rename")
+        self.presence = _load(client, "presence")
 
 
 def _load(client: redis.Redis, name: str) -> Script:
@@ -74,39 +97,48 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def join(*, showtime_id: int, member: str, on_sale_ms: int, now: int | None = None) -> Place:
+def join(
+    *,
+    showtime_id: int,
+    member: str,
+    on_sale_ms: int,
+    claim: Claim | None = None,
+    now: int | None = None,
+) -> tuple[Place, Claim]:
+    """Join, find one's place again, or get it back with `claim` if Redis lost the room; returns
+    the place and the claim to keep for next time."""
     keys = _keys(showtime_id)
     client = get_redis()
+    claim = claim or Claim()
     shuffle = f"{secrets.randbelow(10**15) / 10**15:.15f}"
-    state, value = _scripts_for(client).join(
-        keys=[keys["queue"], keys["active"], keys["seq"]],
-        args=[member, now or now_ms(), on_sale_ms, shuffle],
+    state, value, epoch, score = _scripts_for(client).join(
+        keys=[keys["queue"], keys["active"], keys["seq"], keys["epoch"]],
+        args=[
+            member,
+            now or now_ms(),
+            on_sale_ms,
+            shuffle,
+            secrets.token_hex(8),
+            claim.epoch,
+            claim.score,
+            claim.deadline_ms,
+        ],
     )
     if state == "active":
-        return Place(admitted=True, deadline_ms=int(value))
-    return Place(admitted=False, ahead=int(value))
+        return Place(admitted=True, deadline_ms=int(value)), Claim(epoch, "", int(value))
+    return Place(admitted=False, ahead=int(value)), Claim(epoch, score, 0)
 
 
 def place(*, showtime_id: int, member: str, now: int | None = None) -> Place | None:
     """Where the member stands now, or None if they are not in the room."""
-    keys = _keys(showtime_id)
-    client = get_redis()
-    with client.pipeline(transaction=False) as pipe:
-        pipe.zscore(keys["active"], member)
-        pipe.zrank(keys["queue"], member)
-        deadline, rank = pipe.execute()
-    if deadline is not None and deadline > (now or now_ms()):
-        return Place(admitted=True, deadline_ms=int(deadline))
-    if rank is not None:
-        return Place(admitted=False, ahead=rank)
-    return None
+    return places(showtime_id=showtime_id, members=[member], now=now)[0]
 
 
 def admit(*, showtime_id: int, rules: Rules, now: int | None = None) -> tuple[list[str], int]:
     """Admit the next members the rules allow; returns them (in queue order) and their deadline."""
     keys = _keys(showtime_id)
     reply = _scripts_for(get_redis()).admit(
-        keys=[keys["queue"], keys["active"], keys["bucket"]],
+        keys=[keys[name] for name in ("queue", "active", "bucket", "pace", "away")],
         args=[
             now or now_ms(),
             rules.on_sale_ms,
@@ -114,6 +146,7 @@ def admit(*, showtime_id: int, rules: Rules, now: int | None = None) -> tuple[li
             rules.rate_per_minute,
             rules.window_ms,
             1 if rules.paused else 0,
+            GRACE_MS,
         ],
     )
     if not reply:
@@ -143,3 +176,42 @@ def sizes(*, showtime_id: int, now: int | None = None) -> tuple[int, int]:
         pipe.zcount(keys["active"], (now or now_ms()) + 1, "+inf")
         queued, active = pipe.execute()
     return queued, active
+
+
+def presence(*, showtime_id: int, member: str, opened: bool, now: int | None = None) -> int:
+    """A live page of the sale opened or closed; returns the member's open ones."""
+    keys = _keys(showtime_id)
+    return _scripts_for(get_redis()).presence(
+        keys=[keys["connections"], keys["away"]],
+        args=[member, 1 if opened else -1, now or now_ms()],
+    )
+
+
+def pace(*, showtime_id: int, on_sale_ms: int, now: int | None = None) -> float | None:
+    """Members let in per minute, measured over the last minute (or since on-sale, if later);
+    None before anyone has been let in that long."""
+    now = now or now_ms()
+    since = max(now - PACE_WINDOW_MS, on_sale_ms)
+    entries = get_redis().zrangebyscore(_keys(showtime_id)["pace"], since, "+inf")
+    admitted = sum(int(entry.split(":", 1)[0]) for entry in entries)
+    if not admitted or now - since < 1000:
+        return None
+    return admitted * 60_000 / (now - since)
+
+
+def places(*, showtime_id: int, members: list[str], now: int | None = None) -> list[Place | None]:
+    """Where each of `members` stands, in one round trip (the live page's update)."""
+    keys = _keys(showtime_id)
+    with get_redis().pipeline(transaction=False) as pipe:
+        for member in members:
+            pipe.zscore(keys["active"], member)
+            pipe.zrank(keys["queue"], member)
+        replies = pipe.execute()
+    now = now or now_ms()
+    found: list[Place | None] = []
+    for deadline, rank in zip(replies[::2], replies[1::2], strict=True):
+        if deadline is not None and deadline > now:
+            found.append(Place(admitted=True, deadline_ms=int(deadline)))
+        else:
+            found.append(Place(admitted=False, ahead=rank) if rank is not None else None)
+    return found

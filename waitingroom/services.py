@@ -2,20 +2,25 @@
 
 A visitor's place belongs to their account once signed in ("u<id>": a second tab or device
 shares it); before that to a random id kept in their session ("a<hex>"), which becomes the
-account's when they sign in, so signing in never costs a place. Admission gives a signed token
-(Django's signing, SECRET_KEY) bound to the member and the showtime and expiring with the
-member's window; a token is honoured only while the member still holds their active slot, so
-leaving or buying ends it.
+account's when they sign in, so signing in never costs a place.
+
+Every visit to the queue leaves a signed cookie (Django's signing, SECRET_KEY) bound to the
+member and the showtime: their claim to their place, which gets it back should Redis lose the
+room. Once admitted it is their admission token, expiring with their window; a token is honoured
+only while the member still holds their active slot, so leaving or buying ends it.
 """
 
+import math
 import secrets
 from dataclasses import dataclass
 
 from django.core import signing
+from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Kind, record
 from cinema.models import Showtime
+from config.websockets import send_to_group
 from waitingroom import queue
 
 SALT = "waitingroom.admission"
@@ -53,12 +58,12 @@ def rules_for(showtime: Showtime) -> queue.Rules:
 class Entry:
     place: queue.Place
     member: str
-    token: str = ""  # set once admitted
+    cookie: str  # the member's signed claim: their admission token once admitted
 
 
 def enter(request, showtime: Showtime) -> Entry:
     """Join the showtime's queue or find one's place (an anonymous place becomes the account's
-    on the first visit after signing in)."""
+    on the first visit after signing in; a place Redis lost comes back from the cookie)."""
     if request.user.is_authenticated and VISITOR in request.session:
         queue.rename(
             showtime_id=showtime.pk,
@@ -66,13 +71,35 @@ def enter(request, showtime: Showtime) -> Entry:
             new=f"u{request.user.pk}",
         )
     member = member_for(request)
-    place = queue.join(showtime_id=showtime.pk, member=member, on_sale_ms=_ms(showtime.on_sale_at))
-    token = admission_token(showtime, member, place.deadline_ms) if place.admitted else ""
-    return Entry(place=place, member=member, token=token)
+    claims = _claims(request, showtime, member) or {}
+    place, claim = queue.join(
+        showtime_id=showtime.pk,
+        member=member,
+        on_sale_ms=_ms(showtime.on_sale_at),
+        claim=queue.Claim(
+            epoch=str(claims.get("e", "")),
+            score=str(claims.get("q", "")),
+            deadline_ms=int(claims.get("d", 0)),
+        ),
+    )
+    cookie = signing.dumps(
+        {"s": showtime.pk, "m": member, "e": claim.epoch, "q": claim.score, "d": claim.deadline_ms},
+        salt=SALT,
+    )
+    return Entry(place=place, member=member, cookie=cookie)
 
 
-def admission_token(showtime: Showtime, member: str, deadline_ms: int) -> str:
-    return signing.dumps({"s": showtime.pk, "m": member, "d": deadline_ms}, salt=SALT)
+def _claims(request, showtime: Showtime, member: str) -> dict | None:
+    """The request's signed claims for this showtime and member, or None."""
+    try:
+        claims = signing.loads(request.COOKIES.get(cookie_name(showtime.pk), ""), salt=SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(claims, dict) or claims.get("s") != showtime.pk:
+        return None
+    if claims.get("m") != member or not isinstance(claims.get("d", 0), int):
+        return None
+    return claims
 
 
 def admitted(request, showtime: Showtime) -> bool:
@@ -80,18 +107,26 @@ def admitted(request, showtime: Showtime) -> bool:
     token for this showtime and account whose slot is still held."""
     if not showtime.waiting_room:
         return True
-    token = request.COOKIES.get(cookie_name(showtime.pk), "")
-    try:
-        claims = signing.loads(token, salt=SALT)
-    except signing.BadSignature:
-        return False
+    member = member_for(request)
+    claims = _claims(request, showtime, member)
     now = queue.now_ms()
-    if claims.get("s") != showtime.pk or claims.get("m") != member_for(request):
+    if claims is None or claims.get("d", 0) <= now:
         return False
-    if not isinstance(claims.get("d"), int) or claims["d"] <= now:
-        return False
-    place = queue.place(showtime_id=showtime.pk, member=claims["m"], now=now)
+    place = queue.place(showtime_id=showtime.pk, member=member, now=now)
     return place is not None and place.admitted
+
+
+def wait_minutes(showtime: Showtime, place: queue.Place) -> int | None:
+    """About how long until the member's turn, from the pace the room has let people in over
+    the last minute; None while there is no pace to go by."""
+    per_minute = queue.pace(showtime_id=showtime.pk, on_sale_ms=_ms(showtime.on_sale_at))
+    return estimate(place.ahead, per_minute)
+
+
+def estimate(ahead: int, per_minute: float | None) -> int | None:
+    if not per_minute:
+        return None
+    return max(1, math.ceil((ahead + 1) / per_minute))
 
 
 def finished(*, showtime: Showtime, user_id: int) -> None:
@@ -100,13 +135,19 @@ def finished(*, showtime: Showtime, user_id: int) -> None:
         queue.leave(showtime_id=showtime.pk, member=f"u{user_id}")
 
 
+def group_name(showtime_id: int) -> str:
+    return f"queue.{showtime_id}"
+
+
 def admit_pass() -> int:
-    """One pass of the worker: let in whoever each open room may admit now; audited per pass."""
+    """One pass of the worker: let in whoever each open room may admit now (audited), then tell
+    every queue page of the room to look at its place again."""
     now = timezone.now()
     rooms = Showtime.objects.filter(waiting_room=True, starts_at__gt=now)
     total = 0
     for showtime in rooms:
-        members, deadline = queue.admit(showtime_id=showtime.pk, rules=rules_for(showtime))
+        at = queue.now_ms()
+        members, deadline = queue.admit(showtime_id=showtime.pk, rules=rules_for(showtime), now=at)
         if members:
             total += len(members)
             record(
@@ -114,4 +155,43 @@ def admit_pass() -> int:
                 showtime_id=showtime.pk,
                 detail={"admitted": len(members), "members": members[:50], "until": deadline},
             )
+        moved = {"type": "queue.moved", "at": at, "paused": showtime.room_paused}
+        send_to_group(group_name(showtime.pk), moved)
     return total
+
+
+# The room's settings staff may change: field -> (what it is called, the least it may be).
+NUMBERS = {
+    "room_max_active": ("shoppers at once", 1),
+    "room_admit_per_minute": ("shoppers let in a minute", 1),
+    "room_window_minutes": ("minutes to hold seats", 1),
+}
+SWITCHES = ("waiting_room", "room_paused")
+
+
+class RoomError(ValueError):
+    """A change to a room that cannot be made; the message says why."""
+
+
+def change_room(*, showtime: Showtime, action: str, changes: dict, by: str) -> Showtime:
+    """Turn the room on or off, pause or resume it, or change its numbers; audited."""
+    for field, value in changes.items():
+        if field in SWITCHES:
+            if not isinstance(value, bool):
+                raise RoomError(f"{field} is on or off.")
+        elif field in NUMBERS:
+            name, least = NUMBERS[field]
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise RoomError(f"The number of {name} must be a whole number, {least} or more.")
+        else:
+            raise RoomError(f"{field} is not a setting of the waiting room.")
+    if changes:
+        with transaction.atomic():
+            Showtime.objects.filter(pk=showtime.pk).update(**changes)
+            record(
+                Kind.WAITING_ROOM_CHANGED,
+                showtime_id=showtime.pk,
+                detail={"action": action, **changes, "by": by},
+            )
+        showtime.refresh_from_db()
+    return showtime

@@ -1,6 +1,6 @@
-"""The queue page: a visitor's place, updated every few seconds, until it is their turn."""
+"""The queue page: a visitor's place, live over the WebSocket (waitingroom.consumers) or asked
+for again every few seconds without it, until it is their turn."""
 
-import math
 from datetime import UTC, datetime
 
 from django.contrib.auth.views import redirect_to_login
@@ -14,6 +14,8 @@ from cinema.models import Showtime
 from waitingroom import services
 
 POLL_SECONDS = 2
+# The claim to a place outlives any queue: a day.
+COOKIE_SECONDS = 24 * 3600
 
 
 def _moment(ms: int) -> datetime | None:
@@ -38,26 +40,37 @@ def queue_page(request, showtime_id: int):
     elif turn and request.GET.get("go"):
         response = redirect(showtime.get_absolute_url())
     else:
-        context = {
-            "showtime": showtime,
-            "place": entry.place,
-            "until": _moment(entry.place.deadline_ms),
-            "wait_minutes": math.ceil(entry.place.ahead / max(1, showtime.room_admit_per_minute)),
-            "opens": showtime.on_sale_at
-            if showtime.on_sale_at and showtime.on_sale_at > timezone.now()
-            else None,
-            "poll": POLL_SECONDS,
-            "sign_in": redirect_to_login(request.get_full_path()).url,
-        }
+        context = place_context(
+            showtime=showtime,
+            place=entry.place,
+            user=request.user,
+            queue_url=request.path,
+            wait_minutes=services.wait_minutes(showtime, entry.place),
+        )
         template = "waitingroom/_place.html" if request.htmx else "waitingroom/queue.html"
         response = render(request, template, context)
-    if entry.token:
-        response.set_cookie(
-            services.cookie_name(showtime.pk),
-            entry.token,
-            max_age=showtime.room_window_minutes * 60,
-            httponly=True,
-            samesite="Lax",
-            secure=request.is_secure(),
-        )
+    response.set_cookie(
+        services.cookie_name(showtime.pk),
+        entry.cookie,
+        max_age=COOKIE_SECONDS,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
     return response
+
+
+def place_context(*, showtime: Showtime, place, user, queue_url: str, wait_minutes) -> dict:
+    """What `_place.html` shows, for the page, its polling and the WebSocket alike."""
+    now = timezone.now()
+    return {
+        "showtime": showtime,
+        "place": place,
+        "user": user,
+        "queue_url": queue_url,
+        "until": _moment(place.deadline_ms),
+        "wait_minutes": wait_minutes,
+        "opens": showtime.on_sale_at if showtime.on_sale_at and showtime.on_sale_at > now else None,
+        "sign_in": redirect_to_login(queue_url).url,
+        "poll": POLL_SECONDS,
+    }

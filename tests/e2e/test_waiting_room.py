@@ -1,5 +1,6 @@
 """The waiting room in the browser: two buyers queue for a room with one shopping slot; the first
-is let in and buys, the second watches their place move and is let in without reloading."""
+is let in and buys, the second watches their place move over the WebSocket and is let in without
+reloading; a third, whose browser cannot open a WebSocket, is kept up to date by polling."""
 
 import re
 
@@ -20,7 +21,15 @@ def stack():
         yield urls
 
 
-def test_the_second_buyer_is_let_in_live_when_the_first_has_bought(open_page, stack):
+def _without_websockets(browser, url: str):
+    """An anonymous visitor whose browser (or network) cannot open a WebSocket."""
+    page = browser.new_context().new_page()
+    page.add_init_script("window.WebSocket = function () { throw new Error('blocked'); };")
+    page.goto(url)
+    return page
+
+
+def test_the_second_buyer_is_let_in_live_when_the_first_has_bought(open_page, stack, browser):
     path = _a_showtime_path(stack[0])
     showtime = re.search(r"/showtimes/(\d+)/", path)[1]
     queue = f"/showtimes/{showtime}/queue/"
@@ -30,7 +39,12 @@ def test_the_second_buyer_is_let_in_live_when_the_first_has_bought(open_page, st
     bruno = open_page("bruno", queue)
     expect(alice.locator("[data-ahead]")).to_have_text("0")
     expect(bruno.locator("[data-ahead]")).to_have_text("1")
+    carla = _without_websockets(browser, stack[0] + queue)
+    expect(carla.locator("[data-ahead]")).to_have_text("2")
     bruno.evaluate("window.stillTheSamePage = true")
+    # Live over the WebSocket, the page's polling stands down (it is the fallback).
+    polls = []
+    bruno.on("request", lambda r: polls.append(r.url) if r.headers.get("hx-request") else None)
     bruno.set_viewport_size({"width": 390, "height": 844})
     ARTIFACTS.mkdir(exist_ok=True)
     bruno.screenshot(path=str(ARTIFACTS / "queue-390.png"), full_page=True)
@@ -42,9 +56,15 @@ def test_the_second_buyer_is_let_in_live_when_the_first_has_bought(open_page, st
     alice.wait_for_url(f"**{path}", timeout=15_000)
     expect(bruno.locator("[data-ahead]")).to_have_text("0", timeout=10_000)
     assert bruno.evaluate("window.stillTheSamePage") is True
+    expect(bruno.locator("#place[data-at]")).to_have_count(1)  # pushed, not polled
+    assert polls == []
     _buy(alice, ["J7"])
     # Buying freed Alice's slot: Bruno is let in and sent to the seats, without a reload.
     bruno.wait_for_url(f"**{path}", timeout=15_000)
+    # Carla's page, with no WebSocket, kept up by asking every 2 s.
+    expect(carla.locator("[data-ahead]")).to_have_text("0", timeout=10_000)
+    expect(carla.locator("#place[data-at]")).to_have_count(0)
+    carla.context.close()
     bruno.click("#seat-J9")
     bruno.click("text=Hold seats")
     bruno.wait_for_url("**/bookings/*/")

@@ -1,22 +1,44 @@
 -- Join the queue of one showtime, or find one's place again (reload, second tab, restart).
--- KEYS: queue (ZSET member -> score), active (ZSET member -> deadline ms), seq (counter)
--- ARGV: member, now_ms, on_sale_ms, shuffle (a random number in [0, 1) made by the caller)
+-- KEYS: queue (ZSET member -> score), active (ZSET member -> deadline ms), seq (counter),
+--       epoch (STRING: this room's data since Redis last lost it)
+-- ARGV: member, now_ms, on_sale_ms, shuffle (a random number in [0, 1) made by the caller),
+--       new_epoch (used if the room has none), then the member's signed claim from an earlier
+--       visit: claim_epoch, claim_score, claim_deadline ("" when there is none)
 -- Before on-sale a newcomer's score is its random shuffle number: the pre-queue is one random
 -- order, whatever the arrival times. From on-sale on, newcomers get 1 + an arrival counter, so
 -- they queue behind the whole pre-queue in the order they came.
--- Returns {"active", deadline_ms} or {"queued", people ahead}.
+-- A claim from another epoch means Redis lost the room since the claim was given (a restart
+-- with nothing on disk, a failover): the place it proves is given back, so nobody loses it.
+-- Returns {"active", deadline_ms, epoch, ""} or {"queued", people ahead, epoch, score}.
 local member, now = ARGV[1], tonumber(ARGV[2])
-local deadline = tonumber(redis.call("ZSCORE", KEYS[2], member) or "0")
-if deadline > now then
-  return {"active", tostring(deadline)}
+local epoch = redis.call("GET", KEYS[4])
+if not epoch then
+  epoch = ARGV[5]
+  redis.call("SET", KEYS[4], epoch)
 end
-if not redis.call("ZSCORE", KEYS[1], member) then
-  local score
-  if now < tonumber(ARGV[3]) then
+local lost = ARGV[6] ~= "" and ARGV[6] ~= epoch
+local deadline = tonumber(redis.call("ZSCORE", KEYS[2], member) or "0")
+if deadline <= now and lost and tonumber(ARGV[8]) > now then
+  deadline = tonumber(ARGV[8])
+  redis.call("ZADD", KEYS[2], deadline, member)
+end
+if deadline > now then
+  return {"active", tostring(deadline), epoch, ""}
+end
+local score = redis.call("ZSCORE", KEYS[1], member)
+if not score then
+  if lost and ARGV[7] ~= "" then
+    score = ARGV[7]
+    -- Arrivals from now on still queue behind every place given back.
+    local arrival = math.floor(tonumber(score)) - 1
+    if arrival > tonumber(redis.call("GET", KEYS[3]) or "0") then
+      redis.call("SET", KEYS[3], arrival)
+    end
+  elseif now < tonumber(ARGV[3]) then
     score = ARGV[4]
   else
     score = tostring(1 + redis.call("INCR", KEYS[3]))
   end
   redis.call("ZADD", KEYS[1], score, member)
 end
-return {"queued", redis.call("ZRANK", KEYS[1], member)}
+return {"queued", redis.call("ZRANK", KEYS[1], member), epoch, score}

@@ -55,8 +55,8 @@ def test_the_pre_queue_is_one_random_order_then_arrivals_queue_in_order(redis_db
 def test_joining_again_finds_the_same_place(redis_db):
     for n in range(5):
         queue.join(showtime_id=SHOWTIME, member=f"m{n}", on_sale_ms=0, now=ON_SALE + n)
-    first = queue.join(showtime_id=SHOWTIME, member="m3", on_sale_ms=0, now=ON_SALE + 50)
-    again = queue.join(showtime_id=SHOWTIME, member="m3", on_sale_ms=0, now=ON_SALE + 99)
+    first, _ = queue.join(showtime_id=SHOWTIME, member="m3", on_sale_ms=0, now=ON_SALE + 50)
+    again, _ = queue.join(showtime_id=SHOWTIME, member="m3", on_sale_ms=0, now=ON_SALE + 99)
     assert first == again == queue.Place(admitted=False, ahead=3)
     assert queue.place(showtime_id=SHOWTIME, member="m3", now=ON_SALE) == first
     assert queue.place(showtime_id=SHOWTIME, member="nobody", now=ON_SALE) is None
@@ -72,7 +72,7 @@ def test_admission_keeps_to_the_active_slots_and_frees_them(redis_db):
     # Finishing (or leaving) frees a slot for the next in line.
     assert queue.leave(showtime_id=SHOWTIME, member="m04")
     assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + 300)[0] == ["m10"]
-    joined_again = queue.join(showtime_id=SHOWTIME, member="m05", on_sale_ms=0, now=ON_SALE)
+    joined_again, _ = queue.join(showtime_id=SHOWTIME, member="m05", on_sale_ms=0, now=ON_SALE)
     assert joined_again.admitted
     # A shopper who lets their time run out frees theirs too.
     later, _ = queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + 100 + MINUTE + 1)
@@ -133,4 +133,96 @@ def test_a_restarted_redis_connection_finds_every_place(redis_db):
         queue.join(showtime_id=SHOWTIME, member=f"m{n}", on_sale_ms=0, now=ON_SALE + n)
     queue._scripts_for.cache_clear()
     redis_db.script_flush()
-    assert queue.join(showtime_id=SHOWTIME, member="m2", on_sale_ms=0, now=ON_SALE).ahead == 2
+    assert queue.join(showtime_id=SHOWTIME, member="m2", on_sale_ms=0, now=ON_SALE)[0].ahead == 2
+
+
+def test_places_lost_with_redis_come_back_from_their_claims(redis_db):
+    """Redis restarted with nothing on disk (or failed over and lost the room): everyone's
+    claim gives them their place back, in the old order, whoever comes back first."""
+    early = ["e0", "e1", "e2"]
+    claims = {}
+    for n, member in enumerate(early):
+        _, claims[member] = queue.join(
+            showtime_id=SHOWTIME, member=member, on_sale_ms=ON_SALE, now=ON_SALE - 100 + n
+        )
+    for n, member in enumerate(["l0", "l1", "shopper"]):
+        _, claims[member] = queue.join(
+            showtime_id=SHOWTIME, member=member, on_sale_ms=ON_SALE, now=ON_SALE + n
+        )
+    order = [member for member, _ in redis_db.zrange("wr:{st7}:queue", 0, -1, withscores=True)]
+    rules = _rules(max_active=1)
+    # The first in line shops; its claim is now its admission.
+    (first,), deadline = queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + 10)
+    place, claims[first] = queue.join(
+        showtime_id=SHOWTIME, member=first, on_sale_ms=ON_SALE, now=ON_SALE + 11
+    )
+    assert place.admitted and claims[first].deadline_ms == deadline
+
+    redis_db.flushdb()
+    queue._scripts_for.cache_clear()
+
+    for member in reversed(order):  # the last in line comes back first
+        queue.join(
+            showtime_id=SHOWTIME,
+            member=member,
+            on_sale_ms=ON_SALE,
+            claim=claims[member],
+            now=ON_SALE + 20,
+        )
+    newcomer, _ = queue.join(
+        showtime_id=SHOWTIME, member="new", on_sale_ms=ON_SALE, now=ON_SALE + 21
+    )
+    assert newcomer.ahead == len(order) - 1  # behind everyone given back
+    assert queue.place(showtime_id=SHOWTIME, member=first, now=ON_SALE + 22).admitted
+    assert _admit_everyone(now=ON_SALE + 10 * MINUTE + 11) == [*order[1:], "new"]
+
+
+def test_a_claim_from_the_same_room_gives_nothing_back(redis_db):
+    """Without a loss a claim is no ticket to the front: a shopper who left, or whose time ran
+    out, queues again at the back."""
+    _, claim = queue.join(showtime_id=SHOWTIME, member="gone", on_sale_ms=0, now=ON_SALE)
+    queue.join(showtime_id=SHOWTIME, member="next", on_sale_ms=0, now=ON_SALE + 1)
+    queue.admit(showtime_id=SHOWTIME, rules=_rules(max_active=1), now=ON_SALE + 2)
+    _, admitted = queue.join(showtime_id=SHOWTIME, member="gone", on_sale_ms=0, now=ON_SALE + 3)
+    queue.leave(showtime_id=SHOWTIME, member="gone")
+    for old in (claim, admitted):
+        again, _ = queue.join(
+            showtime_id=SHOWTIME, member="gone", on_sale_ms=0, claim=old, now=ON_SALE + 4
+        )
+        assert again == queue.Place(admitted=False, ahead=1)
+
+
+def test_a_shopper_away_longer_than_the_grace_frees_their_slot(redis_db):
+    for member in ["here", "left", "asleep", "next"]:
+        queue.join(showtime_id=SHOWTIME, member=member, on_sale_ms=0, now=ON_SALE)
+    rules = _rules(max_active=2)
+    assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + 1)[0] == ["here", "left"]
+    for member in ["here", "left", "asleep"]:
+        queue.presence(showtime_id=SHOWTIME, member=member, opened=True, now=ON_SALE + 2)
+    # Two tabs: closing one is not leaving.
+    queue.presence(showtime_id=SHOWTIME, member="here", opened=True, now=ON_SALE + 2)
+    queue.presence(showtime_id=SHOWTIME, member="here", opened=False, now=ON_SALE + 3)
+    queue.presence(showtime_id=SHOWTIME, member="left", opened=False, now=ON_SALE + 3)
+    # "asleep" is still queued when its phone drops the page.
+    queue.presence(showtime_id=SHOWTIME, member="asleep", opened=False, now=ON_SALE + 3)
+    grace_over = ON_SALE + 3 + queue.GRACE_MS + 1
+    assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=grace_over - 2)[0] == []
+    # "left" is freed; "asleep" is let in and gets the grace from then on to come back.
+    assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=grace_over)[0] == ["asleep"]
+    assert queue.place(showtime_id=SHOWTIME, member="left", now=grace_over) is None
+    assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=grace_over + 1000)[0] == []
+    later = grace_over + queue.GRACE_MS + 1
+    assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=later)[0] == ["next"]
+    assert queue.place(showtime_id=SHOWTIME, member="here", now=later).admitted
+
+
+def test_the_pace_is_what_was_let_in_over_the_last_minute(redis_db):
+    for n in range(50):
+        queue.join(showtime_id=SHOWTIME, member=f"m{n:02}", on_sale_ms=0, now=ON_SALE)
+    rules = _rules(rate_per_minute=60)  # one a second
+    assert queue.pace(showtime_id=SHOWTIME, on_sale_ms=ON_SALE, now=ON_SALE) is None
+    for second in range(1, 4):
+        queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + second * 1000)
+    # 10 (the full bucket: ten seconds' worth) + 1 + 1 in the 4 s since on-sale: 180 a minute.
+    assert queue.pace(showtime_id=SHOWTIME, on_sale_ms=ON_SALE, now=ON_SALE + 4000) == 180
+    assert queue.pace(showtime_id=SHOWTIME, on_sale_ms=ON_SALE, now=ON_SALE + 4000 + MINUTE) is None

@@ -1,8 +1,13 @@
 """A showtime with its waiting room on: queue, admission token, the hold refused without it."""
 
+import contextlib
+import socket
+import subprocess
+import time
 from datetime import timedelta
 
 import pytest
+import redis
 from django.core import signing
 from django.test import Client
 from django.utils import timezone
@@ -10,7 +15,9 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from bookings import services as bookings
 from bookings.models import Booking
-from conftest import pay
+from cinema.models import Showtime
+from cinema.services import schedule_showtime
+from conftest import pay, verified_user
 from waitingroom import queue, services
 
 pytestmark = pytest.mark.django_db
@@ -78,8 +85,22 @@ def test_a_token_works_only_for_its_account_and_showtime_and_until_it_expires(
         {"s": room.pk, "m": f"u{user.pk}", "d": queue.now_ms() + 60_000}, salt="another"
     )
     assert _hold(forged, room, "A4").status_code == 403
+    # For another showtime with its room on.
+    second = schedule_showtime(
+        movie=movie,
+        auditorium=auditorium,
+        starts_at=room.starts_at + timedelta(hours=3),
+        price_list=room.price_list,
+    )
+    Showtime.objects.filter(pk=second.pk).update(waiting_room=True)
+    second.refresh_from_db()
+    elsewhere = _client(user)
+    elsewhere.cookies[services.cookie_name(second.pk)] = token
+    assert _hold(elsewhere, second, "A4").status_code == 403
     # Past its deadline (the slot is gone too).
-    expired = services.admission_token(room, f"u{user.pk}", queue.now_ms() - 1)
+    expired = signing.dumps(
+        {"s": room.pk, "m": f"u{user.pk}", "d": queue.now_ms() - 1}, salt=services.SALT
+    )
     late = _client(user)
     late.cookies[services.cookie_name(room.pk)] = expired
     assert _hold(late, room, "A4").status_code == 403
@@ -157,3 +178,72 @@ def test_ops_turn_the_room_on_pause_it_and_change_its_pace(showtime, user):
     for bad in (["on", "x"], ["on", "999999"], ["on", str(showtime.pk), "--rate", "0"]):
         with pytest.raises(CommandError):
             call_command("waiting_room", *bad, stdout=StringIO())
+
+
+NO_DISK = ("--save", "", "--appendonly", "no")
+
+
+class RedisServer:
+    """A Redis of this test's own, with nothing on disk: stopping it loses everything, as a
+    restart of the production Redis (which keeps nothing on disk) would."""
+
+    def __init__(self):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [*("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"), *NO_DISK],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        for _ in range(100):
+            with contextlib.suppress(redis.ConnectionError):
+                client.ping()
+                return
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture
+def own_redis(settings):
+    server = RedisServer()
+    server.start()
+    settings.REDIS_URL = server.url
+    yield server
+    server.stop()
+
+
+def test_a_redis_restart_costs_no_one_their_place(room, user, bob, own_redis):
+    carol = verified_user("carol")
+    room.room_max_active = 1
+    room.save(update_fields=["room_max_active"])
+    shopper, second, third = _client(user), _client(bob), _client(carol)
+    for client in (shopper, second, third):
+        _queue(client, room)
+    assert services.admit_pass() == 1
+    _queue(shopper, room)  # their pass
+
+    own_redis.stop()
+    page = _queue(second, room)
+    assert page.status_code == 503 and "cannot let anyone in right now" in page.text
+    with pytest.raises(redis.RedisError):
+        services.admit_pass()  # the worker's pass fails: nobody is let in
+    own_redis.start()  # empty
+
+    assert "0</strong> people are ahead" in _queue(third, room).text  # back first
+    assert "0</strong> people are ahead" in _queue(second, room).text  # and in front again
+    assert "1</strong> person is ahead" in _queue(third, room).text
+    assert "2</strong> people are ahead" in _queue(_client(verified_user("dan")), room).text
+    # The shopper's slot comes back with their next visit to the queue, and the seats are theirs.
+    assert _hold(shopper, room, "A3").status_code == 403
+    assert _queue(shopper, room).status_code == 200
+    assert _hold(shopper, room, "A3").status_code == 303
+    assert services.admit_pass() == 0  # still one shopper at a time

@@ -2,11 +2,9 @@
 change its pace. Every change is audited."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from audit.services import Kind, record
 from cinema.models import Showtime
-from waitingroom import queue
+from waitingroom import queue, services
 
 ACTIONS = ("status", "on", "off", "pause", "resume")
 # Options that set a number of the room: (option, Showtime field).
@@ -33,21 +31,15 @@ class Command(BaseCommand):
         found = Showtime.objects.filter(pk=int(showtime)).first()
         if found is None:
             raise CommandError(f"There is no showtime {showtime}.")
-        changes = self._changes(action, options)
-        for name, value in changes.items():
-            if isinstance(value, int) and not isinstance(value, bool) and value < 1:
-                raise CommandError(
-                    f"--{name.removeprefix('room_').replace('_', '-')} must be 1 or more."
-                )
-        if changes:
-            with transaction.atomic():
-                Showtime.objects.filter(pk=found.pk).update(**changes)
-                record(
-                    Kind.WAITING_ROOM_CHANGED,
-                    showtime_id=found.pk,
-                    detail={"action": action, **changes, "by": "manage.py waiting_room"},
-                )
-            found.refresh_from_db()
+        try:
+            found = services.change_room(
+                showtime=found,
+                action=action,
+                changes=self._changes(action, options),
+                by="manage.py waiting_room",
+            )
+        except services.RoomError as error:
+            raise CommandError(str(error)) from None
         queued, active = queue.sizes(showtime_id=found.pk)
         state = "off" if not found.waiting_room else "paused" if found.room_paused else "on"
         self.stdout.write(

@@ -1,0 +1,142 @@
+"""The queue page's live feed: each visitor's place, pushed whenever the queue moves.
+
+The worker tells a room's group after every pass (`queue.moved`); each process then reads the
+places of all its own watchers of that room in one Redis round trip (`_places`, shared by the
+consumers through one task per pass) and each consumer sends its visitor's place if it changed.
+Connect is the resync: the place as it is now.
+
+With `?present=1` (the seat map and checkout pages of an admitted shopper) the connection only
+says the shopper is still here: a member with no page of the sale open for longer than the grace
+frees their slot (queue.presence).
+"""
+
+import asyncio
+from collections import Counter, defaultdict
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from cinema.models import Showtime
+from config.websockets import DirectDispatchMixin, RecordErrorsMixin
+from waitingroom import queue, services
+from waitingroom.views import place_context
+
+UNKNOWN_ROOM = 4404
+NO_PLACE = 4403
+
+# This process's watchers: showtime id -> member -> open queue pages.
+_watching: dict[int, Counter] = defaultdict(Counter)
+# The read for the latest pass of each room: showtime id -> (the pass's moment, its task).
+_reads: dict[int, tuple[int, asyncio.Future]] = {}
+
+
+class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
+    showtime: Showtime | None = None
+    member = ""
+    watching = False
+    shown = ""
+
+    async def connect(self):
+        showtime_id = self.scope["url_route"]["kwargs"]["showtime_id"]
+        showtime, member = await database_sync_to_async(_find)(self.scope, showtime_id)
+        await self.accept()
+        if showtime is None:
+            await self.close(code=UNKNOWN_ROOM)
+            return
+        if not member:
+            await self.close(code=NO_PLACE)
+            return
+        self.showtime, self.member = showtime, member
+        await _presence(showtime.pk, member, opened=True)
+        if b"present=1" in self.scope.get("query_string", b"").split(b"&"):
+            return
+        self.watching = True
+        _watching[showtime.pk][member] += 1
+        await self.channel_layer.group_add(services.group_name(showtime.pk), self.channel_name)
+        now = await sync_to_async(_read, thread_sensitive=False)(showtime, [member])
+        await self._show(*now, paused=showtime.room_paused, at=0)
+
+    async def disconnect(self, code):
+        if self.showtime is None:
+            return
+        if self.watching:
+            watchers = _watching[self.showtime.pk]
+            watchers[self.member] -= 1
+            if watchers[self.member] <= 0:
+                del watchers[self.member]
+            await self.channel_layer.group_discard(
+                services.group_name(self.showtime.pk), self.channel_name
+            )
+        await _presence(self.showtime.pk, self.member, opened=False)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        """The page only listens; anything it sends is ignored."""
+
+    async def queue_moved(self, event):
+        found, per_minute = await _places(self.showtime, at=event["at"])
+        await self._show(found, per_minute, paused=event.get("paused", False), at=event["at"])
+
+    async def _show(self, found: dict, per_minute: float | None, *, paused: bool, at: int):
+        place = found.get(self.member)
+        if place is None:
+            # Not read in this pass (connected meanwhile) or no longer in the room.
+            place = await sync_to_async(queue.place, thread_sensitive=False)(
+                showtime_id=self.showtime.pk, member=self.member
+            )
+            if place is None:
+                return
+        wait = services.estimate(place.ahead, per_minute)
+        if (shown := f"{place}|{paused}|{wait}") == self.shown:
+            return
+        self.shown = shown
+        self.showtime.room_paused = paused
+        context = place_context(
+            showtime=self.showtime,
+            place=place,
+            user=self.scope["user"],
+            queue_url=reverse("waitingroom:queue", args=[self.showtime.pk]),
+            wait_minutes=wait,
+        )
+        await self.send(text_data=render_to_string("waitingroom/_place.html", context | {"at": at}))
+
+
+def _find(scope, showtime_id: int) -> tuple[Showtime | None, str]:
+    showtime = (
+        Showtime.objects.select_related("movie", "auditorium")
+        .filter(pk=showtime_id, waiting_room=True)
+        .first()
+    )
+    user = scope["user"]
+    if user.is_authenticated:
+        return showtime, f"u{user.pk}"
+    visitor = scope["session"].get(services.VISITOR)
+    return showtime, f"a{visitor}" if visitor else ""
+
+
+async def _presence(showtime_id: int, member: str, *, opened: bool) -> None:
+    await sync_to_async(queue.presence, thread_sensitive=False)(
+        showtime_id=showtime_id, member=member, opened=opened
+    )
+
+
+async def _places(showtime: Showtime, *, at: int) -> tuple[dict, float | None]:
+    """The places of this process's watchers of `showtime` and the room's pace, read once per
+    pass of the worker (`at`) for all of them."""
+    latest = _reads.get(showtime.pk)
+    if latest is None or latest[0] != at:
+        members = list(_watching[showtime.pk])
+        read = asyncio.ensure_future(
+            sync_to_async(_read, thread_sensitive=False)(showtime, members)
+        )
+        _reads[showtime.pk] = latest = (at, read)
+    return await latest[1]
+
+
+def _read(showtime: Showtime, members: list[str]) -> tuple[dict, float | None]:
+    found = queue.places(showtime_id=showtime.pk, members=members)
+    on_sale = int(showtime.on_sale_at.timestamp() * 1000) if showtime.on_sale_at else 0
+    per_minute = queue.pace(showtime_id=showtime.pk, on_sale_ms=on_sale)
+    return dict(zip(members, found, strict=True)), per_minute
