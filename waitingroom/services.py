@@ -153,7 +153,7 @@ def admit_pass() -> int:
             record(
                 Kind.WAITING_ROOM_ADMITTED,
                 showtime_id=showtime.pk,
-                detail={"admitted": len(members), "members": members[:50], "until": deadline},
+                detail={"admitted": len(members), "members": members, "until": deadline},
             )
         moved = {"type": "queue.moved", "at": at, "paused": showtime.room_paused}
         send_to_group(group_name(showtime.pk), moved)
