@@ -1,4 +1,5 @@
-"""Back-office sales pages: one showtime's sales, and a day's showtimes by occupancy.
+"""Back-office sales pages: one showtime's sales, a day's showtimes by occupancy, and an on-sale
+through the waiting room as it happens.
 
 Staff only (wrapped in `admin.site.admin_view` in config/urls.py). The numbers come from
 bookings.reports; these views only parse the URL and render.
@@ -6,13 +7,17 @@ bookings.reports; these views only parse the URL and render.
 
 from datetime import MAXYEAR, MINYEAR, date, datetime
 
-from django.contrib import admin
-from django.http import Http404, HttpResponseBadRequest
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from bookings import reports
 from cinema.models import Showtime
+from waitingroom import services as room_services
 
 BAD_DATE = "Give the day as ?date=YYYY-MM-DD, for example ?date=2025-06-01."
 
@@ -56,3 +61,90 @@ def _parse_day(value: str) -> date | None:
         return None
     # The first and last years have no previous or next day to link to.
     return day if MINYEAR < day.year < MAXYEAR else None
+
+
+# The room's numbers staff set on its page: form field -> Showtime field.
+ROOM_NUMBERS = {
+    "max_active": "room_max_active",
+    "rate": "room_admit_per_minute",
+    "window": "room_window_minutes",
+}
+ROOM_SWITCHES = {
+    "pause": {"room_paused": True},
+    "resume": {"room_paused": False},
+    "on": {"waiting_room": True},
+    "off": {"waiting_room": False},
+}
+
+
+def waiting_rooms(request):
+    """Upcoming showtimes sold through a waiting room or with an on-sale time still to come."""
+    now = timezone.now()
+    showtimes = (
+        Showtime.objects.filter(starts_at__gte=now)
+        .filter(Q(waiting_room=True) | Q(on_sale_at__gt=now))
+        .select_related("movie", "auditorium")
+        .order_by("on_sale_at", "starts_at")[:100]
+    )
+    context = {**admin.site.each_context(request), "title": "Waiting rooms", "showtimes": showtimes}
+    return render(request, "bookings/admin/waiting_rooms.html", context)
+
+
+def waiting_room(request, showtime_id: int):
+    """An on-sale as it happens: the queue, the shoppers, the pace of admissions and of sales,
+    and the time left to sell out (htmx asks for the figures again every few seconds); with
+    pause, resume, on/off and the room's numbers for staff who may change showtimes."""
+    try:
+        figures = reports.get_room_figures(showtime_id=showtime_id)
+    except Showtime.DoesNotExist:
+        raise Http404("No such showtime.") from None
+    if request.method == "POST":
+        return _change_room(request, figures)
+    if request.htmx:
+        return render(request, "bookings/admin/_room_figures.html", {"figures": figures})
+    return _room_page(request, figures)
+
+
+def _room_page(request, figures, *, error: str = "", status: int = 200):
+    showtime = figures.showtime
+    starts = dateformat.format(timezone.localtime(showtime.starts_at), "D j M H:i")
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Waiting room: {showtime.movie}, {starts}",
+        "figures": figures,
+        "showtime": showtime,
+        "can_change": request.user.has_perm("cinema.change_showtime"),
+        "error": error,
+    }
+    return render(request, "bookings/admin/waiting_room.html", context, status=status)
+
+
+def _change_room(request, figures):
+    if not request.user.has_perm("cinema.change_showtime"):
+        raise PermissionDenied("Changing a waiting room needs the right to change showtimes.")
+    action = request.POST.get("action", "")
+    if action in ROOM_SWITCHES:
+        changes = ROOM_SWITCHES[action]
+    elif action == "set":
+        changes = {}
+        for name, field in ROOM_NUMBERS.items():
+            value = request.POST.get(name, "").strip()
+            if not value.isdigit() or len(value) > 9:
+                error = f"Give {name.replace('_', ' ')} as a whole number, 1 or more."
+                return _room_page(request, figures, error=error, status=400)
+            changes[field] = int(value)
+    else:
+        return _room_page(request, figures, error="Choose what to change.", status=400)
+    try:
+        room_services.change_room(
+            showtime=figures.showtime,
+            action=action,
+            changes=changes,
+            by=request.user.get_username(),
+        )
+    except room_services.RoomError as error:
+        return _room_page(request, figures, error=str(error), status=400)
+    messages.success(request, "The waiting room is changed.")
+    response = HttpResponseRedirect(reverse("waiting_room", args=[figures.showtime.pk]))
+    response.status_code = 303
+    return response

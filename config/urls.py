@@ -7,7 +7,7 @@ from django.urls import include, path
 
 from audit.views import audit_feed, system_status
 from bookings.admin_views import live_holds, live_holds_index, release_hold
-from bookings.report_views import sales_day, sales_showtime
+from bookings.report_views import sales_day, sales_showtime, waiting_room, waiting_rooms
 from config.health import health
 from config.media import serve_media
 
@@ -38,6 +38,12 @@ urlpatterns = [
         "admin/sales/<int:showtime_id>/",
         admin.site.admin_view(sales_showtime),
         name="sales_showtime",
+    ),
+    path("admin/waiting-room/", admin.site.admin_view(waiting_rooms), name="waiting_rooms"),
+    path(
+        "admin/waiting-room/<int:showtime_id>/",
+        admin.site.admin_view(waiting_room),
+        name="waiting_room",
     ),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

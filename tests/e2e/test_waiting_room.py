@@ -68,3 +68,20 @@ def test_the_second_buyer_is_let_in_live_when_the_first_has_bought(open_page, st
     bruno.click("#seat-J9")
     bruno.click("text=Hold seats")
     bruno.wait_for_url("**/bookings/*/")
+
+
+def test_staff_watch_and_pause_the_room(open_page, stack):
+    path = _a_showtime_path(stack[0])
+    showtime = re.search(r"/showtimes/(\d+)/", path)[1]
+    stack.manage("waiting_room", "on", showtime)
+    page = open_page("alice", f"/admin/waiting-room/{showtime}/")
+    expect(page.locator("#room-figures")).to_contain_text("Room on")
+    page.click("text=Pause: let nobody new in")
+    expect(page.locator("#room-figures")).to_contain_text("Room paused")
+    expect(page.locator(".messagelist")).to_contain_text("The waiting room is changed.")
+    page.set_viewport_size({"width": 390, "height": 844})
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "waiting-room-staff-390.png"), full_page=True)
+    if AXE.exists():
+        assert _violations(page) == []
+    stack.manage("waiting_room", "off", showtime)
