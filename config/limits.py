@@ -6,7 +6,10 @@ Retry-After of a few seconds and the busy page (config.errors.busy_page), withou
 the database or Redis. A full server must say so quickly and cheaply: before this, every request
 of a rush waited its turn on the database pool and ended in a 500. /health (the load balancer
 must keep a busy node in rotation), static files, media and the payment webhook (money) are
-never turned away.
+never turned away. The waiting room's queue page has a lane of its own (ROOM_MAX_IN_FLIGHT
+requests at once, waiting up to ROOM_WAIT_MS, in arrival order): an on-sale's crowd joining the
+queue waits its turn there instead of being turned away (a refused arrival would lose its place
+in line) or taking the places of the shoppers it has let in.
 
 Request bodies: over MAX_REQUEST_BODY_BYTES is 413, told by Content-Length at once, or as soon as
 a streamed (chunked) body passes the limit. WebSockets: at most WEBSOCKET_MAX_PER_ADDRESS open at
@@ -19,6 +22,7 @@ Under daphne the body limit must also hold inside the server: see limit_daphne_r
 
 import asyncio
 import logging
+import re
 import secrets
 import sys
 from collections import Counter
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 # Never turned away: the load balancer's check, and the gateway telling us about money. The
 # webhook still waits at most DATABASE_POOL_TIMEOUT for a connection like any request.
 ADMISSION_EXEMPT_PATHS = frozenset({"/health", "/payments/webhook/"})
+# The waiting room's queue page, joined or asked again (waitingroom.urls).
+QUEUE_PAGE = re.compile(r"/showtimes/\d+/queue/")
 # How long a refused POST may take to hand over its body for the busy page to send it again.
 # Daphne has it all before the application is called; other servers may still be reading it.
 REFUSED_BODY_WAIT_SECONDS = 1.0
@@ -91,15 +97,18 @@ class Admission:
 
     def __init__(self, app):
         self.app = app
-        self.slots: asyncio.Semaphore | None = None
-        self.slots_for = None
+        self.lanes: dict[str, tuple[object, asyncio.Semaphore]] = {}
 
     async def __call__(self, scope, receive, send):
-        limit = settings.WEB_MAX_IN_FLIGHT
-        if scope["type"] != "http" or not limit or _admission_exempt(scope):
+        if scope["type"] != "http" or _admission_exempt(scope):
             return await self.app(scope, receive, send)
-        slots = self._slots(limit)
-        if not await _take(slots, settings.OVERLOAD_WAIT_MS / 1000):
+        lane, limit, wait_ms = "web", settings.WEB_MAX_IN_FLIGHT, settings.OVERLOAD_WAIT_MS
+        if settings.ROOM_MAX_IN_FLIGHT and QUEUE_PAGE.fullmatch(scope["path"]):
+            lane, limit, wait_ms = "queue", settings.ROOM_MAX_IN_FLIGHT, settings.ROOM_WAIT_MS
+        if not limit:
+            return await self.app(scope, receive, send)
+        slots = self._slots(lane, limit)
+        if not await _take(slots, wait_ms / 1000):
             count_overload(REFUSED, what=f"{scope['method']} {scope['path']}")
             return await _busy(scope, receive, send)
         try:
@@ -108,12 +117,14 @@ class Admission:
             # However the request ended: answered, failed, or cancelled when the client left.
             slots.release()
 
-    def _slots(self, limit: int) -> asyncio.Semaphore:
+    def _slots(self, lane: str, limit: int) -> asyncio.Semaphore:
         # Daphne runs one event loop for good; tests run one per test, and change the limit.
         key = (asyncio.get_running_loop(), limit)
-        if self.slots_for != key:
-            self.slots, self.slots_for = asyncio.Semaphore(limit), key
-        return self.slots
+        made_for, slots = self.lanes.get(lane, (None, None))
+        if made_for != key:
+            slots = asyncio.Semaphore(limit)
+            self.lanes[lane] = (key, slots)
+        return slots
 
 
 def _admission_exempt(scope) -> bool:

@@ -278,3 +278,25 @@ def test_health_keeps_a_node_whose_pool_is_busy_in_rotation(client):
         response = client.get("/health")
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_queue_page_waits_in_a_lane_of_its_own(one_place, settings):
+    """An on-sale's crowd joining the waiting room waits its turn instead of being turned away,
+    and never takes the place of a shopper's request."""
+    settings.ROOM_MAX_IN_FLIGHT = 1
+    settings.ROOM_WAIT_MS = 5000
+    slow = await _slow_request()  # the shoppers' lane is full
+    slow_queue = ApplicationCommunicator(application, _scope("POST", "/showtimes/999/queue/"))
+    await slow_queue.send_input({"type": "http.request", "body": b"a=", "more_body": True})
+    await slow_queue.receive_nothing(timeout=0.2)  # and so is the queue's
+    joining = ApplicationCommunicator(application, _scope("GET", "/showtimes/999/queue/"))
+    await joining.send_input({"type": "http.request", "body": b""})
+    await joining.receive_nothing(timeout=0.5)  # past OVERLOAD_WAIT_MS: still waiting, not refused
+
+    assert await _finish(slow_queue) == 403  # a POST without CSRF: any answer from Django will do
+    assert (await joining.receive_output(timeout=5))["status"] == 404  # no such showtime
+    await joining.wait(timeout=5)
+    # Meanwhile the shoppers' lane kept its one place for its own.
+    _assert_busy(*(await _request("GET", "/no-such-page/"))[:2])
+    await _finish(slow)
