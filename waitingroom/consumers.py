@@ -18,6 +18,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from cinema.models import Showtime
 from config.websockets import DirectDispatchMixin, RecordErrorsMixin
@@ -31,17 +32,22 @@ NO_PLACE = 4403
 _watching: dict[int, Counter] = defaultdict(Counter)
 # The read for the latest pass of each room: showtime id -> (the pass's moment, its task).
 _reads: dict[int, tuple[int, asyncio.Future]] = {}
+# The fragments rendered for the latest pass of each room: what the page says -> its HTML.
+_rendered: dict[int, dict] = defaultdict(dict)
 
 
 class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
     showtime: Showtime | None = None
     member = ""
     watching = False
-    shown = ""
+    shown: tuple = ()
 
     async def connect(self):
         showtime_id = self.scope["url_route"]["kwargs"]["showtime_id"]
-        showtime, member = await database_sync_to_async(_find)(self.scope, showtime_id)
+        # Off the thread Django's views run on: a crowd connecting must not queue the shoppers.
+        showtime, member = await database_sync_to_async(_find, thread_sensitive=False)(
+            self.scope, showtime_id
+        )
         await self.accept()
         if showtime is None:
             await self.close(code=UNKNOWN_ROOM)
@@ -89,18 +95,34 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
             if place is None:
                 return
         wait = services.estimate(place.ahead, per_minute)
-        if (shown := f"{place}|{paused}|{wait}") == self.shown:
+        signed_in = self.scope["user"].is_authenticated
+        # What the page says: a message only when that changes, rendered once per pass for all
+        # the pages of this process that say the same.
+        if place.admitted:
+            says = ("turn", place.deadline_ms, signed_in)
+        else:
+            before_sale = bool(
+                self.showtime.on_sale_at and self.showtime.on_sale_at > timezone.now()
+            )
+            says = ("ahead", services.shown_ahead(place.ahead), paused, wait, before_sale)
+        if says == self.shown:
             return
-        self.shown = shown
-        self.showtime.room_paused = paused
-        context = place_context(
-            showtime=self.showtime,
-            place=place,
-            user=self.scope["user"],
-            queue_url=reverse("waitingroom:queue", args=[self.showtime.pk]),
-            wait_minutes=wait,
-        )
-        await self.send(text_data=render_to_string("waitingroom/_place.html", context | {"at": at}))
+        self.shown = says
+        rendered = _rendered[self.showtime.pk]
+        if rendered.get("at") != at:
+            rendered.clear()
+            rendered["at"] = at
+        if says not in rendered:
+            self.showtime.room_paused = paused
+            context = place_context(
+                showtime=self.showtime,
+                place=place,
+                user=self.scope["user"],
+                queue_url=reverse("waitingroom:queue", args=[self.showtime.pk]),
+                wait_minutes=wait,
+            )
+            rendered[says] = render_to_string("waitingroom/_place.html", context | {"at": at})
+        await self.send(text_data=rendered[says])
 
 
 def _find(scope, showtime_id: int) -> tuple[Showtime | None, str]:

@@ -123,6 +123,16 @@ def wait_minutes(showtime: Showtime, place: queue.Place) -> int | None:
     return estimate(place.ahead, per_minute)
 
 
+def shown_ahead(ahead: int) -> tuple[int, bool]:
+    """The people ahead as the page says it, and whether that is rounded: exactly below 100,
+    then to the ten, from 1,000 to the hundred. Far back, the exact figure changes with every
+    person let in but tells no more, and each change is a message to every page."""
+    for up_to, step in ((100, 1), (1000, 10)):
+        if ahead < up_to:
+            return ahead - ahead % step, step > 1
+    return ahead - ahead % 100, True
+
+
 def estimate(ahead: int, per_minute: float | None) -> int | None:
     if not per_minute:
         return None
@@ -139,9 +149,14 @@ def group_name(showtime_id: int) -> str:
     return f"queue.{showtime_id}"
 
 
+# A room whose queue did not move is told anyway this often (its pace, a pause, the on-sale).
+TELL_EVERY_SECONDS = 5.0
+_told: dict[int, float] = {}
+
+
 def admit_pass() -> int:
     """One pass of the worker: let in whoever each open room may admit now (audited), then tell
-    every queue page of the room to look at its place again."""
+    the queue pages of a room that moved (or was last told a while ago) to look again."""
     now = timezone.now()
     rooms = Showtime.objects.filter(waiting_room=True, starts_at__gt=now)
     total = 0
@@ -155,8 +170,10 @@ def admit_pass() -> int:
                 showtime_id=showtime.pk,
                 detail={"admitted": len(members), "members": members, "until": deadline},
             )
-        moved = {"type": "queue.moved", "at": at, "paused": showtime.room_paused}
-        send_to_group(group_name(showtime.pk), moved)
+        if members or at / 1000 - _told.get(showtime.pk, 0) >= TELL_EVERY_SECONDS:
+            _told[showtime.pk] = at / 1000
+            moved = {"type": "queue.moved", "at": at, "paused": showtime.room_paused}
+            send_to_group(group_name(showtime.pk), moved)
     return total
 
 

@@ -63,9 +63,12 @@ def queue_page(request, showtime_id: int):
 def place_context(*, showtime: Showtime, place, user, queue_url: str, wait_minutes) -> dict:
     """What `_place.html` shows, for the page, its polling and the WebSocket alike."""
     now = timezone.now()
+    ahead, rounded = services.shown_ahead(place.ahead)
     return {
         "showtime": showtime,
         "place": place,
+        "ahead": ahead,
+        "rounded": rounded,
         "user": user,
         "queue_url": queue_url,
         "until": _moment(place.deadline_ms),

@@ -96,3 +96,9 @@ async def test_open_pages_keep_an_admitted_shopper_present(room, user):
     assert await sync_to_async(client.zscore)(away, member) is None  # still one page open
     await checkout.disconnect()
     assert await sync_to_async(client.zscore)(away, member) is not None
+
+
+def test_far_back_the_place_is_rounded_so_a_pass_changes_few_pages():
+    assert services.shown_ahead(57) == (57, False)
+    assert services.shown_ahead(123) == (120, True)
+    assert services.shown_ahead(2431) == (2400, True)
