@@ -25,6 +25,7 @@ import logging
 import re
 import secrets
 import sys
+import time
 from collections import Counter
 from urllib.parse import parse_qsl, quote
 
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 # Never turned away: the load balancer's check, and the gateway telling us about money. The
 # webhook still waits at most DATABASE_POOL_TIMEOUT for a connection like any request.
 ADMISSION_EXEMPT_PATHS = frozenset({"/health", "/payments/webhook/"})
+# The scope key of the moment (epoch ms) a request reached this edge: the waiting room queues by
+# it, not by when the request was served.
+ARRIVED = "arrived_ms"
 # The waiting room's queue page, joined or asked again (waitingroom.urls).
 QUEUE_PAGE = re.compile(r"/showtimes/\d+/queue/")
 # How long a refused POST may take to hand over its body for the busy page to send it again.
@@ -102,6 +106,7 @@ class Admission:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or _admission_exempt(scope):
             return await self.app(scope, receive, send)
+        scope[ARRIVED] = time.time() * 1000
         lane, limit, wait_ms = "web", settings.WEB_MAX_IN_FLIGHT, settings.OVERLOAD_WAIT_MS
         if settings.ROOM_MAX_IN_FLIGHT and QUEUE_PAGE.fullmatch(scope["path"]):
             lane, limit, wait_ms = "queue", settings.ROOM_MAX_IN_FLIGHT, settings.ROOM_WAIT_MS

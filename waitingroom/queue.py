@@ -5,7 +5,8 @@ Guarantees:
   from a reload, a second tab or after a server restart finds the same place.
 - Before on-sale everyone who arrives joins a pre-queue in one random order (a random score
   drawn on arrival: how early or fast a connection is does not matter); from on-sale on,
-  newcomers queue behind it in arrival order.
+  newcomers queue behind it in the order they arrived (the moment their request reached the
+  site's edge, however long it then waited to be served; web nodes keep their clocks in step).
 - Admission (`admit`, called by the worker) lets in as many as there are free active slots and
   admissions left at the rate, atomically: two workers at once admit no one twice. An admitted
   member holds a slot until its deadline, leaving, or buying (`leave`).
@@ -17,7 +18,7 @@ Guarantees:
 - All keys of a showtime share the hash tag `{st<id>}` (one Redis Cluster slot), like the holds.
 
 Keys of showtime <id>, all `wr:{st<id>}:<name>`: `queue` ZSET (member -> score), `active` ZSET
-(member -> deadline ms), `seq` counter, `bucket` HASH (the rate's bucket), `epoch` (a random id
+(member -> deadline ms), `bucket` HASH (the rate's bucket), `epoch` (a random id
 made when the room's data first appears), `pace` ZSET (the last minute's admissions),
 `connections` HASH (member -> open live connections), `away` ZSET (member -> since when).
 Times are epoch ms of the caller's clock.
@@ -40,7 +41,7 @@ LUA_DIR = Path(__file__).resolve().parent / "lua"
 # How long an admitted shopper may have no page of the sale open before their slot is freed.
 GRACE_MS = 120_000
 PACE_WINDOW_MS = 60_000
-NAMES = ("queue", "active", "seq", "bucket", "epoch", "pace", "connections", "away")
+NAMES = ("queue", "active", "bucket", "epoch", "pace", "connections", "away")
 
 
 @dataclass(frozen=True)
@@ -103,19 +104,19 @@ def join(
     member: str,
     on_sale_ms: int,
     claim: Claim | None = None,
-    now: int | None = None,
+    now: float | None = None,
 ) -> tuple[Place, Claim]:
     """Join, find one's place again, or get it back with `claim` if Redis lost the room; returns
-    the place and the claim to keep for next time."""
+    the place and the claim to keep for next time. `now`: when the member arrived (epoch ms)."""
     keys = _keys(showtime_id)
     client = get_redis()
     claim = claim or Claim()
     shuffle = f"{secrets.randbelow(10**15) / 10**15:.15f}"
     state, value, epoch, score = _scripts_for(client).join(
-        keys=[keys["queue"], keys["active"], keys["seq"], keys["epoch"]],
+        keys=[keys["queue"], keys["active"], keys["epoch"]],
         args=[
             member,
-            now or now_ms(),
+            f"{now or time.time() * 1000:.3f}",
             on_sale_ms,
             shuffle,
             secrets.token_hex(8),

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from audit.services import Kind, record
 from cinema.models import Showtime
+from config.limits import ARRIVED
 from config.websockets import send_to_group
 from waitingroom import queue
 
@@ -76,6 +77,7 @@ def enter(request, showtime: Showtime) -> Entry:
         showtime_id=showtime.pk,
         member=member,
         on_sale_ms=_ms(showtime.on_sale_at),
+        now=request.scope.get(ARRIVED) if hasattr(request, "scope") else None,
         claim=queue.Claim(
             epoch=str(claims.get("e", "")),
             score=str(claims.get("q", "")),

@@ -1,20 +1,22 @@
 -- Join the queue of one showtime, or find one's place again (reload, second tab, restart).
--- KEYS: queue (ZSET member -> score), active (ZSET member -> deadline ms), seq (counter),
+-- KEYS: queue (ZSET member -> score), active (ZSET member -> deadline ms),
 --       epoch (STRING: this room's data since Redis last lost it)
--- ARGV: member, now_ms, on_sale_ms, shuffle (a random number in [0, 1) made by the caller),
+-- ARGV: member, arrived_ms (when the request reached the site's edge, to the microsecond),
+--       on_sale_ms, shuffle (a random number in [0, 1) made by the caller),
 --       new_epoch (used if the room has none), then the member's signed claim from an earlier
 --       visit: claim_epoch, claim_score, claim_deadline ("" when there is none)
 -- Before on-sale a newcomer's score is its random shuffle number: the pre-queue is one random
--- order, whatever the arrival times. From on-sale on, newcomers get 1 + an arrival counter, so
--- they queue behind the whole pre-queue in the order they came.
+-- order, whatever the arrival times. From on-sale on, a newcomer's score is its arrival time
+-- (above 1, so behind the whole pre-queue): first come, first served, in the order requests
+-- reached the site, however long each then waited for a web process to serve it.
 -- A claim from another epoch means Redis lost the room since the claim was given (a restart
 -- with nothing on disk, a failover): the place it proves is given back, so nobody loses it.
 -- Returns {"active", deadline_ms, epoch, ""} or {"queued", people ahead, epoch, score}.
 local member, now = ARGV[1], tonumber(ARGV[2])
-local epoch = redis.call("GET", KEYS[4])
+local epoch = redis.call("GET", KEYS[3])
 if not epoch then
   epoch = ARGV[5]
-  redis.call("SET", KEYS[4], epoch)
+  redis.call("SET", KEYS[3], epoch)
 end
 local lost = ARGV[6] ~= "" and ARGV[6] ~= epoch
 local deadline = tonumber(redis.call("ZSCORE", KEYS[2], member) or "0")
@@ -29,15 +31,10 @@ local score = redis.call("ZSCORE", KEYS[1], member)
 if not score then
   if lost and ARGV[7] ~= "" then
     score = ARGV[7]
-    -- Arrivals from now on still queue behind every place given back.
-    local arrival = math.floor(tonumber(score)) - 1
-    if arrival > tonumber(redis.call("GET", KEYS[3]) or "0") then
-      redis.call("SET", KEYS[3], arrival)
-    end
   elseif now < tonumber(ARGV[3]) then
     score = ARGV[4]
   else
-    score = tostring(1 + redis.call("INCR", KEYS[3]))
+    score = ARGV[2]
   end
   redis.call("ZADD", KEYS[1], score, member)
 end

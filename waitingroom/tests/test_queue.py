@@ -119,8 +119,8 @@ def test_two_workers_at_once_admit_no_one_twice(redis_db):
 
 
 def test_signing_in_keeps_an_anonymous_visitors_place(redis_db):
-    for member in ["a-first", "anon-x", "a-third"]:
-        queue.join(showtime_id=SHOWTIME, member=member, on_sale_ms=0, now=ON_SALE)
+    for n, member in enumerate(["a-first", "anon-x", "a-third"]):
+        queue.join(showtime_id=SHOWTIME, member=member, on_sale_ms=0, now=ON_SALE + n)
     queue.rename(showtime_id=SHOWTIME, old="anon-x", new="u42")
     assert queue.place(showtime_id=SHOWTIME, member="u42", now=ON_SALE).ahead == 1
     assert queue.place(showtime_id=SHOWTIME, member="anon-x", now=ON_SALE) is None
@@ -193,8 +193,8 @@ def test_a_claim_from_the_same_room_gives_nothing_back(redis_db):
 
 
 def test_a_shopper_away_longer_than_the_grace_frees_their_slot(redis_db):
-    for member in ["here", "left", "asleep", "next"]:
-        queue.join(showtime_id=SHOWTIME, member=member, on_sale_ms=0, now=ON_SALE)
+    for n, member in enumerate(["here", "left", "asleep", "next"]):
+        queue.join(showtime_id=SHOWTIME, member=member, on_sale_ms=0, now=ON_SALE - 10 + n)
     rules = _rules(max_active=2)
     assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + 1)[0] == ["here", "left"]
     for member in ["here", "left", "asleep"]:
@@ -226,3 +226,14 @@ def test_the_pace_is_what_was_let_in_over_the_last_minute(redis_db):
     # 10 (the full bucket: ten seconds' worth) + 1 + 1 in the 4 s since on-sale: 180 a minute.
     assert queue.pace(showtime_id=SHOWTIME, on_sale_ms=ON_SALE, now=ON_SALE + 4000) == 180
     assert queue.pace(showtime_id=SHOWTIME, on_sale_ms=ON_SALE, now=ON_SALE + 4000 + MINUTE) is None
+
+
+def test_arrivals_queue_by_when_they_reached_the_site_not_when_they_were_served(redis_db):
+    """Two web processes serve their waiting requests at their own pace: the one that reached
+    the site first is ahead, whichever was served first."""
+    queue.join(showtime_id=SHOWTIME, member="served-first", on_sale_ms=ON_SALE, now=ON_SALE + 50.5)
+    queue.join(showtime_id=SHOWTIME, member="came-first", on_sale_ms=ON_SALE, now=ON_SALE + 50.2)
+    assert queue.place(showtime_id=SHOWTIME, member="came-first", now=ON_SALE + 60).ahead == 0
+    # Arrived before on-sale, served after it: still in the pre-queue.
+    queue.join(showtime_id=SHOWTIME, member="early", on_sale_ms=ON_SALE, now=ON_SALE - 1)
+    assert queue.place(showtime_id=SHOWTIME, member="early", now=ON_SALE + 60).ahead == 0
