@@ -46,6 +46,7 @@ ADMISSION_EXEMPT_PATHS = frozenset({"/health", "/payments/webhook/"})
 ARRIVED = "arrived_ms"
 # The waiting room's queue page, joined or asked again (waitingroom.urls).
 QUEUE_PAGE = re.compile(r"/showtimes/\d+/queue/")
+TAKING_TURN = b"go=1"
 # How long a refused POST may take to hand over its body for the busy page to send it again.
 # Daphne has it all before the application is called; other servers may still be reading it.
 REFUSED_BODY_WAIT_SECONDS = 1.0
@@ -108,7 +109,7 @@ class Admission:
             return await self.app(scope, receive, send)
         scope[ARRIVED] = time.time() * 1000
         lane, limit, wait_ms = "web", settings.WEB_MAX_IN_FLIGHT, settings.OVERLOAD_WAIT_MS
-        if settings.ROOM_MAX_IN_FLIGHT and QUEUE_PAGE.fullmatch(scope["path"]):
+        if settings.ROOM_MAX_IN_FLIGHT and _joining_the_queue(scope):
             lane, limit, wait_ms = "queue", settings.ROOM_MAX_IN_FLIGHT, settings.ROOM_WAIT_MS
         if not limit:
             return await self.app(scope, receive, send)
@@ -130,6 +131,14 @@ class Admission:
             slots = asyncio.Semaphore(limit)
             self.lanes[lane] = (key, slots)
         return slots
+
+
+def _joining_the_queue(scope) -> bool:
+    """The queue page, but not a shopper let in taking their pass (`?go=1`): a shopper's
+    request, in the shoppers' lane."""
+    return bool(QUEUE_PAGE.fullmatch(scope["path"])) and TAKING_TURN not in scope.get(
+        "query_string", b""
+    ).split(b"&")
 
 
 def _admission_exempt(scope) -> bool:

@@ -297,6 +297,8 @@ async def test_the_queue_page_waits_in_a_lane_of_its_own(one_place, settings):
     assert await _finish(slow_queue) == 403  # a POST without CSRF: any answer from Django will do
     assert (await joining.receive_output(timeout=5))["status"] == 404  # no such showtime
     await joining.wait(timeout=5)
-    # Meanwhile the shoppers' lane kept its one place for its own.
+    # Meanwhile the shoppers' lane kept its one place for its own, including a shopper let in
+    # taking their pass from the queue page.
     _assert_busy(*(await _request("GET", "/no-such-page/"))[:2])
+    _assert_busy(*(await _request("GET", "/showtimes/999/queue/?go=1"))[:2])
     await _finish(slow)

@@ -61,7 +61,7 @@ async def test_the_place_is_pushed_as_the_queue_moves_until_it_is_their_turn(roo
     turn = await page.receive_from(timeout=5)
     assert "It is your turn." in turn
     # The page fetches its pass and goes to the seats by itself.
-    assert f'hx-get="/showtimes/{room.pk}/queue/" hx-trigger="load"' in turn
+    assert f'hx-get="/showtimes/{room.pk}/queue/?go=1" hx-trigger="load"' in turn
     await page.disconnect()
 
 
