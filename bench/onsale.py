@@ -693,23 +693,7 @@ def report_fairness(rows: list[Fairness], drained: float, late_early: int) -> No
 
 
 def report_audit(result: dict, size: int) -> bool:
-    print(f"\naudit (after waiting {result['waited']:.1f} s for the sweeper):")
-    print(f"  (showtime, seat) in two tickets: {result['doubles']}")
-    for showtime, facts in result["showtimes"].items():
-        print(
-            f"  showtime {showtime}: {facts['tickets']} tickets / {size} seats, confirmed "
-            f"bookings {facts['confirmed']} with {facts['confirmed_seats']} seats, bookings whose "
-            f"tickets != their seats {facts['mismatched']}, statuses {facts['statuses']}; the "
-            f"clients paid for {facts['paid']} bookings ({facts['paid_confirmed']} confirmed) "
-            f"with {facts['paid_seats']} seats"
-        )
-    confirmed = sum(f["confirmed"] for f in result["showtimes"].values())
-    unaccounted = result["charges"] - confirmed - result["refunded"]
-    print(
-        f"  gateway charges {result['charges']} = confirmed bookings {confirmed} + refunded "
-        f"{result['refunded']} + {unaccounted} for reconciliation to settle; webhooks the "
-        f"gateway never delivered: {result['undelivered']}"
-    )
+    unaccounted = rush.report_audit(result, size)
     late = sum(f["paid"] - f["paid_confirmed"] for f in result["showtimes"].values())
     if late:
         # The design's late success: the hold ran out (busy answers while paying) and the seats

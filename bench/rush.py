@@ -837,6 +837,29 @@ def report_sale(phase: Phase, title: str) -> None:
     report_cpu(phase)
 
 
+def report_audit(result: dict, size: int) -> int:
+    """Print the audit of the sales (`audit`); returns the charges neither confirmed nor
+    refunded (left for reconciliation)."""
+    print(f"\naudit (after waiting {result['waited']:.1f} s for the sweeper):")
+    print(f"  (showtime, seat) in two tickets: {result['doubles']}")
+    for showtime, facts in result["showtimes"].items():
+        print(
+            f"  showtime {showtime}: {facts['tickets']} tickets / {size} seats, "
+            f"confirmed bookings {facts['confirmed']} with {facts['confirmed_seats']} seats, "
+            f"bookings whose tickets != their seats {facts['mismatched']}, "
+            f"statuses {facts['statuses']}; the clients paid for {facts['paid']} bookings "
+            f"({facts['paid_confirmed']} confirmed) with {facts['paid_seats']} seats"
+        )
+    confirmed = sum(f["confirmed"] for f in result["showtimes"].values())
+    unaccounted = result["charges"] - confirmed - result["refunded"]
+    print(
+        f"  gateway charges {result['charges']} = confirmed bookings {confirmed} + refunded "
+        f"{result['refunded']} + {unaccounted} for reconciliation to settle; webhooks the "
+        f"gateway never delivered: {result['undelivered']}"
+    )
+    return unaccounted
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -997,23 +1020,7 @@ def run(args: argparse.Namespace) -> None:
         f"C = {c:.1f} holds/s -> ratio {ratio:.2f}"
     )
 
-    print(f"\naudit (after waiting {result['waited']:.1f} s for the sweeper):")
-    print(f"  (showtime, seat) in two tickets: {result['doubles']}")
-    for showtime, facts in result["showtimes"].items():
-        print(
-            f"  showtime {showtime}: {facts['tickets']} tickets / {hall.size} seats, "
-            f"confirmed bookings {facts['confirmed']} with {facts['confirmed_seats']} seats, "
-            f"bookings whose tickets != their seats {facts['mismatched']}, "
-            f"statuses {facts['statuses']}; the clients paid for {facts['paid']} bookings "
-            f"({facts['paid_confirmed']} confirmed) with {facts['paid_seats']} seats"
-        )
-    confirmed = sum(f["confirmed"] for f in result["showtimes"].values())
-    unaccounted = result["charges"] - confirmed - result["refunded"]
-    print(
-        f"  gateway charges {result['charges']} = confirmed bookings {confirmed} + refunded "
-        f"{result['refunded']} + {unaccounted} for reconciliation to settle; webhooks the "
-        f"gateway never delivered: {result['undelivered']}"
-    )
+    report_audit(result, hall.size)
     sales = (capacity, steady, overload)
     facts = result["showtimes"]
     tickets = sum(f["tickets"] for f in facts.values())
