@@ -216,3 +216,13 @@ def places(*, showtime_id: int, members: list[str], now: int | None = None) -> l
         else:
             found.append(Place(admitted=False, ahead=rank) if rank is not None else None)
     return found
+
+
+def keep_until(*, showtime_id: int, until_ms: int) -> None:
+    """Let the room's keys go by themselves at `until_ms` (the worker sets it to a while after the
+    showtime starts, so nothing of a past sale stays in Redis)."""
+    keys = _keys(showtime_id)
+    with get_redis().pipeline(transaction=False) as pipe:
+        for key in keys.values():
+            pipe.pexpireat(key, until_ms)
+        pipe.execute()

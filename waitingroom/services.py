@@ -13,6 +13,7 @@ only while the member still holds their active slot, so leaving or buying ends i
 import math
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core import signing
 from django.db import transaction
@@ -151,6 +152,8 @@ def group_name(showtime_id: int) -> str:
     return f"queue.{showtime_id}"
 
 
+# A room's keys in Redis outlive its showtime's start by this much, then go by themselves.
+KEEP_AFTER = timedelta(hours=6)
 # A room whose queue did not move is told anyway this often (its pace, a pause, the on-sale).
 TELL_EVERY_SECONDS = 5.0
 _told: dict[int, float] = {}
@@ -174,6 +177,7 @@ def admit_pass() -> int:
             )
         if members or at / 1000 - _told.get(showtime.pk, 0) >= TELL_EVERY_SECONDS:
             _told[showtime.pk] = at / 1000
+            queue.keep_until(showtime_id=showtime.pk, until_ms=_ms(showtime.starts_at + KEEP_AFTER))
             moved = {"type": "queue.moved", "at": at, "paused": showtime.room_paused}
             send_to_group(group_name(showtime.pk), moved)
     return total

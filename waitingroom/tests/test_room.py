@@ -247,3 +247,13 @@ def test_a_redis_restart_costs_no_one_their_place(room, user, bob, own_redis):
     assert _queue(shopper, room).status_code == 200
     assert _hold(shopper, room, "A3").status_code == 303
     assert services.admit_pass() == 0  # still one shopper at a time
+
+
+def test_a_rooms_keys_go_by_themselves_after_its_showtime(room, user, redis_db):
+    _queue(_client(user), room)
+    services.admit_pass()
+    keys = redis_db.keys(f"wr:{{st{room.pk}}}:*")
+    assert {key.rsplit(":", 1)[1] for key in keys} >= {"active", "bucket", "epoch", "pace"}
+    until = (room.starts_at + services.KEEP_AFTER).timestamp()
+    for key in keys:
+        assert abs(redis_db.pexpiretime(key) / 1000 - until) < 1, key
