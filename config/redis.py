@@ -2,6 +2,7 @@
 
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import redis
 from django.conf import settings
@@ -40,3 +41,12 @@ def load_script(client: redis.Redis, path: Path) -> Script:
     script = client.register_script(path.read_text())
     client.script_load(script.script)
     return script
+
+
+@cache
+def lua_scripts(client: redis.Redis, directory: Path) -> SimpleNamespace:
+    """Every `<name>.lua` in `directory`, loaded with `client` (`load_script`), as the attribute
+    `<name>`: one set per client and folder, made on first use."""
+    return SimpleNamespace(
+        **{path.stem: load_script(client, path) for path in sorted(directory.glob("*.lua"))}
+    )

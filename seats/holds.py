@@ -42,14 +42,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import redis
 from django.conf import settings
-from redis.commands.core import Script
 
-from config.redis import get_redis, load_script
+from config.redis import get_redis, lua_scripts
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 
@@ -114,20 +113,8 @@ class ExtendResult:
     lost: list[str] = field(default_factory=list)
 
 
-class _Scripts:
-    def __init__(self, client: redis.Redis):
-        self.hold = _load(client, "hold")
-        self.extend = _load(client, "extend")
-        self.release = _load(client, "release")
-
-
-def _load(client: redis.Redis, name: str) -> Script:
-    return load_script(client, LUA_DIR / f"{name}.lua")
-
-
-@cache
-def _scripts_for(client: redis.Redis) -> _Scripts:
-    return _Scripts(client)
+def _scripts_for(client: redis.Redis) -> SimpleNamespace:
+    return lua_scripts(client, LUA_DIR)
 
 
 def _now_ms() -> int:

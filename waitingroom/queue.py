@@ -27,13 +27,12 @@ Times are epoch ms of the caller's clock.
 import secrets
 import time
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import redis
-from redis.commands.core import Script
 
-from config.redis import get_redis, load_script
+from config.redis import get_redis, lua_scripts
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 
@@ -76,22 +75,8 @@ def _keys(showtime_id: int) -> dict[str, str]:
     return {name: f"wr:{tag}:{name}" for name in NAMES}
 
 
-class _Scripts:
-    def __init__(self, client: redis.Redis):
-        self.join = _load(client, "join")
-        self.admit = _load(client, "admit")
-        self.leave = _load(client, "leave")
-        self.rename = _load(client, "rename")
-        self.presence = _load(client, "presence")
-
-
-def _load(client: redis.Redis, name: str) -> Script:
-    return load_script(client, LUA_DIR / f"{name}.lua")
-
-
-@cache
-def _scripts_for(client: redis.Redis) -> _Scripts:
-    return _Scripts(client)
+def _scripts_for(client: redis.Redis) -> SimpleNamespace:
+    return lua_scripts(client, LUA_DIR)
 
 
 def now_ms() -> int:

@@ -3,6 +3,7 @@
 import threading
 from itertools import combinations
 
+from config.redis import lua_scripts
 from waitingroom import queue
 
 SHOWTIME = 7
@@ -131,7 +132,7 @@ def test_a_restarted_redis_connection_finds_every_place(redis_db):
     the same places."""
     for n in range(3):
         queue.join(showtime_id=SHOWTIME, member=f"m{n}", on_sale_ms=0, now=ON_SALE + n)
-    queue._scripts_for.cache_clear()
+    lua_scripts.cache_clear()
     redis_db.script_flush()
     assert queue.join(showtime_id=SHOWTIME, member="m2", on_sale_ms=0, now=ON_SALE)[0].ahead == 2
 
@@ -159,7 +160,7 @@ def test_places_lost_with_redis_come_back_from_their_claims(redis_db):
     assert place.admitted and claims[first].deadline_ms == deadline
 
     redis_db.flushdb()
-    queue._scripts_for.cache_clear()
+    lua_scripts.cache_clear()
 
     for member in reversed(order):  # the last in line comes back first
         queue.join(
