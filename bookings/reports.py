@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from bookings.models import Ticket
 from cinema.models import Seat, Showtime
 from waitingroom import queue
+from waitingroom import services as room
 
 ZERO = Decimal("0.00")
 HOUR = timedelta(hours=1)
@@ -351,10 +352,7 @@ def get_room_figures(*, showtime_id: int) -> RoomFigures:
     queued = active = admitted_per_minute = None
     with suppress(RedisError):
         queued, active = queue.sizes(showtime_id=showtime.pk)
-        admitted_per_minute = queue.pace(
-            showtime_id=showtime.pk,
-            on_sale_ms=int(showtime.on_sale_at.timestamp() * 1000) if showtime.on_sale_at else 0,
-        )
+        admitted_per_minute = room.pace(showtime)
     return RoomFigures(
         showtime=showtime,
         capacity=showtime.capacity,

@@ -122,7 +122,7 @@ def _check_on_sale(showtime: Showtime) -> None:
     started."""
     if reason := _sales_ended(showtime):
         raise BookingClosed(_NOT_ON_SALE[reason])
-    if showtime.on_sale_at and showtime.on_sale_at > timezone.now():
+    if showtime.sale_opens_later:
         opens = timezone.localtime(showtime.on_sale_at)
         raise BookingClosed(f"Tickets go on sale on {opens:%a %-d %b at %H:%M}.")
 

@@ -251,6 +251,11 @@ class Showtime(models.Model):
     def is_upcoming(self) -> bool:
         return self.starts_at > timezone.now()
 
+    @property
+    def sale_opens_later(self) -> bool:
+        """Its on-sale time is still to come (nothing may be held yet)."""
+        return bool(self.on_sale_at and self.on_sale_at > timezone.now())
+
 
 # What one ticket may cost, and what a seat category may add to it: a mistyped extra zero is
 # refused by the admin form and by the database alike.

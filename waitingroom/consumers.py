@@ -18,7 +18,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 
 from cinema.models import Showtime
 from config.websockets import DirectDispatchMixin, RecordErrorsMixin
@@ -101,10 +100,13 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
         if place.admitted:
             says = ("turn", place.deadline_ms, signed_in)
         else:
-            before_sale = bool(
-                self.showtime.on_sale_at and self.showtime.on_sale_at > timezone.now()
+            says = (
+                "ahead",
+                services.shown_ahead(place.ahead),
+                paused,
+                wait,
+                self.showtime.sale_opens_later,
             )
-            says = ("ahead", services.shown_ahead(place.ahead), paused, wait, before_sale)
         if says == self.shown:
             return
         self.shown = says
@@ -159,6 +161,4 @@ async def _places(showtime: Showtime, *, at: int) -> tuple[dict, float | None]:
 
 def _read(showtime: Showtime, members: list[str]) -> tuple[dict, float | None]:
     found = queue.places(showtime_id=showtime.pk, members=members)
-    on_sale = int(showtime.on_sale_at.timestamp() * 1000) if showtime.on_sale_at else 0
-    per_minute = queue.pace(showtime_id=showtime.pk, on_sale_ms=on_sale)
-    return dict(zip(members, found, strict=True)), per_minute
+    return dict(zip(members, found, strict=True)), services.pace(showtime)

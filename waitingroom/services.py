@@ -119,11 +119,15 @@ def admitted(request, showtime: Showtime) -> bool:
     return place is not None and place.admitted
 
 
+def pace(showtime: Showtime) -> float | None:
+    """People the room let in a minute, over the last minute (`queue.pace`)."""
+    return queue.pace(showtime_id=showtime.pk, on_sale_ms=_ms(showtime.on_sale_at))
+
+
 def wait_minutes(showtime: Showtime, place: queue.Place) -> int | None:
     """About how long until the member's turn, from the pace the room has let people in over
     the last minute; None while there is no pace to go by."""
-    per_minute = queue.pace(showtime_id=showtime.pk, on_sale_ms=_ms(showtime.on_sale_at))
-    return estimate(place.ahead, per_minute)
+    return estimate(place.ahead, pace(showtime))
 
 
 def shown_ahead(ahead: int) -> tuple[int, bool]:

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 from redis.exceptions import RedisError
@@ -62,7 +61,6 @@ def queue_page(request, showtime_id: int):
 
 def place_context(*, showtime: Showtime, place, user, queue_url: str, wait_minutes) -> dict:
     """What `_place.html` shows, for the page, its polling and the WebSocket alike."""
-    now = timezone.now()
     ahead, rounded = services.shown_ahead(place.ahead)
     return {
         "showtime": showtime,
@@ -73,7 +71,7 @@ def place_context(*, showtime: Showtime, place, user, queue_url: str, wait_minut
         "queue_url": queue_url,
         "until": _moment(place.deadline_ms),
         "wait_minutes": wait_minutes,
-        "opens": showtime.on_sale_at if showtime.on_sale_at and showtime.on_sale_at > now else None,
+        "opens": showtime.on_sale_at if showtime.sale_opens_later else None,
         "sign_in": redirect_to_login(queue_url).url,
         "poll": POLL_SECONDS,
     }
