@@ -110,7 +110,8 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
         if says == self.shown:
             return
         self.shown = says
-        rendered = _rendered[self.showtime.pk]
+        # A connect (at 0) renders its own: the pass's fragments stay for the rest of the pass.
+        rendered = _rendered[self.showtime.pk] if at else {}
         if rendered.get("at") != at:
             rendered.clear()
             rendered["at"] = at
