@@ -63,20 +63,6 @@ def _parse_day(value: str) -> date | None:
     return day if MINYEAR < day.year < MAXYEAR else None
 
 
-# The room's numbers staff set on its page: form field -> Showtime field.
-ROOM_NUMBERS = {
-    "max_active": "room_max_active",
-    "rate": "room_admit_per_minute",
-    "window": "room_window_minutes",
-}
-ROOM_SWITCHES = {
-    "pause": {"room_paused": True},
-    "resume": {"room_paused": False},
-    "on": {"waiting_room": True},
-    "off": {"waiting_room": False},
-}
-
-
 def waiting_rooms(request):
     """Upcoming showtimes sold through a waiting room or with an on-sale time still to come."""
     now = timezone.now()
@@ -123,11 +109,11 @@ def _change_room(request, figures):
     if not request.user.has_perm("cinema.change_showtime"):
         raise PermissionDenied("Changing a waiting room needs the right to change showtimes.")
     action = request.POST.get("action", "")
-    if action in ROOM_SWITCHES:
-        changes = ROOM_SWITCHES[action]
+    if action in room_services.SWITCHES:
+        changes = room_services.SWITCHES[action]
     elif action == "set":
         changes = {}
-        for name, field in ROOM_NUMBERS.items():
+        for name, (field, _) in room_services.NUMBERS.items():
             value = request.POST.get(name, "").strip()
             if not value.isdigit() or len(value) > 9:
                 error = f"Give {name.replace('_', ' ')} as a whole number, 1 or more."

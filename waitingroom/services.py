@@ -187,13 +187,22 @@ def admit_pass() -> int:
     return total
 
 
-# The room's settings staff may change: field -> (what it is called, the least it may be).
-NUMBERS = {
-    "room_max_active": ("shoppers at once", 1),
-    "room_admit_per_minute": ("shoppers let in a minute", 1),
-    "room_window_minutes": ("minutes to hold seats", 1),
+# What staff tell a room (the staff page's buttons, the command's actions) -> what it sets.
+SWITCHES = {
+    "on": {"waiting_room": True},
+    "off": {"waiting_room": False},
+    "pause": {"room_paused": True},
+    "resume": {"room_paused": False},
 }
-SWITCHES = ("waiting_room", "room_paused")
+# The room's numbers by the names staff give them (the page's fields, the command's options)
+# -> (the Showtime field, what it is called). Each is a whole number, 1 or more.
+NUMBERS = {
+    "max_active": ("room_max_active", "shoppers at once"),
+    "rate": ("room_admit_per_minute", "shoppers let in a minute"),
+    "window": ("room_window_minutes", "minutes to hold seats"),
+}
+_SWITCH_FIELDS = {field for sets in SWITCHES.values() for field in sets}
+_NUMBER_FIELDS = dict(NUMBERS.values())
 
 
 class RoomError(ValueError):
@@ -203,13 +212,13 @@ class RoomError(ValueError):
 def change_room(*, showtime: Showtime, action: str, changes: dict, by: str) -> Showtime:
     """Turn the room on or off, pause or resume it, or change its numbers; audited."""
     for field, value in changes.items():
-        if field in SWITCHES:
+        if field in _SWITCH_FIELDS:
             if not isinstance(value, bool):
                 raise RoomError(f"{field} is on or off.")
-        elif field in NUMBERS:
-            name, least = NUMBERS[field]
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise RoomError(f"The number of {name} must be a whole number, {least} or more.")
+        elif field in _NUMBER_FIELDS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                name = _NUMBER_FIELDS[field]
+                raise RoomError(f"The number of {name} must be a whole number, 1 or more.")
         else:
             raise RoomError(f"{field} is not a setting of the waiting room.")
     if changes:

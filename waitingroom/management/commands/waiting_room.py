@@ -6,13 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from cinema.models import Showtime
 from waitingroom import queue, services
 
-ACTIONS = ("status", "on", "off", "pause", "resume")
-# Options that set a number of the room: (option, Showtime field).
-NUMBERS = (
-    ("max_active", "room_max_active"),
-    ("rate", "room_admit_per_minute"),
-    ("window", "room_window_minutes"),
-)
+ACTIONS = ("status", *services.SWITCHES)
 
 
 class Command(BaseCommand):
@@ -49,13 +43,8 @@ class Command(BaseCommand):
         )
 
     def _changes(self, action: str, options: dict) -> dict:
-        changes = {
-            "on": {"waiting_room": True},
-            "off": {"waiting_room": False},
-            "pause": {"room_paused": True},
-            "resume": {"room_paused": False},
-        }.get(action, {})
-        for option, field in NUMBERS:
+        changes = dict(services.SWITCHES.get(action, {}))
+        for option, (field, _) in services.NUMBERS.items():
             if options.get(option) is not None:
                 changes[field] = options[option]
         return changes
