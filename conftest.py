@@ -2,6 +2,7 @@
 
 import os
 import signal
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from cinema.models import Auditorium, Movie
 from cinema.services import one_price_list, save_auditorium, schedule_showtime
+from config.redis import get_redis
 from config.settings import cache_config, channel_layers
 
 
@@ -28,6 +30,19 @@ def _test_redis_url() -> str:
 
 
 TEST_REDIS_URL = _test_redis_url()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url():
+    """With TEST_REDIS_CLUSTER=1, a Redis Cluster of the session's own (3 masters, 3 replicas)
+    that config.redis uses instead of TEST_REDIS_URL; else "" (no cluster)."""
+    if os.environ.get("TEST_REDIS_CLUSTER") != "1":
+        yield ""
+        return
+    from tests.scale.cluster import redis_cluster
+
+    with redis_cluster() as cluster:
+        yield cluster.url
 
 
 @pytest.fixture(autouse=True)
@@ -87,16 +102,38 @@ def pay(booking, *, card: str = GOOD_CARD):
 
 
 @pytest.fixture(autouse=True)
-def redis_db(settings):
-    """A real Redis database for the test, flushed before and after."""
+def redis_db(settings, redis_cluster_url):
+    """A real Redis database for the test, flushed before and after: the client config.redis
+    uses (the session's cluster with TEST_REDIS_CLUSTER=1), the cache's and channel layer's."""
     settings.REDIS_URL = TEST_REDIS_URL
-    settings.CHANNEL_LAYERS = channel_layers(TEST_REDIS_URL)
+    settings.REDIS_CLUSTER_URL = redis_cluster_url
+    settings.CHANNEL_LAYERS = channel_layers([TEST_REDIS_URL])
     settings.CACHES = cache_config(TEST_REDIS_URL)
-    client = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
-    client.flushdb()
+    plain = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    client = get_redis()
+    for each in {plain, client}:
+        each.flushdb()
     yield client
-    client.flushdb()
-    client.close()
+    for each in {plain, client}:
+        each.flushdb()
+    plain.close()
+
+
+# Nothing listens on port 1.
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+@contextmanager
+def redis_unreachable(settings):
+    """config.redis pointed at a closed port (the cluster's setting when the tests run on one)
+    while the block runs; the cache and the channel layer keep theirs."""
+    name = "REDIS_CLUSTER_URL" if settings.REDIS_CLUSTER_URL else "REDIS_URL"
+    healthy = getattr(settings, name)
+    setattr(settings, name, DEAD_REDIS)
+    try:
+        yield
+    finally:
+        setattr(settings, name, healthy)
 
 
 def verified_user(username: str, **extra):

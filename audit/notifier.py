@@ -72,8 +72,12 @@ class Notifier:
         self.missed_every = missed_every
         self.missed_limit = missed_limit
         self.next_missed_look = 0.0
-        self.redis = get_redis()
         self.group_ready = False
+
+    @property
+    def redis(self):
+        # Looked up on use: a notifier starts, and sends what the database owes, with Redis down.
+        return get_redis()
 
     def ensure_group(self) -> None:
         """Create the group at the start of the stream, so nothing already on it is skipped.

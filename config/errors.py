@@ -25,7 +25,17 @@ from config.requestid import current_request_id
 
 # Connection refused or lost, timeouts, a pool that hands out no connection (psycopg_pool's
 # PoolTimeout reaches us as OperationalError), SQLite's "database is locked".
-OUTAGES = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+# On a Redis Cluster, a command that outlived its retries through a failover (the slot's master
+# down and no replica promoted yet) ends in CLUSTERDOWN, TRYAGAIN or an uncovered slot.
+OUTAGES = (
+    OperationalError,
+    InterfaceError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.SlotNotCoveredError,
+)
 # Seconds a client is asked to wait before trying again after an outage.
 RETRY_AFTER = 30
 # After the busy page: a few seconds, drawn at random so that the clients turned away together

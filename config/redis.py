@@ -1,35 +1,75 @@
-"""The one Redis connection pool per process, built from REDIS_URL."""
+"""The one Redis connection pool per process for the holds, the waiting room, the event stream
+and the workers' heartbeats: REDIS_CLUSTER_URL's Redis Cluster when it is set, else REDIS_URL.
+
+Every multi-key command and script keeps its keys in one cluster slot (hash tags: `{st<id>}` per
+showtime, `{workers}`), so the same code runs on one Redis and on a cluster. The cache and the
+channel layer always use plain Redis (REDIS_URL, CHANNEL_REDIS_URLS): see the settings.
+"""
 
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import unquote, urlsplit
 
 import redis
 from django.conf import settings
+from redis.backoff import ExponentialBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.commands.core import Script
+from redis.exceptions import RedisClusterException
+from redis.retry import Retry
 
 
-def get_redis(*, timeout: float | None = None) -> redis.Redis:
-    """Return a client on the current REDIS_URL (pooled, decoded to str).
+def get_redis(*, timeout: float | None = None) -> redis.Redis | RedisCluster:
+    """Return a client on the current REDIS_CLUSTER_URL or REDIS_URL (pooled, decoded to str).
 
     Connecting and every reply wait REDIS_CONNECT_TIMEOUT and REDIS_TIMEOUT seconds, or
     `timeout` for both (a check that must answer quickly, like /health).
     """
+    url = settings.REDIS_CLUSTER_URL or settings.REDIS_URL
+    cluster = bool(settings.REDIS_CLUSTER_URL)
     if timeout is None:
-        return _client_for(
-            settings.REDIS_URL, settings.REDIS_CONNECT_TIMEOUT, settings.REDIS_TIMEOUT
-        )
-    return _client_for(settings.REDIS_URL, timeout, timeout)
+        return _client_for(url, cluster, settings.REDIS_CONNECT_TIMEOUT, settings.REDIS_TIMEOUT)
+    return _client_for(url, cluster, timeout, timeout)
 
 
 @cache
-def _client_for(url: str, connect_timeout: float, timeout: float) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=connect_timeout,
-        socket_timeout=timeout,
-    )
+def _client_for(
+    url: str, cluster: bool, connect_timeout: float, timeout: float
+) -> redis.Redis | RedisCluster:
+    options = {
+        "decode_responses": True,
+        "socket_connect_timeout": connect_timeout,
+        "socket_timeout": timeout,
+    }
+    if not cluster:
+        return redis.Redis.from_url(url, **options)
+    try:
+        return RedisCluster(startup_nodes=cluster_nodes(url), **options | _cluster_options(url))
+    except RedisClusterException as error:
+        # No seed answered: an outage like any other (and not cached: the next call tries again).
+        raise redis.ConnectionError(f"no node of the Redis Cluster answered: {error}") from error
+
+
+def cluster_nodes(url: str) -> list[ClusterNode]:
+    """The seed nodes of a REDIS_CLUSTER_URL: `redis://host:port` URLs, comma-separated (any one
+    that answers tells the client the rest of the cluster)."""
+    return [
+        ClusterNode(part.hostname or "127.0.0.1", part.port or 6379)
+        for part in map(urlsplit, url.split(","))
+    ]
+
+
+def _cluster_options(url: str) -> dict:
+    first = urlsplit(url.split(",")[0])
+    credentials = {"username": first.username, "password": first.password}
+    return {
+        **{name: unquote(value) for name, value in credentials.items() if value},
+        # While a master is down and its replica not yet promoted (cluster-node-timeout and an
+        # election, a few seconds), a command retries on a fresh view of the cluster, backing
+        # off to half a second (8 attempts: about 3 s), then fails like any Redis outage.
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), settings.REDIS_CLUSTER_RETRIES),
+    }
 
 
 def load_script(client: redis.Redis, path: Path) -> Script:

@@ -191,7 +191,17 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Plain Redis: everything, unless REDIS_CLUSTER_URL is set; then the cache (sessions, login
+# counts) and, unless CHANNEL_REDIS_URLS is set, the channel layer.
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# A Redis Cluster for the holds, the waiting room, the event stream and the workers (config.redis):
+# `redis://host:port` of one or more of its nodes, comma-separated. Database 0 only.
+REDIS_CLUSTER_URL = os.environ.get("REDIS_CLUSTER_URL", "")
+# Attempts (with backoff) a cluster command gets through a failover before it fails.
+REDIS_CLUSTER_RETRIES = env_int("REDIS_CLUSTER_RETRIES", 8)
+# The channel layer's Redis hosts, comma-separated; groups are spread over them (channels-redis
+# hashes each group to one host). Plain Redis: pub/sub does not follow a cluster's failover.
+CHANNEL_REDIS_URLS = env_list("CHANNEL_REDIS_URLS") or [REDIS_URL]
 # Seconds to connect to Redis and to wait for any reply (config.redis and the cache), so that a
 # request fails within seconds while Redis is unreachable instead of hanging on it. The longest
 # command sent on purpose, the notifier's XREADGROUP, blocks for one second.
@@ -199,16 +209,16 @@ REDIS_CONNECT_TIMEOUT = 1
 REDIS_TIMEOUT = 2
 
 
-def channel_layers(redis_url: str) -> dict:
+def channel_layers(redis_urls: list[str]) -> dict:
     return {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [redis_url]},
+            "CONFIG": {"hosts": list(redis_urls)},
         }
     }
 
 
-CHANNEL_LAYERS = channel_layers(REDIS_URL)
+CHANNEL_LAYERS = channel_layers(CHANNEL_REDIS_URLS)
 
 
 def cache_config(redis_url: str) -> dict:

@@ -267,9 +267,11 @@ def live(*, showtime_id: int, labels: list[str]) -> dict[str, tuple[str, datetim
     if not labels:
         return {}
     pipe = get_redis().pipeline(transaction=False)
-    pipe.mget([seat_key(showtime_id, label) for label in labels])
+    for label in labels:
+        # GETs, not MGET: a Redis Cluster's pipelines refuse MGET.
+        pipe.get(seat_key(showtime_id, label))
     pipe.zmscore(index_key(showtime_id), labels)
-    holders, expiries = pipe.execute()
+    *holders, expiries = pipe.execute()
     return {
         label: (holder, _from_ms(int(expiry)) if expiry else None)
         for label, holder, expiry in zip(labels, holders, expiries, strict=True)

@@ -113,6 +113,7 @@ def test_run_notifier_stops_cleanly_on_sigterm(tmp_path, redis_db, settings):
         "DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{tmp_path}/notifier.sqlite3",
         "REDIS_URL": settings.REDIS_URL,
+        "REDIS_CLUSTER_URL": settings.REDIS_CLUSTER_URL,
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run(

@@ -23,10 +23,9 @@ from audit.models import AuditEvent, Notification, Unpublished
 from audit.notifier import GROUP, Notifier
 from audit.services import Kind, record
 from audit.stream import publish_unpublished
+from conftest import redis_unreachable
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 refs = count(1)
 
@@ -151,18 +150,14 @@ def test_passes_run_twice_and_two_notifiers_send_one_email(redis_db):
 
 
 def test_an_email_sent_while_redis_is_down_is_not_sent_again_from_the_stream(redis_db, settings):
-    healthy = settings.REDIS_URL
-    settings.REDIS_URL = DEAD_REDIS
-    event = confirmed()
-    assert Unpublished.objects.filter(event=event).exists()
-    down = lost_notifier()
-    with pytest.raises(
-        RedisUnreachable
-    ):  # the outbox catch-up cannot reach Redis: the pass fails...
-        down.run_once()
-    assert len(mail.outbox) == 1  # ...but the email owed by the database went out first
+    with redis_unreachable(settings):
+        event = confirmed()
+        assert Unpublished.objects.filter(event=event).exists()
+        down = lost_notifier()
+        with pytest.raises(RedisUnreachable):  # the outbox catch-up cannot reach Redis...
+            down.run_once()
+        assert len(mail.outbox) == 1  # ...but the email owed by the database went out first
 
-    settings.REDIS_URL = healthy
     notifier = lost_notifier("test-b")
     assert publish_unpublished(grace=timedelta(0)) == 1
     assert notifier.run_once() == 1  # the stream delivers the event late, and it is skipped

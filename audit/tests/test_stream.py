@@ -13,10 +13,9 @@ from audit.services import Kind, record
 from audit.stream import publish_unpublished
 from bookings import services
 from bookings.models import Booking
+from conftest import redis_unreachable
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 def _stream(redis_db) -> list[dict]:
@@ -55,16 +54,14 @@ def test_events_committed_while_redis_is_down_are_published_later(
     showtime, user, redis_db, settings
 ):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    healthy = settings.REDIS_URL
-    settings.REDIS_URL = DEAD_REDIS
-    # The sweeper times the hold out while Redis is unreachable: the expiry still commits.
-    expired = services.expire_stale_bookings(now=timezone.now() + timedelta(minutes=10))
+    with redis_unreachable(settings):
+        # The sweeper times the hold out while Redis is unreachable: the expiry still commits.
+        expired = services.expire_stale_bookings(now=timezone.now() + timedelta(minutes=10))
     assert [b.ref for b in expired] == [booking.ref]
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.EXPIRED
     event = AuditEvent.objects.get(kind=Kind.HOLD_EXPIRED)
     assert Unpublished.objects.filter(event=event).exists()
 
-    settings.REDIS_URL = healthy
     assert publish_unpublished(grace=timedelta(0)) == 1
     assert [entry["kind"] for entry in _stream(redis_db)] == [Kind.HOLD_PLACED, Kind.HOLD_EXPIRED]
     assert not Unpublished.objects.exists()
@@ -72,19 +69,15 @@ def test_events_committed_while_redis_is_down_are_published_later(
 
 
 def test_the_catch_up_leaves_fresh_events_to_their_own_commit(redis_db, settings):
-    healthy = settings.REDIS_URL
-    settings.REDIS_URL = DEAD_REDIS
-    record(Kind.SYSTEM_ERROR)
-    settings.REDIS_URL = healthy
+    with redis_unreachable(settings):
+        record(Kind.SYSTEM_ERROR)
     assert publish_unpublished() == 0
     assert publish_unpublished(grace=timedelta(0)) == 1
 
 
 def test_replay_events_publishes_whatever_the_stream_missed(redis_db, settings, capsys):
-    healthy = settings.REDIS_URL
-    settings.REDIS_URL = DEAD_REDIS
-    first, second = record(Kind.SYSTEM_ERROR), record(Kind.SYSTEM_ERROR)
-    settings.REDIS_URL = healthy
+    with redis_unreachable(settings):
+        first, second = record(Kind.SYSTEM_ERROR), record(Kind.SYSTEM_ERROR)
     call_command("replay_events")
     assert "Published 2 of 2" in capsys.readouterr().out
     assert [entry["id"] for entry in _stream(redis_db)] == [first.pk, second.pk]

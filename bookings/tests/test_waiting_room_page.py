@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from bookings.tests.test_reports import sell
-from conftest import verified_user
+from conftest import redis_unreachable, verified_user
 from waitingroom import queue, services
 
 pytestmark = pytest.mark.django_db
@@ -135,8 +135,8 @@ def test_a_post_without_csrf_is_refused(staff_user, room):
 
 
 def test_with_redis_down_the_page_says_so(staff, room, settings):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    figures = page_figures(staff, room)
+    with redis_unreachable(settings):
+        figures = page_figures(staff, room)
     assert figures["Queued"] == "unknown: Redis does not answer"
     assert figures["Sold"] == "0 of 23"
 
