@@ -31,6 +31,7 @@ from bookings.selectors import open_booking, user_bookings
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
 from cinema.pricing import Quote, showtime_card
+from config.metrics import count_hold
 from payments.gateway import GatewayError, get_gateway
 from seats.seatmap import SeatStates, get_plan, read_seat_states, view_seat_map
 from waitingroom import services as waiting_room
@@ -208,9 +209,11 @@ def hold(request, showtime_id: int):
             request, showtime, states=states, error=error, selected=labels, status=403
         )
     except BookingError as error:
+        count_hold(str(error.status))
         return _render_showtime(
             request, showtime, states=states, error=error, selected=labels, status=error.status
         )
+    count_hold("held")
     return _leave_for(request, booking.get_absolute_url())
 
 

@@ -20,23 +20,27 @@ from config.limits import (  # noqa: E402
     WebSocketLimits,
     limit_daphne_request_bodies,
 )
+from config.metrics import CountResponses  # noqa: E402
 from config.origins import OriginCheck  # noqa: E402
 from seats.routing import websocket_urlpatterns as seat_websockets  # noqa: E402
 from waitingroom.routing import websocket_urlpatterns as queue_websockets  # noqa: E402
 
 limit_daphne_request_bodies()
 
-application = ProtocolTypeRouter(
-    {
-        # Admission first: a request this process has no room for costs nothing more.
-        "http": Admission(RequestBodyLimit(django_asgi_app)),
-        # The user comes from the session cookie, never from a token in the URL.
-        "websocket": OriginCheck(
-            WebSocketLimits(
-                AuthMiddlewareStack(
-                    URLRouter([*seat_websockets, *queue_websockets, *audit_websockets])
+# Every response and connection counted (config.metrics), the edge's refusals included.
+application = CountResponses(
+    ProtocolTypeRouter(
+        {
+            # Admission first: a request this process has no room for costs nothing more.
+            "http": Admission(RequestBodyLimit(django_asgi_app)),
+            # The user comes from the session cookie, never from a token in the URL.
+            "websocket": OriginCheck(
+                WebSocketLimits(
+                    AuthMiddlewareStack(
+                        URLRouter([*seat_websockets, *queue_websockets, *audit_websockets])
+                    )
                 )
-            )
-        ),
-    }
+            ),
+        }
+    )
 )

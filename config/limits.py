@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # Never turned away: the load balancer's check, and the gateway telling us about money. The
 # webhook still waits at most DATABASE_POOL_TIMEOUT for a connection like any request.
-ADMISSION_EXEMPT_PATHS = frozenset({"/health", "/payments/webhook/"})
+ADMISSION_EXEMPT_PATHS = frozenset({"/health", "/metrics", "/payments/webhook/"})
 # The scope key of the moment (epoch ms) a request reached this edge: the waiting room queues by
 # it, not by when the request was served.
 ARRIVED = "arrived_ms"

@@ -191,6 +191,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Prometheus metrics at /metrics for `Authorization: Bearer <METRICS_TOKEN>` (config.metrics);
+# off (404) while empty. At most METRICS_MAX_ROOMS open waiting rooms are reported per scrape.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_MAX_ROOMS = env_int("METRICS_MAX_ROOMS", 20)
+
 # Plain Redis: everything, unless REDIS_CLUSTER_URL is set; then the cache (sessions, login
 # counts) and, unless CHANNEL_REDIS_URLS is set, the channel layer.
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
@@ -455,7 +460,7 @@ for proxy in TRUSTED_PROXIES:
             f"TRUSTED_PROXIES must be IP addresses or networks like 10.0.0.0/8, got {proxy!r}"
         ) from None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
 # Links in emails and the OAuth callback URL use https whenever the site is served over it.
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SECURE_SSL_REDIRECT else "http"
 SESSION_COOKIE_SECURE = not DEBUG

@@ -10,6 +10,7 @@ from bookings.admin_views import live_holds, live_holds_index, release_hold
 from bookings.report_views import sales_day, sales_showtime, waiting_room, waiting_rooms
 from config.health import health
 from config.media import serve_media
+from config.metrics import metrics
 
 # The back office has no sign-in form of its own: visitors go through allauth (rate limited,
 # Google or password) and a signed-in non-staff user gets 403.
@@ -17,6 +18,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("metrics", metrics, name="metrics"),
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
     path(f"{settings.MEDIA_URL.lstrip('/')}<path:path>", serve_media, name="media"),
     # Back-office pages beside the model admin; admin_view makes them staff only.

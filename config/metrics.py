@@ -1,0 +1,182 @@
+"""Prometheus metrics of this web node, at `/metrics` for whoever holds METRICS_TOKEN.
+
+Counted as they happen, in this process: HTTP responses by status (the edge's busy answers
+included: `CountResponses` wraps everything), holds by outcome, WebSocket connections open.
+Read when scraped: the database pool's and the Redis pool's connections in use here, and, from
+Redis and the database (shared by every node, so any node's scrape gives them), each open waiting
+room's length and admission rate and the event stream's lag behind the notifier.
+
+Off (404) while METRICS_TOKEN is empty. Scrape each node at its own address (the load balancer
+refuses `/metrics`): the figures are per process.
+"""
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+from redis.cluster import RedisCluster
+
+log = logging.getLogger(__name__)
+
+RESPONSES = Counter(
+    "cinema_http_responses", "HTTP responses this node sent, by status code.", ["status"]
+)
+HOLDS = Counter(
+    "cinema_holds",
+    "Hold requests by outcome: held, or the refusal's status (409 a seat is taken).",
+    ["outcome"],
+)
+WEBSOCKETS = Gauge("cinema_websocket_connections", "WebSocket connections open on this node.")
+
+
+class CountResponses:
+    """ASGI: count every HTTP response by its status, and every WebSocket connection while it is
+    open. Outermost, so that the busy answers of the edge are counted too."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            return await self._websocket(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def counted_send(message):
+            if message["type"] == "http.response.start":
+                RESPONSES.labels(status=str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counted_send)
+
+    async def _websocket(self, scope, receive, send):
+        accepted = False
+
+        async def counted_send(message):
+            nonlocal accepted
+            if message["type"] == "websocket.accept" and not accepted:
+                accepted = True
+                WEBSOCKETS.inc()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counted_send)
+        finally:
+            if accepted:
+                WEBSOCKETS.dec()
+
+
+def count_hold(outcome: str) -> None:
+    HOLDS.labels(outcome=outcome).inc()
+
+
+class ReadAtScrape(Collector):
+    """Figures read when scraped; each group of them skipped (and logged) if its source fails."""
+
+    def collect(self):
+        for read in (_pools, _waiting_rooms, _stream):
+            try:
+                yield from read()
+            except Exception as error:
+                log.warning("metrics: %s not read: %s", read.__name__.strip("_"), error)
+
+
+def _pools():
+    database = GaugeMetricFamily(
+        "cinema_db_pool_connections_in_use",
+        "Database connections of this node's pool lent to requests (0 without the pool).",
+    )
+    pool = getattr(connection, "pool", None)
+    stats = pool.get_stats() if pool is not None else {}
+    database.add_metric([], stats.get("pool_size", 0) - stats.get("pool_available", 0))
+    yield database
+    from config.redis import get_redis
+
+    redis_in_use = GaugeMetricFamily(
+        "cinema_redis_pool_connections_in_use",
+        "Connections of this node's Redis pool (holds, waiting room, stream) in use.",
+    )
+    client = get_redis()
+    nodes = client.get_nodes() if isinstance(client, RedisCluster) else [client]
+    pools = [getattr(node, "redis_connection", node).connection_pool for node in nodes]
+    redis_in_use.add_metric([], sum(len(getattr(p, "_in_use_connections", ())) for p in pools))
+    yield redis_in_use
+
+
+def _waiting_rooms():
+    from cinema.models import Showtime
+    from waitingroom import queue, services
+
+    queued = GaugeMetricFamily(
+        "cinema_waiting_room_queued", "People in a waiting room's queue.", labels=["showtime"]
+    )
+    shopping = GaugeMetricFamily(
+        "cinema_waiting_room_shopping",
+        "Shoppers a waiting room has let in whose time has not run out.",
+        labels=["showtime"],
+    )
+    rate = GaugeMetricFamily(
+        "cinema_waiting_room_admitted_per_minute",
+        "People a waiting room let in a minute, over the last minute.",
+        labels=["showtime"],
+    )
+    # The rooms the worker serves, at most a bounded few per scrape.
+    rooms = Showtime.objects.filter(waiting_room=True, starts_at__gt=timezone.now())
+    for showtime in rooms.order_by("starts_at")[: settings.METRICS_MAX_ROOMS]:
+        label = [str(showtime.pk)]
+        waiting, active = queue.sizes(showtime_id=showtime.pk)
+        queued.add_metric(label, waiting)
+        shopping.add_metric(label, active)
+        rate.add_metric(label, services.pace(showtime) or 0)
+    yield from (queued, shopping, rate)
+
+
+def _stream():
+    from audit.notifier import GROUP
+    from audit.stream import stream_name
+    from config.redis import get_redis
+
+    lag = GaugeMetricFamily(
+        "cinema_event_stream_lag",
+        "Entries on the event stream the notifier's group has not read yet.",
+    )
+    pending = GaugeMetricFamily(
+        "cinema_event_stream_pending",
+        "Entries the notifier's group has read but not acknowledged yet.",
+    )
+    client = get_redis()
+    groups = client.xinfo_groups(stream_name()) if client.exists(stream_name()) else []
+    group = next((group for group in groups if group["name"] == GROUP), None)
+    # No group yet: all of the stream is unread. Redis reports no lag when it cannot tell
+    # (entries deleted from the middle): the length then, an upper bound.
+    unread = group and group.get("lag")
+    lag.add_metric([], unread if unread is not None else client.xlen(stream_name()))
+    pending.add_metric([], group["pending"] if group else 0)
+    yield from (lag, pending)
+
+
+REGISTRY.register(ReadAtScrape())
+
+
+@never_cache
+def metrics(request):
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if not token:
+        raise Http404("Metrics are off (METRICS_TOKEN is not set).")
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        refused = HttpResponse(
+            "A token is needed: Authorization: Bearer <METRICS_TOKEN>.\n",
+            status=401,
+            content_type="text/plain",
+        )
+        refused["WWW-Authenticate"] = "Bearer"
+        return refused
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
