@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 # Sent with `event` once an event is on the stream (the live audit feed listens).
 event_published = Signal()
+# Sent with `events` the catch-up appended: their process stopped (or Redis failed) after the
+# commit, before its after-commit work, so whatever else that work did (telling the seat map's
+# viewers) may not have happened either. The seat map listens and tells its viewers again.
+events_caught_up = Signal()
 
 # How long the catch-up leaves a fresh event to its own after-commit append.
 CATCH_UP_GRACE = timedelta(seconds=10)
@@ -112,8 +116,10 @@ def publish_unpublished(*, grace: timedelta = CATCH_UP_GRACE, limit: int = 500) 
                 .select_for_update(skip_locked=True, of=("self",))
                 .order_by("id")[:limit]
             )
-            append(_not_appended(batch))
+            missed = _not_appended(batch)
+            append(missed)
             Unpublished.objects.filter(pk__in=[event.pk for event in batch]).delete()
+        _caught_up(missed)
         published += len(batch)
         if len(batch) < limit:
             break
@@ -145,7 +151,9 @@ def _append_unnoted(*, cutoff: datetime, limit: int) -> int:
         scores = client.zmscore(_appended_key(), [str(pk) for pk in chunk])
         missing = [pk for pk, score in zip(chunk, scores, strict=True) if score is None]
         if missing:
-            append(AuditEvent.objects.filter(pk__in=missing).order_by("id"))
+            events = list(AuditEvent.objects.filter(pk__in=missing).order_by("id"))
+            append(events)
+            _caught_up(events)
             published += len(missing)
     pipe = client.pipeline(transaction=False)
     pipe.set(_scanned_key(), cutoff.timestamp())
@@ -153,6 +161,15 @@ def _append_unnoted(*, cutoff: datetime, limit: int) -> int:
     pipe.zremrangebyscore(_appended_key(), "-inf", forget_before)
     pipe.execute()
     return published
+
+
+def _caught_up(events: list[AuditEvent]) -> None:
+    if not events:
+        return
+    try:
+        events_caught_up.send(sender=AuditEvent, events=events)
+    except Exception:
+        log.exception("a listener failed on %d caught-up event(s)", len(events))
 
 
 def unpublished_count() -> int:

@@ -66,6 +66,18 @@ def seats_changed(
         log.exception("could not broadcast seats %s of showtime %s", labels, showtime.pk)
 
 
+def events_caught_up(*, events, **_signal) -> None:
+    """Tell the viewers again about the seats of events the catch-up appended late (connected to
+    `audit.stream.events_caught_up`): the process that committed them may have died before its
+    own `seats_changed`. The seats' state is read now, so telling twice is harmless."""
+    seats: dict[int, set[str]] = {}
+    for event in events:
+        if event.showtime_id and event.seats:
+            seats.setdefault(event.showtime_id, set()).update(event.seats)
+    for showtime in Showtime.objects.filter(pk__in=seats):
+        seats_changed(showtime=showtime, labels=seats[showtime.pk])
+
+
 def _as_others_see(views: list[SeatView]) -> list[SeatView]:
     return [
         SeatView(view.seat, SeatState.HELD) if view.state == SeatState.MINE else view

@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
 from django.utils import timezone
 
+from audit.stream import publish_unpublished
 from bookings import services
 from bookings.models import Booking
 from config.asgi import application
@@ -109,3 +111,24 @@ async def test_a_foreign_origin_is_refused(showtime):
     )
     connected, _ = await communicator.connect()
     assert not connected
+
+
+async def test_a_change_whose_process_died_before_telling_anyone_reaches_viewers_at_the_catch_up(
+    showtime, user
+):
+    """A web node killed between the commit and its after-commit work: nobody was told, and the
+    event never reached the stream. The catch-up that appends the event tells the viewers."""
+    communicator = await _connect(showtime.pk)
+    await communicator.receive_from()
+
+    def hold_then_die():
+        with transaction.atomic():
+            services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"])
+            transaction.get_connection().run_on_commit.clear()  # the process dies at commit
+
+    await sync_to_async(hold_then_die)()
+    assert await communicator.receive_nothing(timeout=0.3)
+    assert await sync_to_async(publish_unpublished)(grace=timedelta(0)) == 1
+    html = await communicator.receive_from(timeout=5)
+    assert _seats(html) == {"A3": "held", "A4": "held"}
+    await communicator.disconnect()
