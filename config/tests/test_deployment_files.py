@@ -45,3 +45,29 @@ def test_compose_file_runs_the_whole_stack_on_one_image():
     assert services["sweeper"]["command"][-1] == "sweep_holds"
     assert services["notifier"]["command"][-1] == "run_notifier"
     assert all("healthcheck" in services[name] for name in ("db", "redis"))
+
+
+def test_the_scale_profile_puts_three_web_nodes_behind_haproxy_on_a_redis_cluster():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    scale = {name for name, service in services.items() if "scale" in service.get("profiles", [])}
+    assert {"web-2", "web-3", "lb", "redis-cluster", "sweeper-2", "notifier-2"} <= scale
+    nodes = [f"redis-node-{n}" for n in range(1, 7)]
+    for name in nodes:
+        assert name in scale and "--cluster-enabled" in services[name]["command"]
+    lb = services["lb"]
+    assert lb["image"].startswith("haproxy:")
+    assert "./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in lb["volumes"]
+    config = (ROOT / "deploy" / "haproxy.cfg").read_text()
+    for variable, address in lb["environment"].items():
+        assert "${" + variable + "}" in config
+        host = address.split(":")[0]
+        if variable.startswith("WEB"):
+            # Each is a web node: the image's daphne, told to read X-Forwarded-For.
+            assert host in services and "DAPHNE_OPTIONS" in services[host]["command"], host
+    assert "redis-cli --cluster create" in services["redis-cluster"]["command"][-1]
+    # What the top of the file tells to put in .env names these services.
+    top = (ROOT / "docker-compose.yml").read_text().split("services:")[0]
+    for host in re.findall(r"redis://([a-z0-9-]+):", top):
+        assert host in services, host
+    assert "DAPHNE_OPTIONS=--proxy-headers" in top

@@ -80,11 +80,13 @@ def production_env(urls: list[str]) -> dict[str, str]:
 
 
 class Stack(list):
-    """The servers' base URLs; `manage(...)` runs a manage.py command on their database."""
+    """The servers' base URLs; `manage(...)` runs a manage.py command on their database;
+    `web[url]` is the daphne process serving `url`."""
 
-    def __init__(self, urls: list[str], env: dict):
+    def __init__(self, urls: list[str], env: dict, web: dict[str, subprocess.Popen]):
         super().__init__(urls)
         self.env = env
+        self.web = web
 
     def manage(self, *args: str) -> None:
         _manage(self.env, *args)
@@ -99,8 +101,10 @@ def running_stack(
     database_url: str = "",
     extra_env: dict | None = None,
     production: bool = False,
-    notifier: bool = False,
+    notifier: int = 0,
     waiting_room: bool = False,
+    sweepers: int = 1,
+    daphne_options: tuple[str, ...] = (),
 ):
     """Serve the product on free ports with its own database (SQLite in a temporary directory
     unless `database_url` names an empty one); yields the base URLs.
@@ -108,8 +112,9 @@ def running_stack(
     `production` serves it as deployed: DEBUG off (`production_env`, which `extra_env` may
     override, e.g. with the SECRET_KEY a caller signs sessions with) and the static files
     collected by `collectstatic` into settings.STATIC_ROOT (`staticfiles/`, git-ignored).
-    `notifier` runs the notifier too (give it an EMAIL_URL in `extra_env` to read its mail),
-    `waiting_room` the waiting room's worker.
+    `notifier` runs that many notifiers too (give them an EMAIL_URL in `extra_env` to read their
+    mail), `waiting_room` the waiting room's worker; `sweepers` hold sweepers run (1); each
+    daphne gets `daphne_options` too.
     The servers and the workers are stopped on the way out, whatever the exception.
     """
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,18 +155,20 @@ def running_stack(
         processes: list[subprocess.Popen] = []
         try:
             for port in ports:
-                processes.append(_start(env, daphne_command(port, *DAPHNE_OPTIONS)))
-            processes.append(
-                _start(env, [sys.executable, "manage.py", "sweep_holds", "--interval", "0.5"])
-            )
-            if notifier:
+                command = daphne_command(port, *DAPHNE_OPTIONS, *daphne_options)
+                processes.append(_start(env, command))
+            web = dict(zip(urls, processes, strict=True))
+            for _ in range(sweepers):
+                command = [sys.executable, "manage.py", "sweep_holds", "--interval", "0.5"]
+                processes.append(_start(env, command))
+            for _ in range(int(notifier)):
                 processes.append(_start(env, [sys.executable, "manage.py", "run_notifier"]))
             if waiting_room:
                 command = [sys.executable, "manage.py", "run_waiting_room", "--interval", "0.5"]
                 processes.append(_start(env, command))
             for url in urls:
                 _wait_healthy(url)
-            yield Stack(urls, env)
+            yield Stack(urls, env, web)
         finally:
             _stop(processes)
 
