@@ -80,6 +80,11 @@ def count_hold(outcome: str) -> None:
 class ReadAtScrape(Collector):
     """Figures read when scraped; each group of them skipped (and logged) if its source fails."""
 
+    def describe(self):
+        # Registering asks a collector without `describe` to collect once, at import: that would
+        # read the database (and open its pool) before the settings are final.
+        return []
+
     def collect(self):
         for read in (_pools, _waiting_rooms, _stream):
             try:
