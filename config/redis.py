@@ -53,10 +53,11 @@ def _client_for(
 
 def cluster_nodes(url: str) -> list[ClusterNode]:
     """The seed nodes of a REDIS_CLUSTER_URL: `redis://host:port` URLs, comma-separated (any one
-    that answers tells the client the rest of the cluster)."""
+    that answers tells the client the rest of the cluster; the first's user, password and
+    scheme, `rediss` for TLS, apply to all)."""
     return [
         ClusterNode(part.hostname or "127.0.0.1", part.port or 6379)
-        for part in map(urlsplit, url.split(","))
+        for part in map(urlsplit, filter(None, (node.strip() for node in url.split(","))))
     ]
 
 
@@ -65,6 +66,7 @@ def _cluster_options(url: str) -> dict:
     credentials = {"username": first.username, "password": first.password}
     return {
         **{name: unquote(value) for name, value in credentials.items() if value},
+        **({"ssl": True} if first.scheme == "rediss" else {}),
         # While a master is down and its replica not yet promoted (cluster-node-timeout and an
         # election, a few seconds), a command retries on a fresh view of the cluster, backing
         # off to half a second (8 attempts: about 3 s), then fails like any Redis outage.

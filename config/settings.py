@@ -202,6 +202,12 @@ REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 # A Redis Cluster for the holds, the waiting room, the event stream and the workers (config.redis):
 # `redis://host:port` of one or more of its nodes, comma-separated. Database 0 only.
 REDIS_CLUSTER_URL = os.environ.get("REDIS_CLUSTER_URL", "")
+for _node in filter(None, REDIS_CLUSTER_URL.split(",")):
+    if not re.fullmatch(r"rediss?://([^@/]*@)?[\w.-]+(:\d+)?/?(0)?", _node.strip()):
+        raise ImproperlyConfigured(
+            "REDIS_CLUSTER_URL must be redis://host:port of one or more cluster nodes, "
+            f"comma-separated (database 0 only), got {_node!r}"
+        )
 # Attempts (with backoff) a cluster command gets through a failover before it fails.
 REDIS_CLUSTER_RETRIES = env_int("REDIS_CLUSTER_RETRIES", 8)
 # The channel layer's Redis hosts, comma-separated; groups are spread over them (channels-redis

@@ -101,6 +101,15 @@ def test_trusted_proxies_must_be_addresses_or_networks():
     assert "TRUSTED_PROXIES" in result.stderr and "proxy.local" in result.stderr
 
 
+def test_a_redis_cluster_url_must_name_its_nodes():
+    for bad in ("redis://a:7000,http://b:7000", "redis://a:7000/3", "a:7000"):
+        result = _manage("check", env={"DEBUG": "1", "REDIS_CLUSTER_URL": bad})
+        assert result.returncode != 0, bad
+        assert "REDIS_CLUSTER_URL must be redis://host:port" in result.stderr, bad
+    good = "redis://10.0.0.1:7000, redis://:secret@node-2.internal:7000/0,rediss://c:6380"
+    assert _manage("check", env={"DEBUG": "1", "REDIS_CLUSTER_URL": good}).returncode == 0
+
+
 SHOW_OVERLOAD_SETTINGS = (
     "from django.conf import settings; "
     "print(settings.DATABASES['default']['OPTIONS']['pool']['timeout'], "
