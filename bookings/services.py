@@ -280,15 +280,6 @@ def hold_seats(
             else:
                 booking.save()
             dropped = sorted(previous - set(labels))
-            _audit(
-                Kind.HOLD_PLACED,
-                booking,
-                actor=user,
-                fence=result.fence,
-                expires_at=result.expires_at.isoformat(),
-                **({"best": best} if best is not None else {}),
-                **({"replaced": dropped} if dropped else {}),
-            )
 
             def after_commit():
                 holds.release(showtime_id=showtime.pk, labels=dropped, token=token)
@@ -299,7 +290,17 @@ def hold_seats(
                     booked=states.booked,
                 )
 
+            # Before the event (viewers first: see above _release_on_commit).
             transaction.on_commit(after_commit, robust=True)
+            _audit(
+                Kind.HOLD_PLACED,
+                booking,
+                actor=user,
+                fence=result.fence,
+                expires_at=result.expires_at.isoformat(),
+                **({"best": best} if best is not None else {}),
+                **({"replaced": dropped} if dropped else {}),
+            )
     except IntegrityError:
         # A second request of the same user won the race for the one open booking.
         holds.release(showtime_id=showtime.pk, labels=added, token=token)
@@ -663,6 +664,7 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
     booking.status = Booking.Status.CONFIRMED
     booking.payment_ref = payment.charge
     booking.save(update_fields=["status", "payment_ref", "fence", "updated_at"])
+    _sold_on_commit(booking)  # viewers first: see above _release_on_commit
     _audit(
         Kind.BOOKING_CONFIRMED,
         booking,
@@ -671,7 +673,6 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
         **({"late": True} if late else {}),
         **_booking_facts(booking),
     )
-    _sold_on_commit(booking)
 
     def after_commit():
         # Bought: the buyer may hold seats of this showtime again at once, and their slot in
@@ -826,6 +827,7 @@ def staff_release_hold(*, showtime: Showtime, token: str, actor) -> list[str]:
     if not labels:
         raise HoldLost("That hold has already ended.")
     with transaction.atomic():
+        _release_after_commit(showtime=showtime, labels=labels, token=token)  # viewers first
         record(
             Kind.SEATS_RELEASED,
             actor=actor,
@@ -833,7 +835,6 @@ def staff_release_hold(*, showtime: Showtime, token: str, actor) -> list[str]:
             seats=labels,
             detail={"reason": "released by staff", "orphan": True},
         )
-        _release_after_commit(showtime=showtime, labels=labels, token=token)
     return labels
 
 
@@ -889,6 +890,8 @@ def refund_tickets(
             booking.status = Booking.Status.CANCELLED
             checkout.give_back_voucher(booking, reason=reason)
         booking.save(update_fields=["seat_labels", "status", "updated_at"])
+        # Viewers first: see above _release_on_commit.
+        _release_after_commit(showtime=booking.showtime, labels=labels, token=booking.hold_token)
         _audit(
             Kind.SEATS_RELEASED,
             booking,
@@ -902,7 +905,6 @@ def refund_tickets(
             by_staff=actor is not None and actor.pk != booking.user_id,
             **{**_booking_facts(booking), **_money_facts(amount)},
         )
-        _release_after_commit(showtime=booking.showtime, labels=labels, token=booking.hold_token)
     return send_refund(refund=refund)
 
 
@@ -973,9 +975,9 @@ def expire_booking(*, booking: Booking, now: datetime | None = None) -> Booking 
             return None
         booking.status = Booking.Status.EXPIRED
         booking.save(update_fields=["status", "updated_at"])
+        _release_on_commit(booking)  # viewers first: see above _release_on_commit
         _audit(Kind.HOLD_EXPIRED, booking, reason="timeout" if timed_out else "hold vanished")
         checkout.give_back_voucher(booking, reason="expired")
-        _release_on_commit(booking)
     return booking
 
 
@@ -996,11 +998,11 @@ def _end_booking(
         if booking.status == Booking.Status.PENDING:
             booking.status = status
             booking.save(update_fields=["status", "updated_at"])
+            _release_on_commit(booking)  # viewers first: see above _release_on_commit
             _audit(
                 kind, booking, actor=actor, reason=reason, **({"staff_reason": why} if why else {})
             )
             checkout.give_back_voucher(booking, reason=reason)
-            _release_on_commit(booking)
     return booking
 
 
@@ -1063,6 +1065,13 @@ def _holds_its_seats(booking: Booking) -> bool:
     return holds.owns(
         showtime_id=booking.showtime_id, labels=booking.seat_labels, token=booking.hold_token
     )
+
+
+# Viewers first: a change registers its seat broadcast with transaction.on_commit BEFORE
+# recording its events (record() registers their append to the stream), so after the commit the
+# viewers are told first. A process killed in between leaves its event unappended, and the
+# catch-up that appends it tells the viewers again (audit.stream.events_caught_up); the other
+# way round, a kill between the append and the broadcast would leave the viewers wrong for good.
 
 
 def _release_on_commit(booking: Booking) -> None:

@@ -132,3 +132,23 @@ async def test_a_change_whose_process_died_before_telling_anyone_reaches_viewers
     html = await communicator.receive_from(timeout=5)
     assert _seats(html) == {"A3": "held", "A4": "held"}
     await communicator.disconnect()
+
+
+async def test_a_process_that_dies_after_its_first_after_commit_step_still_gets_the_news_out(
+    showtime, user
+):
+    """Killed after the first of its after-commit steps: either the viewers were told, or the
+    event is still unappended and the catch-up tells them. Telling comes first."""
+    communicator = await _connect(showtime.pk)
+    await communicator.receive_from()
+
+    def hold_then_die_after_one_step():
+        with transaction.atomic():
+            services.hold_seats(user=user, showtime=showtime, labels=["A3"])
+            del transaction.get_connection().run_on_commit[1:]
+
+    await sync_to_async(hold_then_die_after_one_step)()
+    await sync_to_async(publish_unpublished)(grace=timedelta(0))
+    html = await communicator.receive_from(timeout=5)
+    assert _seats(html) == {"A3": "held"}
+    await communicator.disconnect()
