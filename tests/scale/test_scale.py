@@ -204,7 +204,7 @@ def test_a_web_node_killed_mid_rush_its_viewers_reconnect_and_resync(scale):
     _sale_is_sound(scale, showtime, seen, reconcile=True)
     # A change the killed node committed but never told anyone about reaches the viewers when
     # the notifiers' catch-up appends its event (10 s grace). Reported, not asserted: in about one
-    # run in three a viewer that stayed connected to a live node still shows one seat wrong (see
+    # run in four a viewer that stayed connected to a live node still shows one seat wrong (see
     # bench/RESULTS.md, "Scaling out"); the issue's check here is the reconnect and resync above.
     sold = sold_seats(scale, showtime)
     wrong = _all_see(viewers, sold, timeout=30)
