@@ -16,7 +16,6 @@ import logging
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -116,7 +115,6 @@ def _pools():
 
 
 def _waiting_rooms():
-    from cinema.models import Showtime
     from waitingroom import queue, services
 
     queued = GaugeMetricFamily(
@@ -133,8 +131,7 @@ def _waiting_rooms():
         labels=["showtime"],
     )
     # The rooms the worker serves, at most a bounded few per scrape.
-    rooms = Showtime.objects.filter(waiting_room=True, starts_at__gt=timezone.now())
-    for showtime in rooms.order_by("starts_at")[: settings.METRICS_MAX_ROOMS]:
+    for showtime in services.open_rooms().order_by("starts_at")[: settings.METRICS_MAX_ROOMS]:
         label = [str(showtime.pk)]
         waiting, active = queue.sizes(showtime_id=showtime.pk)
         queued.add_metric(label, waiting)

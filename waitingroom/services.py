@@ -163,13 +163,17 @@ TELL_EVERY_SECONDS = 5.0
 _told: dict[int, float] = {}
 
 
+def open_rooms():
+    """The showtimes whose waiting room is on and whose showtime has not started: the worker's
+    and the metrics' rooms."""
+    return Showtime.objects.filter(waiting_room=True, starts_at__gt=timezone.now())
+
+
 def admit_pass() -> int:
     """One pass of the worker: let in whoever each open room may admit now (audited), then tell
     the queue pages of a room that moved (or was last told a while ago) to look again."""
-    now = timezone.now()
-    rooms = Showtime.objects.filter(waiting_room=True, starts_at__gt=now)
     total = 0
-    for showtime in rooms:
+    for showtime in open_rooms():
         at = queue.now_ms()
         members, deadline = queue.admit(showtime_id=showtime.pk, rules=rules_for(showtime), now=at)
         if members:

@@ -56,9 +56,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _manage(env: dict, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True
+def _manage(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=check,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -88,8 +93,9 @@ class Stack(list):
         self.env = env
         self.web = web
 
-    def manage(self, *args: str) -> None:
-        _manage(self.env, *args)
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run `manage.py *args` (raising on failure unless `check` is off); its output."""
+        return _manage(self.env, *args, check=check)
 
 
 @contextmanager

@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -84,14 +83,7 @@ class Scale:
     def users(self, prefix: str, count: int) -> list[str]:
         """`count` signed-in users with confirmed addresses: their session keys."""
         script = f"prefix = {prefix!r}\ncount = {count}\n" + MAKE_USERS
-        done = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", script],
-            cwd=ROOT,
-            env=self.stack.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        done = self.stack.manage("shell", "-c", script)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def showtimes(self, count: int) -> list[int]:
@@ -128,13 +120,7 @@ class Scale:
 
     def reconcile(self) -> str:
         """`manage.py reconcile_payments`, as the ops person runs it: its report."""
-        done = subprocess.run(
-            [sys.executable, "manage.py", "reconcile_payments", "--days", "1"],
-            cwd=ROOT,
-            env=self.stack.env,
-            capture_output=True,
-            text=True,
-        )
+        done = self.stack.manage("reconcile_payments", "--days", "1", check=False)
         return done.stdout + done.stderr
 
     def kill_node(self, node: str) -> None:
