@@ -5,13 +5,12 @@ bench/scale.py share both).
 workers), two plain Redis servers (the cache on the first, the channel layer sharded over both),
 a PostgreSQL database of its own, three daphnes (`--proxy-headers`) behind HAProxy with
 `deploy/haproxy.cfg`, two sweepers and two notifiers. Buyers (threads, `requests`) hold, pay on the
-mock gateway and are sent back; viewers (threads, `websockets`) keep the seat map open through
-the balancer and put it together from its fragments, reconnecting when their node goes away.
+mock gateway and are sent back; viewers (`tests.viewer`) keep the seat map open through the
+balancer.
 """
 
 import json
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -27,8 +26,6 @@ from urllib.parse import urljoin, urlsplit
 import psycopg
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
-from websockets.sync.client import connect
 
 from tests.e2e.stack import ROOT, free_port, running_stack
 from tests.scale.cluster import Cluster, redis_cluster, redis_server
@@ -39,9 +36,6 @@ HOLD_TTL = 20
 METRICS_TOKEN = secrets.token_urlsafe(24)
 CARD = {"card": "4242 4242 4242 4242", "exp": "12/39", "cvc": "123"}
 CSRF = secrets.token_hex(16)
-SEAT = re.compile(r'class="seat seat--(\w+) [^"]*" id="seat-([A-Z]+\d+)"')
-# What a viewer's map may show for a seat nobody has bought (nor holds).
-OPEN = {"available", "mine", "blocked"}
 MAKE_USERS = """
 import json, secrets
 from datetime import timedelta
@@ -310,56 +304,6 @@ def rush(base: str, keys: list[str], showtime: int, seats: list[str], *, threads
     for thread in pool:
         thread.join()
     return seen
-
-
-class Viewer(threading.Thread):
-    """The seat map open in a browser tab, through the balancer: its seats as the fragments
-    left them; it reconnects (and so resyncs) when the connection drops."""
-
-    def __init__(self, lb: str, showtime: int):
-        super().__init__(daemon=True)
-        self.url = f"ws://{urlsplit(lb).netloc}/ws/showtimes/{showtime}/"
-        self.origin = lb
-        self.seats: dict[str, str] = {}
-        self.connections = 0  # connections that got their full map
-        self.dropped_at: list[float] = []
-        self.resynced_at: list[float] = []
-        self.stopping = threading.Event()
-        self.ready = threading.Event()
-
-    def run(self):
-        while not self.stopping.is_set():
-            try:
-                with connect(self.url, origin=self.origin, open_timeout=5) as ws:
-                    while not self.stopping.is_set():
-                        try:
-                            message = ws.recv(timeout=0.5)
-                        except TimeoutError:
-                            continue
-                        if 'id="seatmap-rows"' in message:  # the full map: a (re)sync
-                            self.connections += 1
-                            if self.dropped_at:
-                                self.resynced_at.append(time.monotonic())
-                            self.ready.set()
-                        for state, label in SEAT.findall(message):
-                            self.seats[label] = state
-            except (ConnectionClosed, InvalidHandshake, OSError):
-                if not self.stopping.is_set():
-                    self.dropped_at.append(time.monotonic())
-                    time.sleep(0.2)
-
-    def stop(self):
-        self.stopping.set()
-        self.join(10)
-
-    def wrong(self, sold: set[str]) -> list[str]:
-        """Seats this viewer shows otherwise than the database: sold but shown open, or shown
-        taken though nobody bought it."""
-        return sorted(
-            label
-            for label, state in self.seats.items()
-            if (label in sold) == (state in OPEN) or (label not in sold and state == "held")
-        )
 
 
 def sold_seats(scale: Scale, showtime: int) -> set[str]:

@@ -16,7 +16,6 @@ import requests
 
 from tests.scale.stack import (
     POSTGRES,
-    Viewer,
     lost_events,
     money_and_seats,
     node_metric,
@@ -26,6 +25,7 @@ from tests.scale.stack import (
     sold_seats,
     wait_for,
 )
+from tests.viewer import Viewer
 
 pytestmark = pytest.mark.scale
 
