@@ -17,6 +17,8 @@ Guarantees:
   (`sell`); the tickets' UNIQUE constraint stays the final word.
 - All keys of a showtime share the hash tag `{st<id>}`, so every multi-key call stays in one
   Redis Cluster slot; every key a script touches is passed in KEYS.
+- Every change of a seat's state here (hold, release, sell, lapse) numbers itself in the same
+  script: the showtime's seat-state version (below) moves with it.
 
 Keys of showtime <id>:
 - `hold:{st<id>}:<label>` STRING = token, PX ttl. The seat is HELD while it exists; after a
@@ -31,9 +33,21 @@ Keys of showtime <id>:
   past the auditorium's size; the seat key says who holds it. It lives INDEX_GRACE_SECONDS past
   its newest hold, then goes by itself.
 - `holds:{st<id>}:fence` INCR counter, without a TTL: a fencing number must never repeat.
+- `holds:{st<id>}:version` the seat-state version: see "Versions".
+
+Versions: each change of the showtime's seats, and each telling of one (`observe(number=True)`),
+takes the next version, `max(version + 1, Redis's clock in microseconds)`, in the same script,
+so what a reading shows is at least as new as its version, and the seat map's live messages can
+be put in order whoever sends them. It never repeats and never goes back, even when Redis lost
+the key (a restart, a failover that lost the last writes): the clock is its floor, as the
+database's highest fence is the fence's. (A database floor would need a write per hold; the
+clock holds as long as a loss takes longer than the versions run ahead of it, at a microsecond
+per change beyond a million changes a second.) It goes a day after the last change
+(VERSION_MEMORY_SECONDS), and starts again above the clock.
 
 Times are the caller's clock (epoch ms passed to the scripts), the same clock the booking's
 `expires_at` and the sweeper use; the key TTLs are relative, so clock skew never shortens a hold.
+Versions alone take Redis's clock: every web node numbers changes on the same one.
 """
 
 import secrets
@@ -58,6 +72,8 @@ INDEX_GRACE_SECONDS = 3600
 # reading the sold seats and holding.
 SOLD_MARK_SECONDS = 600
 SOLD = "sold:"
+# How long a showtime's seat-state version outlives its last change.
+VERSION_MEMORY_SECONDS = 24 * 3600
 
 
 def owner_tag(user_id: int) -> str:
@@ -88,6 +104,16 @@ def fence_key(showtime_id: int) -> str:
 
 def window_key(showtime_id: int, owner: str) -> str:
     return f"hold:{{st{showtime_id}}}:window:{owner}"
+
+
+def version_key(showtime_id: int) -> str:
+    return f"holds:{{st{showtime_id}}}:version"
+
+
+def owner_of(token: str) -> int | None:
+    """The user whose hold token this is (`owner_tag`), or None for another kind of token."""
+    tag, dot, _ = token.partition(".")
+    return int(tag[1:]) if dot and tag[:1] == "u" and tag[1:].isdecimal() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +191,10 @@ def hold(
         index_key(showtime_id),
         meta_key(showtime_id, token),
         window_key(showtime_id, owner or token),
+        version_key(showtime_id),
         *(seat_key(showtime_id, label) for label in labels),
     ]
-    args = [token, ttl_ms, _now_ms(), INDEX_GRACE_SECONDS * 1000, life_ms, ttl_ms, ""]
+    args = [token, ttl_ms, _now_ms(), INDEX_GRACE_SECONDS * 1000, life_ms, ttl_ms, "", _memory()]
     reply = _scripts_for(client).hold(keys=keys, args=[*args, *labels])
     if reply[0] == 3:
         args[6] = fence_floor() if fence_floor else 0
@@ -226,8 +253,10 @@ def _release(*, showtime_id: int, labels: list[str], token: str, sold_ms: int) -
         return []
     labels = list(dict.fromkeys(labels))
     client = get_redis()
-    keys = [index_key(showtime_id)] + [seat_key(showtime_id, label) for label in labels]
-    return list(_scripts_for(client).release(keys=keys, args=[token, sold_ms, *labels]))
+    keys = [index_key(showtime_id), version_key(showtime_id)]
+    keys += [seat_key(showtime_id, label) for label in labels]
+    args = [token, sold_ms, _memory(), *labels]
+    return list(_scripts_for(client).release(keys=keys, args=args))
 
 
 def close_window(*, showtime_id: int, owner: str) -> None:
@@ -260,6 +289,68 @@ def expired(*, showtime_id: int, now: datetime | None = None) -> list[str]:
     """Seats whose latest hold was due to end by `now` (default: now), earliest first."""
     now_ms = int(now.timestamp() * 1000) if now else _now_ms()
     return list(get_redis().zrangebyscore(index_key(showtime_id), "-inf", now_ms))
+
+
+def with_lapses(showtime_ids: list[int]) -> list[int]:
+    """The showtimes among these with a hold due to have ended, in one round trip (a pipeline
+    of one count per showtime; a cluster splits it by node)."""
+    if not showtime_ids:
+        return []
+    pipe = get_redis().pipeline(transaction=False)
+    for showtime_id in showtime_ids:
+        pipe.zcount(index_key(showtime_id), "-inf", _now_ms())
+    counts = pipe.execute()
+    return [showtime_id for showtime_id, due in zip(showtime_ids, counts, strict=True) if due]
+
+
+@dataclass(frozen=True, slots=True)
+class Lapse:
+    version: int
+    labels: list[str]
+
+
+def lapse(*, showtime_id: int) -> Lapse:
+    """Drop from the expiry index the seats whose latest hold has ended by itself (its key
+    expired: no release ever came), numbering the change; returns them (none: version 0)."""
+    labels = expired(showtime_id=showtime_id)
+    if not labels:
+        return Lapse(0, [])
+    keys = [index_key(showtime_id), version_key(showtime_id)]
+    keys += [seat_key(showtime_id, label) for label in labels]
+    version, lapsed = _scripts_for(get_redis()).lapse(
+        keys=keys, args=[_now_ms(), _memory(), *labels]
+    )
+    return Lapse(int(version), list(lapsed))
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """Seats' holders as read at `version`: a token per held seat (sold marks left out)."""
+
+    version: int
+    held: dict[str, str]
+
+
+def observe(*, showtime_id: int, labels: list[str], number: bool) -> Observed:
+    """The holders of `labels` and the seat-state version, read in one step; `number` takes a
+    new version first (a change is being told), so the reading is at least as new as it. A
+    showtime without a version yet gets one."""
+    keys = [version_key(showtime_id), *(seat_key(showtime_id, label) for label in labels)]
+    version, *holders = _scripts_for(get_redis()).observe(
+        keys=keys, args=["1" if number else "0", _memory()]
+    )
+    return Observed(
+        int(version),
+        {
+            label: holder
+            for label, holder in zip(labels, holders, strict=True)
+            if holder and not holder.startswith(SOLD)
+        },
+    )
+
+
+def _memory() -> int:
+    return VERSION_MEMORY_SECONDS * 1000
 
 
 def live(*, showtime_id: int, labels: list[str]) -> dict[str, tuple[str, datetime | None]]:

@@ -4,18 +4,21 @@
 -- KEYS[2]    expiry index (ZSET)     holds:{st<id>}:exp            member = label, score = expiry ms
 -- KEYS[3]    hold meta (HASH)        hold:{st<id>}:meta:<token>    fields extensions, fence
 -- KEYS[4]    owner's window (STRING) hold:{st<id>}:window:<owner>  value = deadline ms
--- KEYS[5..]  seat keys (STRING)      hold:{st<id>}:<label>         value = token
+-- KEYS[5]    seat-state version      holds:{st<id>}:version
+-- KEYS[6..]  seat keys (STRING)      hold:{st<id>}:<label>         value = token
 -- ARGV[1] token, ARGV[2] ttl ms, ARGV[3] now ms (caller's clock),
 -- ARGV[4] how long the index outlives its newest hold (ms),
 -- ARGV[5] longest life of an owner's holds from the first (ms),
 -- ARGV[6] how long after that deadline the owner may not hold again (ms),
 -- ARGV[7] the highest fence ever handed out, from the database ('' when not looked up),
--- ARGV[8..] seat labels, in the order of KEYS[5..]
+-- ARGV[8] how long the version outlives its last change (ms),
+-- ARGV[9..] seat labels, in the order of KEYS[6..]
 -- Returns {1, fence, expires_ms} when every seat is held, {0, {labels held by others}},
 -- {2, ms until the owner may hold again} past the deadline, or {3} when the fence counter is
 -- missing (Redis lost it) and ARGV[7] is empty: ask again with the database's highest fence.
 local token, ttl, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local grace, life, cooldown, floor = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local FIRST_SEAT = 6
 
 -- PEXPIRE alone could shorten a key that another, longer hold still relies on.
 local function keep_at_least(key, ms)
@@ -30,7 +33,7 @@ if now >= deadline then
   return {2, math.max(redis.call('PTTL', KEYS[4]), 0)}
 end
 local conflicts = {}
-for i = 5, #KEYS do
+for i = FIRST_SEAT, #KEYS do
   local holder = redis.call('GET', KEYS[i])
   if holder and holder ~= token then
     conflicts[#conflicts + 1] = ARGV[i + 3]
@@ -53,7 +56,7 @@ end
 
 local expires = math.min(now + ttl, deadline)
 local index = {}
-for i = 5, #KEYS do
+for i = FIRST_SEAT, #KEYS do
   redis.call('SET', KEYS[i], token, 'PX', expires - now)
   index[#index + 1] = expires
   index[#index + 1] = ARGV[i + 3]
@@ -69,4 +72,8 @@ redis.call('HSETNX', KEYS[3], 'extensions', 0)
 redis.call('HSET', KEYS[3], 'fence', fence)
 -- The deadline never moves, so "until the deadline" can be set outright, never shortening it.
 redis.call('PEXPIRE', KEYS[3], deadline - now)
+-- The change's number (seats/holds.py, "Versions"): above every one before, even one Redis lost.
+local clock = redis.call('TIME')
+local version = math.max(redis.call('INCR', KEYS[5]), clock[1] * 1000000 + clock[2])
+redis.call('SET', KEYS[5], string.format('%d', version), 'PX', ARGV[8])
 return {1, fence, expires}

@@ -266,6 +266,7 @@ def test_every_key_carries_the_showtime_hash_tag(redis_db):
         "hold:{st42}:window:alice",
         "holds:{st42}:exp",
         "holds:{st42}:fence",
+        "holds:{st42}:version",
     }
     assert len({key_slot(key.encode()) for key in keys}) == 1
 
@@ -479,3 +480,81 @@ def test_a_lost_fence_counter_starts_again_above_the_floor(redis_db):
         == 476
     )
     assert asked == [True]  # only while the counter was missing
+
+
+def _version() -> int:
+    return holds.observe(showtime_id=ST, labels=[], number=False).version
+
+
+def test_every_change_of_a_seat_takes_a_new_version_and_nothing_else_does(redis_db):
+    versions = [_version()]
+    assert versions[0] > 0, "a showtime read before any change is numbered then"
+
+    def moved() -> bool:
+        versions.append(_version())
+        return versions[-1] > versions[-2]
+
+    assert _hold(["A1", "A2"], "alice").ok and moved()
+    assert not _hold(["A2"], "bob").ok and not moved()  # a refusal changes nothing
+    assert _extend(["A1"], "alice", max_extensions=2).status is OK and not moved()
+    assert holds.release(showtime_id=ST, labels=["A2"], token="bob") == [] and not moved()
+    assert holds.release(showtime_id=ST, labels=["A2"], token="alice") == ["A2"] and moved()
+    assert holds.sell(showtime_id=ST, labels=["A1"], token="alice") == ["A1"] and moved()
+    assert holds.observe(showtime_id=ST, labels=["A1"], number=True).version and moved()
+
+
+def test_versions_never_repeat_even_when_redis_lost_them(redis_db):
+    assert _hold(["A1"], "alice").ok
+    before = _version()
+    # Within a microsecond's count of the clock: the floor, not a counter from 1.
+    assert abs(before - time.time() * 1_000_000) < 5_000_000
+    redis_db.delete(holds.version_key(ST))
+    assert _hold(["A2"], "bob").ok
+    assert _version() > before
+    # A counter some writes behind (a failover's replica) is overtaken by the clock.
+    redis_db.set(holds.version_key(ST), before - 1000)
+    assert holds.release(showtime_id=ST, labels=["A2"], token="bob") == ["A2"]
+    assert _version() > before
+
+
+def test_observe_reads_holders_and_the_version_in_one_step(redis_db):
+    assert _hold(["A1"], "u7.token").ok
+    assert holds.sell(showtime_id=ST, labels=["A1"], token="u7.token")
+    assert _hold(["A2"], "u8.token").ok
+    seen = holds.observe(showtime_id=ST, labels=["A1", "A2", "A3"], number=False)
+    assert seen.held == {"A2": "u8.token"}  # a sold mark is not a hold
+    assert seen.version == _version()
+    told = holds.observe(showtime_id=ST, labels=["A2"], number=True)
+    assert told.version > seen.version and told.held == {"A2": "u8.token"}
+
+
+def test_a_hold_that_ended_by_itself_lapses_once_and_takes_a_version(redis_db):
+    assert _hold(["A1", "A2"], "alice", ttl=1).ok
+    assert _hold(["A3"], "bob", ttl=60).ok
+    assert holds.lapse(showtime_id=ST) == holds.Lapse(0, [])  # nothing has ended yet
+    assert holds.with_lapses([ST, ST + 1]) == []
+    time.sleep(1.1)
+    assert holds.with_lapses([ST, ST + 1]) == [ST]
+    before = _version()
+    lapsed = holds.lapse(showtime_id=ST)
+    assert sorted(lapsed.labels) == ["A1", "A2"] and lapsed.version > before
+    assert holds.lapse(showtime_id=ST) == holds.Lapse(0, [])
+    assert holds.with_lapses([ST]) == []
+    assert holds.held_labels(showtime_id=ST, labels=["A3"]) == {"A3": "bob"}
+
+
+def test_a_seat_held_again_before_its_entry_is_read_does_not_lapse(redis_db):
+    assert _hold(["A1"], "alice", ttl=1).ok
+    time.sleep(1.1)
+    # Its entry is due, but the seat has a new holder (whose hold rewrote the entry) ...
+    redis_db.set(holds.seat_key(ST, "A1"), "bob", px=60_000)
+    assert holds.lapse(showtime_id=ST).labels == []
+    # ... and a key whose TTL has not fired yet (another clock) is left for the next pass.
+
+
+@pytest.mark.parametrize(
+    ("token", "owner"),
+    [("u42.abc", 42), (holds.new_token(7), 7), ("alice", None), ("ux.abc", None), ("u5", None)],
+)
+def test_a_token_names_its_owner(token, owner):
+    assert holds.owner_of(token) == owner
