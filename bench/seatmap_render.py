@@ -38,8 +38,8 @@ from bookings.models import Booking, Ticket
 from cinema.models import Auditorium, Movie
 from cinema.services import one_price_list, save_auditorium, schedule_showtime
 from config.redis import get_redis
-from seats.broadcast import render_full_map, render_seats
-from seats.seatmap import seat_views
+from seats.broadcast import fragment_html, full_map_html, look, read_change, read_map
+from seats.seatmap import get_plan
 
 ROWS = "ABCDEFGHIJKLMNOPQRST"
 
@@ -79,6 +79,14 @@ def build_hall(name: str, rows: int, per_row: int, movie, buyers) -> tuple:
         )
     services.hold_seats(user=buyers[0], showtime=showtime, labels=labels[-4:])
     return showtime, labels
+
+
+def change_fragment(showtime, labels: list[str]) -> str:
+    """What a viewer is sent when `labels` change: the seats read as `seats.broadcast.tell`
+    reads them (one numbered Redis call, the sold seats' query) and rendered for a viewer."""
+    reading = read_change(showtime=showtime, labels=labels)
+    looks = [(label, look(state, holder, None)) for label, state, holder in reading.seats]
+    return fragment_html(plan=get_plan(showtime.auditorium), version=reading.version, looks=looks)
 
 
 def timed(fn, runs: int) -> tuple[float, float]:
@@ -124,10 +132,10 @@ def main() -> int:
         changed = labels[len(labels) // 2 : len(labels) // 2 + 4]
         renders = {
             "page": lambda path=path: client.get(path).content,
-            "map fragment": lambda s=showtime: render_full_map(showtime=s, user=viewer),
-            "change fragment": lambda s=showtime, c=changed: render_seats(
-                seat_views(showtime=s, labels=c)
+            "map fragment": lambda s=showtime: full_map_html(
+                plan=get_plan(s.auditorium), reading=read_map(showtime=s), viewer_id=viewer.pk
             ),
+            "change fragment": lambda s=showtime, c=changed: change_fragment(s, c),
         }
         assert client.get(path).status_code == 200
         for name, render in renders.items():

@@ -326,6 +326,12 @@ if min(WEB_MAX_IN_FLIGHT, OVERLOAD_WAIT_MS, ROOM_MAX_IN_FLIGHT, ROOM_WAIT_MS) < 
 # Booking rules.
 HOLD_TTL_SECONDS = env_int("HOLD_TTL_SECONDS", 300)
 HOLD_MAX_EXTENSIONS = env_int("HOLD_MAX_EXTENSIONS", 2)
+# How often each web process checks the live seat maps it serves against the truth (seconds): a
+# socket showing a seat otherwise is sent the seat (seats.consumers). A lost message is healed
+# within about this plus a second.
+SEATMAP_CHECK_SECONDS = env_float("SEATMAP_CHECK_SECONDS", 5)
+if SEATMAP_CHECK_SECONDS <= 0:
+    raise ImproperlyConfigured("SEATMAP_CHECK_SECONDS must be more than 0")
 MAX_SEATS_PER_BOOKING = env_int("MAX_SEATS_PER_BOOKING", 10)
 # Across all showtimes at once, so one account cannot keep many showtimes off sale.
 MAX_SEATS_HELD_PER_ACCOUNT = env_int("MAX_SEATS_HELD_PER_ACCOUNT", 10)

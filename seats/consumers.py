@@ -1,51 +1,186 @@
+"""The live seat map's socket: the full map on connect, then each change, then checks.
+
+Every socket keeps what its page shows: each seat's look and the version it came with. A
+message's seat goes out only when newer than that (the page applies the same rule, so the two
+agree whatever order messages arrive in). A showtime's sockets in one process share a `Watch`
+that checks them against the truth every SEATMAP_CHECK_SECONDS when the showtime's seat-state
+version has moved since its last look, and at least every CHECKS_BEFORE_FULL_LOOK checks
+anyway (a change made but never numbered: a process that died between a database commit and
+its telling). A socket that shows a seat otherwise than the truth, at an older version, is sent
+that seat as the truth has it. So a lost message, a sender that died, a hold that lapsed
+unannounced are all healed within a check and a reading (about SEATMAP_CHECK_SECONDS + 1 s),
+on the same socket, without a reload.
+"""
+
+import asyncio
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from cinema.models import Showtime
 from config.websockets import DirectDispatchMixin, RecordErrorsMixin
-from seats.broadcast import group_name, render_full_map
+from seats import holds
+from seats.broadcast import Reading, fragment_html, full_map_html, group_name, look, read_map
+from seats.seatmap import Plan, get_plan
+
+log = logging.getLogger(__name__)
 
 # Close code for a showtime that does not exist (4000-4999 are the application's own).
 UNKNOWN_SHOWTIME = 4404
+# A watch reads the whole map at least this often (in checks), even when the version stood still.
+CHECKS_BEFORE_FULL_LOOK = 6
+# Rendered fragments a watch keeps: every viewer without a hold of its own shares one per message.
+FRAGMENTS_KEPT = 64
 
 
 class SeatMapConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
-    """A live seat map: the full map on connect (the resync), then every change as it happens.
+    """A live seat map. Read only: holding and buying go through the HTTP forms, so anonymous
+    viewers may watch."""
 
-    Read only: holding and buying go through the HTTP forms, so anonymous viewers may watch.
-    """
-
-    group = None
+    watch = None
 
     async def connect(self):
         showtime_id = self.scope["url_route"]["kwargs"]["showtime_id"]
-        showtime = await database_sync_to_async(_find_showtime)(showtime_id)
+        showtime, plan = await database_sync_to_async(_find_showtime)(showtime_id)
         await self.accept()
         if showtime is None:
             await self.close(code=UNKNOWN_SHOWTIME)
             return
-        self.group = group_name(showtime.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        html = await database_sync_to_async(render_full_map)(
-            showtime=showtime, user=self.scope["user"]
-        )
+        user = self.scope["user"]
+        self.viewer_id = user.pk if user.is_authenticated else None
+        # Joined before the map is read: nothing told after the reading is missed.
+        await self.channel_layer.group_add(group_name(showtime.pk), self.channel_name)
+        self.watch = watch(showtime, plan)
+        reading, html = await database_sync_to_async(self.watch.full_map)(self.viewer_id)
+        self.looks = [look(state, holder, self.viewer_id) for _, state, holder in reading.seats]
+        self.versions = [reading.version] * len(self.looks)
         await self.send(text_data=html)
+        self.watch.join(self)
 
     async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.watch:
+            self.watch.leave(self)
+            await self.channel_layer.group_discard(
+                group_name(self.watch.showtime.pk), self.channel_name
+            )
 
     async def receive(self, text_data=None, bytes_data=None):
         """Viewers only listen; anything they send is ignored."""
 
     async def seats_update(self, event):
-        user = self.scope["user"]
-        mine = event.get("holder") is not None and user.is_authenticated
-        if mine and user.pk == event["holder"] and "holder_html" in event:
-            await self.send(text_data=event["holder_html"])
-        else:
-            await self.send(text_data=event["html"])
+        """A change told: send the seats this page shows at an older version."""
+        version, fresh = event["version"], []
+        for label, state, holder in event["seats"]:
+            at = self.watch.positions.get(label)
+            if at is not None and version > self.versions[at]:
+                self.versions[at] = version
+                self.looks[at] = look(state, holder, self.viewer_id)
+                fresh.append((label, self.looks[at]))
+        if fresh:
+            await self.send(text_data=self.watch.fragment(version, tuple(fresh)))
+
+    async def heal(self, reading: Reading, seen: list[str]):
+        """Send the seats this page shows otherwise than `reading` (as `seen` by a viewer with
+        no hold), where what it shows is older."""
+        version, fixes = reading.version, []
+        for at, shown in enumerate(self.looks):
+            if shown != seen[at] and self.versions[at] < version:
+                label, state, holder = reading.seats[at]
+                truth = look(state, holder, self.viewer_id)
+                if truth != shown:
+                    self.versions[at] = version
+                    self.looks[at] = truth
+                    fixes.append((label, truth))
+        if fixes:
+            log.info("seat map %s: %d seat(s) healed", self.watch.showtime.pk, len(fixes))
+            await self.send(text_data=self.watch.fragment(version, tuple(fixes)))
 
 
-def _find_showtime(showtime_id: int) -> Showtime | None:
-    return Showtime.objects.select_related("auditorium").filter(pk=showtime_id).first()
+class Watch:
+    """The sockets of one showtime in this process, the seats' positions in the hall's order,
+    the fragments rendered for them, and the checks that heal them."""
+
+    def __init__(self, showtime: Showtime, plan: Plan):
+        self.showtime = showtime
+        self.plan = plan
+        self.positions = {label: at for at, label in enumerate(self.plan.seats_by_label)}
+        self.sockets: set[SeatMapConsumer] = set()
+        self.fragments: dict[tuple, str] = {}
+        self.checked = -1  # the version of the last look at the whole map
+        self.task: asyncio.Task | None = None
+
+    def full_map(self, viewer_id: int | None) -> tuple[Reading, str]:
+        reading = read_map(showtime=self.showtime)
+        return reading, full_map_html(plan=self.plan, reading=reading, viewer_id=viewer_id)
+
+    def fragment(self, version: int, looks: tuple) -> str:
+        key = (version, looks)
+        html = self.fragments.get(key)
+        if html is None:
+            if len(self.fragments) >= FRAGMENTS_KEPT:
+                self.fragments.clear()
+            html = self.fragments[key] = fragment_html(plan=self.plan, version=version, looks=looks)
+        return html
+
+    def join(self, socket: SeatMapConsumer) -> None:
+        self.sockets.add(socket)
+        # Its last check may have ended (and let it go) while this socket was connecting.
+        _watches.setdefault(self.showtime.pk, self)
+        loop = asyncio.get_running_loop()
+        # (A task of another loop is one a test's closed loop left behind.)
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self.check())
+
+    def leave(self, socket: SeatMapConsumer) -> None:
+        self.sockets.discard(socket)
+
+    async def check(self):
+        """While anyone watches: look at the whole map when the version moved (or anyway, now
+        and then), and heal every socket that shows an older, other state."""
+        checks = 0
+        try:
+            while self.sockets:
+                await asyncio.sleep(settings.SEATMAP_CHECK_SECONDS)
+                checks += 1
+                if not self.sockets:
+                    break
+                try:
+                    if checks % CHECKS_BEFORE_FULL_LOOK and not await self.moved():
+                        continue
+                    reading = await database_sync_to_async(read_map)(showtime=self.showtime)
+                except Exception as error:
+                    log.warning("seat map %s: check skipped: %s", self.showtime.pk, error)
+                    continue
+                seen = [look(state, holder, None) for _, state, holder in reading.seats]
+                for socket in list(self.sockets):
+                    await socket.heal(reading, seen)
+                self.checked = reading.version
+        finally:
+            self.task = None
+            if _watches.get(self.showtime.pk) is self and not self.sockets:
+                del _watches[self.showtime.pk]
+
+    async def moved(self) -> bool:
+        observed = await database_sync_to_async(holds.observe)(
+            showtime_id=self.showtime.pk, labels=[], number=False
+        )
+        return observed.version != self.checked
+
+
+# One watch per showtime watched in this process.
+_watches: dict[int, Watch] = {}
+
+
+def watch(showtime: Showtime, plan: Plan) -> Watch:
+    """The showtime's watch in this process (a new one once its hall's layout changed)."""
+    current = _watches.get(showtime.pk)
+    if current is None or current.plan is not plan:
+        current = _watches[showtime.pk] = Watch(showtime, plan)
+    return current
+
+
+def _find_showtime(showtime_id: int) -> tuple[Showtime | None, Plan | None]:
+    showtime = Showtime.objects.select_related("auditorium").filter(pk=showtime_id).first()
+    return showtime, showtime and get_plan(showtime.auditorium)

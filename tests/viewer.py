@@ -82,13 +82,15 @@ class Viewer(threading.Thread):
         self.stopping.set()
         self.join(10)
 
-    def wrong(self, sold: set[str]) -> list[str]:
-        """Seats this viewer shows otherwise than the database: sold but shown open, or shown
-        taken though nobody bought it."""
+    def wrong(self, sold: set[str], held: set[str] = frozenset()) -> list[str]:
+        """Seats this viewer shows otherwise than the database (`sold`) and Redis (`held`): sold
+        but not shown sold, held but not shown held, or shown taken though neither."""
         return sorted(
             label
             for label, state in self.seats.items()
-            if (label in sold) == (state in OPEN) or (label not in sold and state == "held")
+            if (label in sold and state != "booked")
+            or (label in held and label not in sold and state != "held")
+            or (label not in sold and label not in held and state not in OPEN)
         )
 
     def shows(self, label: str) -> str | None:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.tests.conftest import kinds
 from bookings import services
-from bookings.errors import HoldLost
+from bookings.errors import HoldLost, SeatsUnavailable
 from bookings.models import Booking
 from conftest import DECLINED_CARD, deliver_webhooks, pay, pay_on_gateway, start_paying
 from payments.mock.webhooks import pending
@@ -39,7 +39,7 @@ def test_hold_records_hold_placed_with_actor_seats_and_expiry(showtime, user):
 
 def test_a_refused_hold_records_nothing(showtime, user, bob):
     services.hold_seats(user=user, showtime=showtime, labels=["A3"])
-    with pytest.raises(services.SeatsUnavailable):
+    with pytest.raises(SeatsUnavailable):
         services.hold_seats(user=bob, showtime=showtime, labels=["A3", "A4"])
     assert kinds() == [Kind.HOLD_PLACED]
 

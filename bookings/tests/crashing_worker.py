@@ -32,6 +32,7 @@ from django.utils import timezone  # noqa: E402
 from audit.models import AuditEvent  # noqa: E402
 from bookings import services  # noqa: E402
 from bookings.models import Booking, Payment, Refund, Ticket  # noqa: E402
+from bookings.services import settling  # noqa: E402
 from cinema.models import Auditorium, Movie  # noqa: E402
 from cinema.services import one_price_list, save_auditorium, schedule_showtime  # noqa: E402
 from conftest import (  # noqa: E402
@@ -58,13 +59,13 @@ def setup() -> None:
 
 
 def webhook() -> None:
-    confirm = services._confirm
+    confirm = settling._confirm
 
     def confirm_then_die(**kwargs):
         confirm(**kwargs)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    services._confirm = confirm_then_die
+    settling._confirm = confirm_then_die
     deliver_webhooks(Client())
 
 

@@ -14,6 +14,7 @@ from django.test import Client
 from bookings import services
 from bookings.errors import HoldLost, SeatsUnavailable
 from bookings.models import Booking, Refund, Ticket
+from bookings.services import settling
 from conftest import deliver_webhooks, pay_on_gateway, start_paying, verified_user
 from payments.mock.models import MockRefund, MockSession
 from tests.concurrency import POSTGRES_ONLY, at_once
@@ -114,7 +115,7 @@ def test_losing_the_hold_mid_payment_leaves_one_ticket_and_no_charge(
     first = services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"])
     gateway = Client()
     pay_on_gateway(gateway, start_paying(first))
-    real_check = services._holds_its_seats
+    real_check = settling.holds_its_seats
     outcome = {}
 
     def check_then_lose_the_hold(booking):
@@ -132,7 +133,7 @@ def test_losing_the_hold_mid_payment_leaves_one_ticket_and_no_charge(
         return ok
 
     # Armed once A's payment has gone through: its webhook passes the hold check, then loses.
-    monkeypatch.setattr(services, "_holds_its_seats", check_then_lose_the_hold)
+    monkeypatch.setattr(settling, "holds_its_seats", check_then_lose_the_hold)
     [delivered] = deliver_webhooks(gateway, session_id=first.payments.get().session_id)
     assert delivered.json()["outcome"] == "refunded"
     assert isinstance(outcome["second"], Booking), outcome["second"]

@@ -1,5 +1,6 @@
 """The live seat map through the real ASGI application and a real Redis channel layer."""
 
+import asyncio
 import re
 from datetime import timedelta
 
@@ -13,7 +14,10 @@ from audit.stream import publish_unpublished
 from bookings import services
 from bookings.models import Booking
 from config.asgi import application
+from config.websockets import send_to_group
 from conftest import pay
+from seats import holds
+from seats.broadcast import Reading, group_name, message
 from tests.websocket import ORIGIN, close_worker_connections, session_cookie  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -151,4 +155,94 @@ async def test_a_process_that_dies_after_its_first_after_commit_step_still_gets_
     await sync_to_async(publish_unpublished)(grace=timedelta(0))
     html = await communicator.receive_from(timeout=5)
     assert _seats(html) == {"A3": "held"}
+    await communicator.disconnect()
+
+
+def _versions(html: str) -> dict[str, int]:
+    """{label: version} of every seat element of a fragment."""
+    return {
+        label: int(version)
+        for label, version in re.findall(
+            r'id="seat-([A-Z]+\d+)" hx-swap-oob="true" data-v="(\d+)"', html
+        )
+    }
+
+
+def _map_version(html: str) -> int:
+    return int(re.search(r'id="seatmap-rows" hx-swap-oob="true" data-v="(\d+)"', html)[1])
+
+
+def _tell_as_of(showtime, version: int, *seats) -> None:
+    """Send the showtime's viewers a message, as a sender whose reading was `version` would."""
+    send_to_group(group_name(showtime.pk), message(Reading(version, seats)))
+
+
+async def test_every_message_carries_the_version_it_was_read_at(showtime, user):
+    communicator = await _connect(showtime.pk)
+    connected_at = _map_version(await communicator.receive_from())
+    await sync_to_async(services.hold_seats)(user=user, showtime=showtime, labels=["A3", "A4"])
+    held = _versions(await communicator.receive_from(timeout=5))
+    assert held.keys() == {"A3", "A4"} and len(set(held.values())) == 1
+    assert held["A3"] > connected_at
+    reconnected = await _connect(showtime.pk)
+    assert _map_version(await reconnected.receive_from()) >= held["A3"]
+    for socket in (communicator, reconnected):
+        await socket.disconnect()
+
+
+async def test_a_message_older_than_what_a_page_shows_for_a_seat_is_not_sent(showtime, user):
+    """Two senders told the same seat, and the older reading arrives last: the page keeps the
+    newer state; the older reading's other seats, newer than what the page shows, still go."""
+    communicator = await _connect(showtime.pk)
+    await communicator.receive_from()
+    await sync_to_async(services.hold_seats)(user=user, showtime=showtime, labels=["A3"])
+    newer = _versions(await communicator.receive_from(timeout=5))["A3"]
+    await sync_to_async(_tell_as_of)(showtime, newer - 1, ("A3", "available", None))
+    assert await communicator.receive_nothing(timeout=0.3)
+    await sync_to_async(_tell_as_of)(
+        showtime, newer - 1, ("A3", "available", None), ("B1", "held", None)
+    )
+    html = await communicator.receive_from(timeout=5)
+    assert _seats(html) == {"B1": "held"} and _versions(html) == {"B1": newer - 1}
+    await communicator.disconnect()
+
+
+async def test_a_change_nobody_told_is_healed_on_the_same_socket(showtime, user, settings):
+    """A message lost on the way (or a sender that died before sending it), even behind later
+    messages about other seats: the socket's check finds the seat and sends it as it is."""
+    settings.SEATMAP_CHECK_SECONDS = 0.2
+    mine = await _connect(showtime.pk, await session_cookie(user))
+    theirs = await _connect(showtime.pk)
+    for socket in (mine, theirs):
+        await socket.receive_from()
+    token = holds.new_token(user.pk)
+    await sync_to_async(holds.hold)(
+        showtime_id=showtime.pk, labels=["B2"], token=token, ttl_seconds=60
+    )
+    assert _seats(await mine.receive_from(timeout=3)) == {"B2": "mine"}
+    assert _seats(await theirs.receive_from(timeout=3)) == {"B2": "held"}
+
+    await sync_to_async(holds.release)(showtime_id=showtime.pk, labels=["B2"], token=token)
+    await sync_to_async(services.hold_seats)(user=user, showtime=showtime, labels=["A1"])
+    assert _seats(await theirs.receive_from(timeout=3)) == {"A1": "held"}
+    assert _seats(await theirs.receive_from(timeout=3)) == {"B2": "available"}
+    assert await theirs.receive_nothing(timeout=0.6), "a healed socket is left alone"
+    for socket in (mine, theirs):
+        await socket.disconnect()
+
+
+async def test_a_hold_no_booking_owns_is_announced_when_it_lapses(showtime, user, settings):
+    """A web process died between its Lua hold and its commit: nothing owns the hold, and when
+    it ends by itself the sweeper's pass tells the viewers."""
+    communicator = await _connect(showtime.pk)
+    await communicator.receive_from()
+    token = holds.new_token(user.pk)
+    await sync_to_async(holds.hold)(
+        showtime_id=showtime.pk, labels=["B4"], token=token, ttl_seconds=1
+    )
+    assert await sync_to_async(services.announce_lapsed_holds)() == []
+    await asyncio.sleep(1.1)
+    assert await sync_to_async(services.announce_lapsed_holds)() == [f"{showtime.pk}:B4"]
+    assert _seats(await communicator.receive_from(timeout=3)) == {"B4": "available"}
+    assert await sync_to_async(services.announce_lapsed_holds)() == []
     await communicator.disconnect()

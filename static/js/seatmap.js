@@ -7,7 +7,9 @@
 //   between seats, Enter toggles like Space;
 // - the list mode keeps up with the map: seats taken since the page loaded are disabled there;
 // - reconnecting after ANY close (htmx's ws extension retries only abnormal closes), with
-//   backoff, and a small live / reconnecting indicator.
+//   backoff, and a small live / reconnecting indicator;
+// - live messages in order, whoever sent them: each seat shows the version it came with
+//   (data-v, or its map's), and a message's seat replaces it only when newer (seats/broadcast.py).
 (function () {
   const form = document.getElementById("seat-form");
   const map = document.getElementById("seatmap");
@@ -169,6 +171,43 @@
         (gridInput || seat).getAttribute("aria-label");
     });
   }
+
+  // The version a seat shows: its own, or that of the full map it came with; 0 for a map an HTTP
+  // answer rendered (the page, a refused hold), which carries none.
+  function version(element) {
+    const stamped = element.closest("[data-v]");
+    return stamped ? Number(stamped.dataset.v) : 0;
+  }
+
+  // A refused hold's answer swaps in the map as that request saw it. Once the socket has given
+  // the map versions, what it shows is as new or newer: keep it, and take from the answer only
+  // its marks (the seats in the way) and the selection the server kept.
+  function markFrom(rows) {
+    rows.querySelectorAll(".seat[id]").forEach((incoming) => {
+      const seat = document.getElementById(incoming.id);
+      if (!seat) return;
+      seat.classList.toggle("seat--conflict", incoming.classList.contains("seat--conflict"));
+      const input = seat.querySelector("input");
+      const kept = incoming.querySelector("input");
+      if (input) input.checked = Boolean(kept && kept.hasAttribute("checked"));
+    });
+  }
+
+  map.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const target = event.detail.target;
+    const incoming = event.detail.fragment.firstElementChild;
+    if (!incoming) return;
+    const stamped = Number(incoming.dataset.v || 0);
+    if (target.id === "seatmap-rows") {
+      // The socket's full map (stamped) is a resync: it replaces everything.
+      if (!stamped && version(target)) {
+        event.detail.shouldSwap = false;
+        markFrom(incoming);
+      }
+    } else if (target.matches(".seat") && (stamped ? stamped <= version(target) : version(target))) {
+      event.detail.shouldSwap = false;
+    }
+  });
 
   map.addEventListener("change", updateSummary);
   map.addEventListener("htmx:wsBeforeMessage", () => {

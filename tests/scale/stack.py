@@ -117,6 +117,17 @@ class Scale:
         done = self.stack.manage("reconcile_payments", "--days", "1", check=False)
         return done.stdout + done.stderr
 
+    def held(self, showtime: int) -> set[str]:
+        """The seats of the showtime held in Redis right now (a sold mark is not a hold)."""
+        labels = self.seats(showtime)
+        keys = [f"hold:{{st{showtime}}}:{label}" for label in labels]
+        holders = self.cluster.master_of(keys[0]).client().mget(keys)
+        return {
+            label
+            for label, holder in zip(labels, holders, strict=True)
+            if holder and not holder.startswith("sold:")
+        }
+
     def kill_node(self, node: str) -> None:
         process = self.stack.web[node]
         process.kill()

@@ -1,11 +1,12 @@
-"""Expire PENDING bookings whose hold timed out or vanished, and free their seats."""
+"""Expire PENDING bookings whose hold timed out or vanished, and free their seats; announce the
+holds that ended by themselves to the seat map's viewers."""
 
 import logging
 
 from django.core.management.base import BaseCommand
 
 from audit.workers import run_passes
-from bookings.services import expire_stale_bookings
+from bookings.services import announce_lapsed_holds, expire_stale_bookings
 
 log = logging.getLogger("bookings.sweeper")
 
@@ -19,11 +20,17 @@ def sweep() -> list:
             booking.showtime_id,
             ",".join(booking.seat_labels),
         )
+    lapsed = announce_lapsed_holds()
+    if lapsed:
+        log.info("holds lapsed: %s", ",".join(lapsed))
     return expired
 
 
 class Command(BaseCommand):
-    help = "Expire timed-out holds: loop until SIGTERM/SIGINT, or one pass with --once."
+    help = (
+        "Expire timed-out holds and announce lapsed ones: loop until SIGTERM/SIGINT, or one pass "
+        "with --once."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Sweep once and exit.")

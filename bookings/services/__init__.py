@@ -1,0 +1,64 @@
+"""The booking lifecycle, as services by verb: holding, paying (and settling what the gateway
+says), refunds, expiry, and tickets after their sale, around `seat_changes`, the one module that
+owns what happens when seats change.
+
+PENDING (seats held in Redis) -> CONFIRMED (paid) | CANCELLED (user or staff) | EXPIRED (timeout).
+Redis decides who may pay; the UNIQUE (showtime, seat) constraint on Ticket decides, finally,
+who gets a seat. Every function leaves either the whole change or nothing, and records its audit
+event in the same transaction as the change. What the other apps and the pages call is named
+here.
+"""
+
+from bookings.services.expiry import announce_lapsed_holds, expire_booking, expire_stale_bookings
+from bookings.services.holding import extend_hold, hold_seats, suggest_best_seats
+from bookings.services.paying import (
+    PAYMENT_SESSION_LIFETIME,
+    gateway_says_paid,
+    reject_webhook,
+    start_payment,
+)
+from bookings.services.refunds import (
+    cancel_booking,
+    refund_tickets,
+    refunds_close_at,
+    send_refund,
+    staff_cancel,
+    staff_release_hold,
+)
+from bookings.services.settling import (
+    BOOKING_CANCELLED,
+    BOOKING_CHANGED,
+    PAID_TWICE,
+    SEATS_TAKEN,
+    close_unreached,
+    handle_payment_event,
+    sync_payment,
+)
+from bookings.services.tickets import reissue_ticket
+
+__all__ = [
+    "BOOKING_CANCELLED",
+    "BOOKING_CHANGED",
+    "PAID_TWICE",
+    "PAYMENT_SESSION_LIFETIME",
+    "SEATS_TAKEN",
+    "announce_lapsed_holds",
+    "cancel_booking",
+    "close_unreached",
+    "expire_booking",
+    "expire_stale_bookings",
+    "extend_hold",
+    "gateway_says_paid",
+    "handle_payment_event",
+    "hold_seats",
+    "refund_tickets",
+    "refunds_close_at",
+    "reissue_ticket",
+    "reject_webhook",
+    "send_refund",
+    "staff_cancel",
+    "staff_release_hold",
+    "start_payment",
+    "suggest_best_seats",
+    "sync_payment",
+]

@@ -1,0 +1,258 @@
+"""Holding seats: validating a selection, the account's limits, the Lua hold and its booking,
+best available, and extending a hold."""
+
+import math
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.services import Kind
+from bookings import checkout
+from bookings.errors import (
+    BookingClosed,
+    HoldLimitReached,
+    HoldLost,
+    InvalidRequest,
+    SeatsUnavailable,
+    VerificationRequired,
+)
+from bookings.models import Booking
+from bookings.ratelimit import check_rate
+from bookings.selectors import lock_account
+from bookings.services import seat_changes
+from bookings.services.records import audit_booking
+from bookings.services.rules import check_on_sale, extend_in_redis, highest_fence, hold_owner
+from cinema.models import Showtime
+from cinema.pricing import PricingError
+from seats import holds
+from seats.best import best_available
+from seats.seatmap import Plan, SeatStates, get_plan, read_seat_states
+
+
+def _validate_labels(*, plan: Plan, labels: list[str]) -> list[str]:
+    def message(found: list[str], *, one: str, many: str) -> str:
+        # Labels come straight from the request: echo a few, each cut to a label's length.
+        shown = [label if len(label) <= 8 else f"{label[:8]}…" for label in found[:5]]
+        more = f", … and {len(found) - len(shown)} more" if len(found) > len(shown) else ""
+        return (one if len(found) == 1 else many).format(", ".join(shown) + more)
+
+    if not labels:
+        raise InvalidRequest("Pick at least one seat.")
+    labels = [label.strip().upper() for label in labels]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise InvalidRequest(
+            message(
+                duplicates,
+                one="Seat {} is listed more than once.",
+                many="Seats {} are listed more than once.",
+            )
+        )
+    if len(labels) > settings.MAX_SEATS_PER_BOOKING:
+        raise InvalidRequest(
+            f"You can book at most {settings.MAX_SEATS_PER_BOOKING} seats at once."
+        )
+    unknown = [label for label in labels if label not in plan.seats_by_label]
+    if unknown:
+        raise InvalidRequest(
+            message(
+                unknown,
+                one="There is no seat {} in this auditorium.",
+                many="There are no seats {} in this auditorium.",
+            )
+        )
+    blocked = [label for label in labels if plan.seats_by_label[label].blocked]
+    if blocked:
+        raise InvalidRequest(
+            message(blocked, one="Seat {} is not for sale.", many="Seats {} are not for sale.")
+        )
+    return labels
+
+
+def _check_account_limits(
+    *, pending: list[Booking], showtime: Showtime, labels: list[str]
+) -> Booking | None:
+    """Refuse a hold past the account's limits across showtimes (`pending`: its open bookings,
+    read under the account's lock); returns the open booking for `showtime`, which the new
+    selection replaces."""
+    now = timezone.now()
+    existing, others = None, []
+    for booking in pending:
+        if booking.showtime_id == showtime.pk:
+            existing = booking
+        elif booking.expires_at is None or booking.expires_at > now:
+            others.append(booking)
+    if len(others) >= settings.MAX_OPEN_BOOKINGS_PER_ACCOUNT:
+        raise HoldLimitReached(
+            f"You have seats held for {len(others)} other showtimes. Pay for or release those "
+            "before holding more."
+        )
+    held = sum(len(booking.seat_labels) for booking in others)
+    if held + len(labels) > settings.MAX_SEATS_HELD_PER_ACCOUNT:
+        raise HoldLimitReached(
+            f"One account can hold at most {settings.MAX_SEATS_HELD_PER_ACCOUNT} seats at once, "
+            f"and you hold {held} for other showtimes. Pay for or release those first."
+        )
+    return existing
+
+
+def _check_free(*, labels: list[str], states: SeatStates, user) -> None:
+    """Refuse at once seats that were sold or that someone else holds, as the states read for
+    this request show them; the hold script has the final word on holds."""
+    sold = [label for label in labels if label in states.booked]
+    if sold:
+        raise SeatsUnavailable("Some of those seats were just sold.", conflicts=sold)
+    mine = states.mine(user.pk)
+    taken = [label for label in labels if label in states.held and label not in mine]
+    if taken:
+        raise SeatsUnavailable("Someone else is holding some of those seats.", conflicts=taken)
+
+
+def hold_seats(
+    *,
+    user,
+    showtime: Showtime,
+    labels: list[str] | None = None,
+    best: int | None = None,
+    states: SeatStates | None = None,
+) -> Booking:
+    """Hold the seats (or the `best` n) for the user as one PENDING booking, or hold nothing.
+
+    A user's open booking for the showtime is replaced by the new selection atomically: if the
+    new seats cannot all be held, the old hold stays as it was. `states` are the showtime's seat
+    states as this request read them (read here if not given, or if they lack what is needed:
+    every seat's for `best`, else those of `labels`).
+    """
+    check_rate(user=user, action="hold")
+    check_on_sale(showtime)
+    plan = get_plan(showtime.auditorium)
+    if best is not None:
+        if states is None or states.only is not None:
+            states = read_seat_states(showtime=showtime, plan=plan, booked=states and states.booked)
+        labels = _best_seats(plan=plan, states=states, count=best)
+    labels = _validate_labels(plan=plan, labels=labels or [])
+    if states is None or not states.covers(labels):
+        booked = states and states.booked
+        states = read_seat_states(showtime=showtime, plan=plan, booked=booked, only=labels)
+    _check_free(labels=labels, states=states, user=user)
+
+    token, added = "", []
+    try:
+        with transaction.atomic():
+            account = lock_account(user=user)
+            if settings.HOLD_REQUIRES_VERIFIED_EMAIL and not account.verified:
+                raise VerificationRequired(
+                    "Confirm your email address before holding seats: open the link we sent you."
+                )
+            existing = _check_account_limits(
+                pending=account.pending, showtime=showtime, labels=labels
+            )
+            booking = existing or Booking(user=user)
+            booking.showtime = showtime  # as read here, with its film and price list
+            # Priced before anything is held: a selection that cannot be sold holds nothing.
+            try:
+                priced = checkout.price_selection(
+                    booking=booking, labels=labels, voucher=booking.voucher
+                )
+            except PricingError as error:
+                raise BookingClosed(str(error)) from None
+            token = existing.hold_token if existing else holds.new_token(user.pk)
+            previous = set(existing.seat_labels) if existing else set()
+            result = holds.hold(
+                showtime_id=showtime.pk,
+                labels=labels,
+                token=token,
+                ttl_seconds=settings.HOLD_TTL_SECONDS,
+                owner=hold_owner(user.pk),
+                max_extensions=settings.HOLD_MAX_EXTENSIONS,
+                fence_floor=lambda: highest_fence(showtime=showtime),
+            )
+            if result.retry_after is not None:
+                minutes = max(1, math.ceil(result.retry_after / 60))
+                raise BookingClosed(
+                    "You have held seats for this showtime for as long as one account may. "
+                    f"Give others a turn: you can pick seats again in {minutes} "
+                    f"minute{'s' if minutes > 1 else ''}."
+                )
+            if not result.ok:
+                # Sold since this request read the states (a sold seat keeps a mark that
+                # conflicts, see holds.sell), or held by someone else since.
+                raise SeatsUnavailable(
+                    "Someone else is holding some of those seats.", conflicts=result.conflicts
+                )
+            added = [label for label in labels if label not in previous]
+            booking.hold_token = token
+            booking.seat_labels = labels
+            checkout.keep_quote(booking, priced)
+            booking.fence = result.fence
+            booking.expires_at = result.expires_at
+            if existing:
+                booking.save(
+                    update_fields=[
+                        *("seat_labels", "lines", "amount", "discount"),
+                        *("fence", "expires_at", "updated_at"),
+                    ]
+                )
+            else:
+                booking.save()
+            dropped = sorted(previous - set(labels))
+            seat_changes.seats_held(
+                booking=booking,
+                dropped=dropped,
+                booked=states.booked,
+                actor=user,
+                fence=result.fence,
+                expires_at=result.expires_at.isoformat(),
+                **({"best": best} if best is not None else {}),
+                **({"replaced": dropped} if dropped else {}),
+            )
+    except IntegrityError:
+        # A second request of the same user won the race for the one open booking.
+        seat_changes.hold_undone(showtime=showtime, labels=added, token=token)
+        raise SeatsUnavailable(
+            "You already have seats held for this showtime.", conflicts=[]
+        ) from None
+    return booking
+
+
+def suggest_best_seats(*, showtime: Showtime, count: int, states: SeatStates) -> list[str]:
+    """The `count` best seats free right now, to show before anything is held."""
+    check_on_sale(showtime)
+    return _best_seats(plan=get_plan(showtime.auditorium), states=states, count=count)
+
+
+def _best_seats(*, plan: Plan, states: SeatStates, count: int) -> list[str]:
+    if not 1 <= count <= settings.MAX_SEATS_PER_BOOKING:
+        raise InvalidRequest(f"Best available takes 1 to {settings.MAX_SEATS_PER_BOOKING} seats.")
+    labels = best_available(plan=plan, taken=states.booked | set(states.held), count=count)
+    if labels is None:
+        raise SeatsUnavailable(f"There are no {count} seats together left.", conflicts=[])
+    return labels
+
+
+def extend_hold(*, booking: Booking) -> Booking:
+    """Give a PENDING booking another hold period, while every seat is still its own, sales are
+    open, and never past the owner's deadline."""
+    if booking.status != Booking.Status.PENDING:
+        raise BookingClosed("Only a booking waiting for payment can be extended.")
+    check_on_sale(booking.showtime)
+    result = extend_in_redis(booking)
+    if result.status == holds.ExtendStatus.CAP_REACHED:
+        raise BookingClosed(
+            "This hold has been extended as far as it can go; pay now or start again."
+        )
+    if result.status != holds.ExtendStatus.OK:
+        raise HoldLost("Your hold on these seats has run out. Pick your seats again.")
+    with transaction.atomic():
+        Booking.objects.filter(pk=booking.pk, status=Booking.Status.PENDING).update(
+            expires_at=result.expires_at, updated_at=timezone.now()
+        )
+        booking.refresh_from_db()
+        audit_booking(
+            Kind.HOLD_EXTENDED,
+            booking,
+            actor=booking.user,
+            expires_at=result.expires_at.isoformat(),
+        )
+    return booking

@@ -1,0 +1,65 @@
+"""What the booking services write down about a booking: its audit events, the facts its emails
+are made of, and the lock its changes take."""
+
+from decimal import Decimal
+
+from audit.services import record
+from bookings.models import Booking
+from cinema.money import format_money
+from cinema.pricing import Quote
+
+
+def audit_booking(kind: str, booking: Booking, *, actor=None, seats=None, **detail) -> None:
+    """Record an event of the booking (its seats unless `seats`) in the caller's transaction."""
+    record(
+        kind,
+        actor=actor,
+        showtime_id=booking.showtime_id,
+        booking_ref=booking.ref,
+        seats=booking.seat_labels if seats is None else seats,
+        detail=detail,
+    )
+
+
+def locked(booking: Booking) -> Booking:
+    """The booking, read again and locked until the transaction ends (only its own row: not the
+    showtime every other buyer reads)."""
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("user", "showtime__movie", "showtime__auditorium")
+        .get(pk=booking.pk)
+    )
+
+
+def booking_facts(booking: Booking) -> dict:
+    """What an email about the booking says, as plain data (the notifier reads no bookings)."""
+    showtime = booking.showtime
+    return {
+        "email": booking.user.email,
+        "movie": showtime.movie.title,
+        "auditorium": showtime.auditorium.name,
+        "starts_at": showtime.starts_at.isoformat(),
+        **money_facts(booking.amount),
+        "booking_path": booking.get_absolute_url(),
+        # Each ticket as the buyer chose it, amounts already written in the cinema's currency.
+        "tickets": [
+            {
+                "seat": line.seat,
+                "type": line.type_name,
+                "category": line.category_name,
+                "paid": format_money(line.paid),
+            }
+            for line in Quote.from_data(booking.lines).lines
+            if line.seat in booking.seat_labels
+        ],
+        **(
+            {"discount": format_money(booking.discount), "voucher": booking.voucher.code}
+            if booking.voucher_id and booking.discount
+            else {}
+        ),
+    }
+
+
+def money_facts(amount: Decimal) -> dict:
+    """An amount as data and as the buyer reads it (the notifier formats no money itself)."""
+    return {"amount": str(amount), "money": format_money(amount)}

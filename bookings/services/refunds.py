@@ -1,0 +1,231 @@
+"""Refunds and cancellations: a customer cancelling, staff ending a booking or a hold, tickets
+refunded (recorded with the change, sent to the gateway after it), and refunds sent."""
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from audit.services import Kind, record_error
+from bookings import checkout
+from bookings.errors import BookingClosed, HoldLost, InvalidRequest
+from bookings.models import Booking, Payment, Refund, Ticket, VoidTicket
+from bookings.ratelimit import check_rate
+from bookings.services import seat_changes
+from bookings.services.records import audit_booking, booking_facts, locked, money_facts
+from bookings.services.rules import end_booking
+from bookings.services.tickets import void_tickets
+from cinema.models import Showtime
+from cinema.money import format_money
+from payments.gateway import GatewayError, get_gateway
+from seats import holds
+from seats.seatmap import get_plan
+
+log = logging.getLogger(__name__)
+
+
+def send_refund(*, refund: Refund) -> Refund:
+    """Ask the gateway to pay back a recorded refund; safe to repeat, as its key never changes.
+    A refund the gateway cannot do now stays REQUESTED, and reconciliation tries again."""
+    refund = Refund.objects.select_related("payment__booking").get(pk=refund.pk)
+    if refund.status == Refund.Status.SUCCEEDED:
+        return refund
+    payment = refund.payment
+    try:
+        done = get_gateway().refund(
+            session_id=payment.session_id,
+            amount=refund.amount,
+            idempotency_key=refund.idempotency_key,
+            reason=refund.reason,
+        )
+    except GatewayError as error:
+        log.warning("refund %s not sent yet: %s", refund.pk, error)
+        record_error("send_refund", error, refund=refund.pk, booking_ref=payment.booking.ref)
+        return refund
+    with transaction.atomic():
+        sent = Refund.objects.filter(pk=refund.pk, status=Refund.Status.REQUESTED).update(
+            status=Refund.Status.SUCCEEDED, reference=done.id, updated_at=timezone.now()
+        )
+        if sent:
+            audit_booking(
+                Kind.REFUND_SENT,
+                payment.booking,
+                seats=refund.seats,
+                refund=refund.pk,
+                reference=done.id,
+                amount=str(refund.amount),
+            )
+    refund.refresh_from_db()
+    return refund
+
+
+def refunds_close_at(showtime: Showtime) -> datetime:
+    """Until when a customer may cancel a paid booking of the showtime for a full refund."""
+    return showtime.starts_at - timedelta(hours=settings.REFUND_CUTOFF_HOURS)
+
+
+def cancel_booking(*, booking: Booking) -> Refund | None:
+    """The customer cancels: a PENDING hold is released; a CONFIRMED booking is refunded in full
+    until REFUND_CUTOFF_HOURS before the show. Returns the refund when money goes back.
+
+    Decided under the booking's lock: a payment landing at the same moment is either refunded
+    with the booking, or finds the booking cancelled and is refunded by itself.
+    """
+    check_rate(user=booking.user, action="release")
+    with transaction.atomic():
+        booking = locked(booking)
+        if booking.status == Booking.Status.PENDING:
+            end_booking(
+                booking=booking,
+                status=Booking.Status.CANCELLED,
+                kind=Kind.SEATS_RELEASED,
+                actor=booking.user,
+                reason="cancelled",
+            )
+            return None
+    if booking.status != Booking.Status.CONFIRMED:
+        raise BookingClosed(f"This booking is already {booking.get_status_display().lower()}.")
+    if timezone.now() >= refunds_close_at(booking.showtime):
+        raise BookingClosed(
+            f"Bookings can be cancelled up to {settings.REFUND_CUTOFF_HOURS} hours before the "
+            "show. Ask at the box office."
+        )
+    return refund_tickets(booking=booking, actor=booking.user, reason="cancelled by customer")
+
+
+def staff_cancel(*, booking: Booking, actor, why: str = "") -> Booking:
+    """Staff end a booking whatever its state: refund a CONFIRMED one, release a PENDING hold;
+    `why` (the staff member's reason) goes on the audit event."""
+    if booking.status == Booking.Status.CONFIRMED:
+        refund = refund_tickets(booking=booking, actor=actor, why=why, reason="refunded by staff")
+        return refund.payment.booking
+    ended = end_booking(
+        booking=booking,
+        status=Booking.Status.CANCELLED,
+        kind=Kind.SEATS_RELEASED,
+        actor=actor,
+        reason="released by staff",
+        why=why,
+    )
+    if ended.status != Booking.Status.CANCELLED:
+        raise BookingClosed(f"This booking is already {ended.get_status_display().lower()}.")
+    return ended
+
+
+def staff_release_hold(*, showtime: Showtime, token: str, actor) -> list[str]:
+    """Staff free one hold: its PENDING booking is cancelled; a hold with no booking is dropped."""
+    booking = Booking.objects.filter(
+        showtime=showtime, hold_token=token, status=Booking.Status.PENDING
+    ).first()
+    if booking is not None:
+        return staff_cancel(booking=booking, actor=actor).seat_labels
+    plan = get_plan(showtime.auditorium)
+    held = holds.held_labels(showtime_id=showtime.pk, labels=list(plan.seats_by_label))
+    labels = sorted(label for label, holder in held.items() if holder == token)
+    if not labels:
+        raise HoldLost("That hold has already ended.")
+    with transaction.atomic():
+        seat_changes.seats_freed(
+            kind=Kind.SEATS_RELEASED,
+            showtime=showtime,
+            labels=labels,
+            token=token,
+            actor=actor,
+            reason="released by staff",
+            orphan=True,
+        )
+    return labels
+
+
+def refund_tickets(
+    *,
+    booking: Booking,
+    actor,
+    reason: str,
+    labels: list[str] | None = None,
+    amount: Decimal | None = None,
+    why: str = "",
+) -> Refund:
+    """Refund tickets of a CONFIRMED booking (all by default) for what was paid for them, or
+    for `amount` when staff give back less; their seats are freed live. The refund is recorded
+    with the change, and the gateway asked once it has committed."""
+    with transaction.atomic():
+        booking = locked(booking)
+        if booking.status != Booking.Status.CONFIRMED:
+            raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
+        tickets = {ticket.seat.label: ticket for ticket in booking.tickets.select_related("seat")}
+        labels = list(tickets) if labels is None else _refundable(booking, tickets, labels)
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(booking=booking, status=Payment.Status.SUCCEEDED, charge=booking.payment_ref)
+            .first()
+        )
+        if payment is None:
+            raise BookingClosed("This booking has no payment to refund; ask the payments team.")
+        left = payment.amount - (payment.refunds.aggregate(total=Sum("amount"))["total"] or 0)
+        due = sum((tickets[label].price for label in labels), Decimal("0"))
+        amount = due if amount is None else amount
+        if amount <= 0:
+            raise InvalidRequest("A refund must be for more than nothing.")
+        if amount > min(due, left):
+            raise InvalidRequest(
+                f"That is more than was paid: at most {format_money(min(due, left))} can be "
+                f"refunded for {', '.join(labels)}."
+            )
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            seats=labels,
+            reason=reason,
+            why=why,
+            actor=actor,
+        )
+        void_tickets(
+            booking, [tickets[label] for label in labels], reason=VoidTicket.Reason.REFUNDED
+        )
+        Ticket.objects.filter(pk__in=[tickets[label].pk for label in labels]).delete()
+        kept = [label for label in booking.seat_labels if label in tickets and label not in labels]
+        if kept:
+            booking.seat_labels = kept
+        else:
+            booking.status = Booking.Status.CANCELLED
+            checkout.give_back_voucher(booking, reason=reason)
+        booking.save(update_fields=["seat_labels", "status", "updated_at"])
+        seat_changes.seats_freed(
+            kind=Kind.SEATS_RELEASED,
+            booking=booking,
+            labels=labels,
+            actor=actor,
+            reason="refunded",
+            refunded=True,
+            refund=refund.pk,
+            **({"partial": True} if kept else {}),
+            **({"staff_reason": why} if why else {}),
+            by_staff=actor is not None and actor.pk != booking.user_id,
+            **{**booking_facts(booking), **money_facts(amount)},
+        )
+    return send_refund(refund=refund)
+
+
+def _refundable(booking: Booking, tickets: dict[str, Ticket], labels: list[str]) -> list[str]:
+    """The asked-for seats, each a ticket of the booking that has not been refunded yet."""
+    labels = [label.strip().upper() for label in labels]
+    if not labels:
+        raise InvalidRequest("Choose at least one ticket to refund.")
+    if len(set(labels)) != len(labels):
+        raise InvalidRequest("A ticket is listed more than once.")
+    refunded = {
+        label
+        for seats in Refund.objects.filter(payment__booking=booking).values_list("seats", flat=True)
+        for label in seats
+    }
+    for label in labels:
+        if label not in tickets and label in refunded:
+            raise BookingClosed(f"The ticket for {label} has already been refunded.")
+        if label not in tickets:
+            raise InvalidRequest(f"{label[:8]} is not a seat of this booking.")
+    return labels

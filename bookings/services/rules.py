@@ -1,0 +1,101 @@
+"""Rules every step of a booking shares: when a showtime sells, whose deadline a hold counts
+against, whether a booking still holds its seats, and how a PENDING booking ends."""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from bookings import checkout
+from bookings.errors import BookingClosed, SalesEnded
+from bookings.models import Booking
+from bookings.services import seat_changes
+from cinema.models import Showtime
+from seats import holds
+
+
+def sales_ended(showtime: Showtime) -> str | None:
+    """Why the showtime sells nothing more, "sales stopped" or "showtime started", or None."""
+    if not showtime.on_sale:
+        return "sales stopped"
+    if showtime.starts_at <= timezone.now():
+        return "showtime started"
+    return None
+
+
+# What each reason of `sales_ended` tells someone picking seats, and someone paying.
+NOT_ON_SALE = {
+    "sales stopped": "Tickets for this showtime are not on sale.",
+    "showtime started": "This showtime has already started.",
+}
+NOT_PAYABLE = {
+    "sales stopped": "Sales for this showtime have been stopped, so your seats are released. "
+    "Nothing was charged.",
+    "showtime started": "This showtime has already started, so your seats are released. "
+    "Nothing was charged.",
+}
+
+
+def check_on_sale(showtime: Showtime) -> None:
+    """Holding and extending need the showtime on sale (and its on-sale time come) and not
+    started."""
+    if reason := sales_ended(showtime):
+        raise BookingClosed(NOT_ON_SALE[reason])
+    if showtime.sale_opens_later:
+        opens = timezone.localtime(showtime.on_sale_at)
+        raise BookingClosed(f"Tickets go on sale on {opens:%a %-d %b at %H:%M}.")
+
+
+def check_sales_open(showtime: Showtime) -> None:
+    """Paying needs the same; a booking that can no longer be paid ends, its seats released."""
+    if reason := sales_ended(showtime):
+        raise SalesEnded(NOT_PAYABLE[reason], reason=reason)
+
+
+def hold_owner(user_id: int) -> str:
+    """Whose deadline a hold counts against in Redis: the account."""
+    return f"user:{user_id}"
+
+
+def extend_in_redis(booking: Booking) -> holds.ExtendResult:
+    return holds.extend(
+        showtime_id=booking.showtime_id,
+        labels=booking.seat_labels,
+        token=booking.hold_token,
+        ttl_seconds=settings.HOLD_TTL_SECONDS,
+        max_extensions=settings.HOLD_MAX_EXTENSIONS,
+        owner=hold_owner(booking.user_id),
+    )
+
+
+def highest_fence(*, showtime: Showtime) -> int:
+    """The highest fence any hold of the showtime was given (the hold's floor after Redis lost
+    its counter)."""
+    return Booking.objects.filter(showtime=showtime).aggregate(top=Max("fence"))["top"] or 0
+
+
+def end_booking(
+    *, booking: Booking, status: str, kind: str, actor=None, reason: str, why: str = ""
+) -> Booking:
+    """End a PENDING booking (and record why); a booking in any other state is left as it is."""
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update().get(pk=booking.pk)
+        if booking.status == Booking.Status.PENDING:
+            booking.status = status
+            booking.save(update_fields=["status", "updated_at"])
+            seat_changes.seats_freed(
+                kind=kind,
+                booking=booking,
+                actor=actor,
+                reason=reason,
+                **({"staff_reason": why} if why else {}),
+            )
+            checkout.give_back_voucher(booking, reason=reason)
+    return booking
+
+
+def holds_its_seats(booking: Booking) -> bool:
+    """Whether the booking's token still holds every one of its seats in Redis."""
+    return holds.owns(
+        showtime_id=booking.showtime_id, labels=booking.seat_labels, token=booking.hold_token
+    )

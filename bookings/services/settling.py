@@ -1,0 +1,274 @@
+"""Settling what the gateway says: a verified webhook or a status query confirms the booking it
+paid for (re-holding its seats when the hold ran out), or owes the money back; each payment and
+each event is acted on once."""
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit.services import Kind
+from bookings import checkout
+from bookings.errors import UnknownPayment
+from bookings.models import Booking, Payment, Refund, Ticket, WebhookEvent
+from bookings.services import seat_changes
+from bookings.services.records import audit_booking, booking_facts, locked, money_facts
+from bookings.services.refunds import send_refund
+from bookings.services.rules import highest_fence, hold_owner, holds_its_seats, sales_ended
+from cinema.pricing import Quote
+from payments.gateway import Event, EventType, GatewayError, Session, SessionStatus, get_gateway
+from payments.gateway import Refund as GatewayRefund
+from seats import holds
+from seats.seatmap import get_plan
+from waitingroom import services as waiting_room
+
+log = logging.getLogger(__name__)
+
+
+class _Duplicate(Exception):
+    """The event was acted on before (its row exists): nothing more to do."""
+
+
+class _SeatsTaken(Exception):
+    """The tickets' UNIQUE constraint refused a seat: the transaction is spoilt, so settle
+    again in a fresh one, as a payment whose seats are gone."""
+
+
+def handle_payment_event(*, event: Event) -> str:
+    """Act on a verified gateway event once: a second delivery of the same event changes nothing.
+    Returns what happened, in a word or two, for the gateway's log and ours."""
+    payment = _payment_for(event.session)
+    try:
+        outcome, refund = _settling(
+            lambda seats_free: _act_on(event=event, payment=payment, seats_free=seats_free)
+        )
+    except _Duplicate:
+        return "duplicate"
+    if refund is not None:
+        send_refund(refund=refund)
+    return outcome
+
+
+def _settling(act) -> tuple[str, "Refund | None"]:
+    """Run `act(seats_free)` in one transaction; if a seat turned out to be sold, run it again
+    in a new one knowing so (a savepoint on every sale would cost two more statements)."""
+    try:
+        with transaction.atomic():
+            return act(True)
+    except _SeatsTaken:
+        with transaction.atomic():
+            return act(False)
+
+
+def _act_on(*, event: Event, payment: Payment, seats_free: bool) -> tuple[str, "Refund | None"]:
+    try:
+        WebhookEvent.objects.create(event_id=event.id, type=event.type)
+    except IntegrityError:
+        raise _Duplicate from None
+    if event.type == EventType.PAYMENT_SUCCEEDED:
+        return _settle_paid(payment=payment, session=event.session, seats_free=seats_free)
+    if event.type == EventType.PAYMENT_FAILED:
+        return _note_failed_attempt(payment=payment, reason=event.reason), None
+    if event.type == EventType.SESSION_EXPIRED:
+        return _close_unpaid(payment=payment), None
+    return _note_refund_done(refund=event.refund), None
+
+
+def sync_payment(*, payment: Payment) -> str:
+    """Bring an unsettled payment in line with what the gateway says about it now: the status
+    query that stands in for a webhook that never came. Returns what happened."""
+    if payment.session_id is None:
+        return "no session"
+    try:
+        session = get_gateway().retrieve_session(session_id=payment.session_id)
+    except GatewayError as error:
+        log.warning("payment %s: the gateway did not answer: %s", payment.pk, error)
+        return "gateway unavailable"
+    if session.status == SessionStatus.PAID:
+        outcome, refund = _settling(
+            lambda seats_free: _settle_paid(payment=payment, session=session, seats_free=seats_free)
+        )
+    elif session.status == SessionStatus.EXPIRED:
+        with transaction.atomic():
+            outcome, refund = _close_unpaid(payment=payment), None
+    else:
+        outcome, refund = "still open", None
+    if refund is not None:
+        send_refund(refund=refund)
+    return outcome
+
+
+def _payment_for(session: Session) -> Payment:
+    """Our payment for a gateway session: by its id, or by the reference we gave the gateway
+    (a crash may have kept us from storing the id)."""
+    payment = (
+        Payment.objects.filter(session_id=session.id).first()
+        or Payment.objects.filter(idempotency_key=session.client_reference).first()
+    )
+    if payment is None:
+        raise UnknownPayment(f"No payment here matches the gateway's session {session.id[:40]}.")
+    return payment
+
+
+def _settle_paid(
+    *, payment: Payment, session: Session, seats_free: bool = True
+) -> tuple[str, "Refund | None"]:
+    """The gateway took the money: confirm the booking (re-holding its seats if its hold ran
+    out), or, when that cannot be, owe the money back. Settles each payment once.
+    `seats_free` False: an earlier try found a seat sold, so the money goes back."""
+    booking = locked(Booking(pk=payment.booking_id))
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status == Payment.Status.SUCCEEDED:
+        return "already settled", None
+    payment.status = Payment.Status.SUCCEEDED
+    payment.charge = session.charge
+    payment.session_id = payment.session_id or session.id
+    payment.save(update_fields=["status", "charge", "session_id", "updated_at"])
+    problem = _why_not_confirm(booking=booking, payment=payment, paid=session.amount)
+    if problem is None:
+        problem = _confirm(booking=booking, payment=payment) if seats_free else SEATS_TAKEN
+        if problem is None:
+            return "confirmed", None
+    refund = Refund.objects.create(payment=payment, amount=session.amount, reason=problem)
+    # Only a booking that cannot have its seats ends here; one paid twice, or changed since this
+    # attempt began, stays as it is (the current attempt may still pay for it).
+    facts = {**booking_facts(booking), **money_facts(session.amount)}
+    detail = {"reason": problem, "refunded": True, "payment": payment.pk, **facts}
+    if booking.status == Booking.Status.PENDING and problem not in (PAID_TWICE, BOOKING_CHANGED):
+        booking.status = Booking.Status.EXPIRED
+        booking.save(update_fields=["status", "updated_at"])
+        seat_changes.seats_freed(kind=Kind.PAYMENT_REFUNDED, booking=booking, **detail)
+    else:
+        audit_booking(Kind.PAYMENT_REFUNDED, booking, **detail)
+    return "refunded", refund
+
+
+# Why a payment that went through cannot buy its booking; each sends the money back.
+PAID_TWICE = "paid twice"
+BOOKING_CANCELLED = "booking cancelled"
+BOOKING_CHANGED = "booking changed"
+SEATS_TAKEN = "seats taken"
+
+
+def _why_not_confirm(*, booking: Booking, payment: Payment, paid) -> str | None:
+    if booking.status == Booking.Status.CONFIRMED:
+        return PAID_TWICE
+    if booking.status == Booking.Status.CANCELLED:
+        return BOOKING_CANCELLED
+    if paid != payment.amount or payment.amount != booking.amount:
+        return BOOKING_CHANGED
+    return sales_ended(booking.showtime)
+
+
+def _confirm(*, booking: Booking, payment: Payment) -> str | None:
+    """Turn the booking's seats into tickets; None when done, else why not (nothing changed).
+    A seat the tickets' UNIQUE constraint refuses raises _SeatsTaken (the transaction is spoilt).
+
+    A booking whose hold ran out gets its seats back only if all of them are free: they are
+    held again in one atomic step, and the tickets' UNIQUE constraint has the last word.
+    """
+    late = not holds_its_seats(booking)
+    if late:
+        result = holds.hold(
+            showtime_id=booking.showtime_id,
+            labels=booking.seat_labels,
+            token=booking.hold_token,
+            ttl_seconds=settings.HOLD_TTL_SECONDS,
+            owner=_late_owner(booking),
+            max_extensions=0,
+            fence_floor=lambda: highest_fence(showtime=booking.showtime),
+        )
+        if not result.ok:
+            return SEATS_TAKEN
+        booking.fence = result.fence
+    plan = get_plan(booking.showtime.auditorium)
+    try:
+        Ticket.objects.bulk_create(
+            Ticket(
+                booking=booking,
+                showtime_id=booking.showtime_id,
+                seat_id=plan.seats_by_label[line.seat].id,
+                ticket_type_id=line.type_id,
+                category=line.category,
+                price=line.paid,
+                discount=line.discount,
+            )
+            for line in Quote.from_data(booking.lines).lines
+        )
+    except IntegrityError:
+        if late:
+            seat_changes.hold_undone(
+                showtime=booking.showtime, labels=booking.seat_labels, token=booking.hold_token
+            )
+        raise _SeatsTaken from None
+    if booking.status != Booking.Status.PENDING:
+        # Its voucher's use was given back when it expired; paid for, it counts again.
+        checkout.take_voucher_again(booking)
+    booking.status = Booking.Status.CONFIRMED
+    booking.payment_ref = payment.charge
+    booking.save(update_fields=["status", "payment_ref", "fence", "updated_at"])
+    seat_changes.seats_sold(
+        booking=booking,
+        actor=booking.user,
+        payment_ref=payment.charge,
+        **({"late": True} if late else {}),
+        **booking_facts(booking),
+    )
+
+    def after_commit():
+        # Bought: the buyer may hold seats of this showtime again at once, and their slot in
+        # the waiting room goes to the next in line.
+        for owner in (hold_owner(booking.user_id), _late_owner(booking)):
+            holds.close_window(showtime_id=booking.showtime_id, owner=owner)
+        waiting_room.finished(showtime=booking.showtime, user_id=booking.user_id)
+
+    transaction.on_commit(after_commit, robust=True)
+    return None
+
+
+def _late_owner(booking: Booking) -> str:
+    """Whose deadline a late payment's re-hold counts against: the booking's own, not the
+    buyer's, which has usually run out by then."""
+    return f"paid:{booking.ref}"
+
+
+def _note_failed_attempt(*, payment: Payment, reason: str) -> str:
+    """A card was refused on the gateway's page; the buyer may try again there."""
+    if payment.status == Payment.Status.SUCCEEDED:
+        return "stale"
+    audit_booking(
+        Kind.PAYMENT_FAILED,
+        payment.booking,
+        actor=payment.booking.user,
+        payment=payment.pk,
+        reason="declined",
+        message=reason[:200],
+    )
+    return "failed attempt"
+
+
+def _close_unpaid(*, payment: Payment) -> str:
+    """The gateway's page closed without a payment; the booking's hold runs its own course."""
+    closed = Payment.objects.filter(
+        pk=payment.pk, status__in=[Payment.Status.CREATED, Payment.Status.OPEN]
+    ).update(status=Payment.Status.FAILED, updated_at=timezone.now())
+    if not closed:
+        return "stale"
+    audit_booking(Kind.PAYMENT_FAILED, payment.booking, payment=payment.pk, reason="page expired")
+    return "closed"
+
+
+def _note_refund_done(*, refund: GatewayRefund | None) -> str:
+    if refund is None:
+        return "ignored"
+    done = Refund.objects.filter(reference=refund.id, status=Refund.Status.REQUESTED).update(
+        status=Refund.Status.SUCCEEDED, updated_at=timezone.now()
+    )
+    return "refund done" if done else "refund noted"
+
+
+def close_unreached(*, payment: Payment) -> str:
+    """Close an attempt that never reached the gateway (the process stopped before asking)."""
+    with transaction.atomic():
+        return _close_unpaid(payment=payment)
