@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/live_latency.py [--tries 20]
 
-Starts the product (daphne + sweeper, SQLite, the Redis at REDIS_URL), signs two users in two
+Starts the product (daphne + sweeper, SQLite, the Redis at REDIS_URL, default database 14, emptied
+first: holds of an earlier run would still be there), signs two users in two
 Chromium contexts on one showtime; A ticks a seat and submits "Hold seats"; B's page records
 when that seat turns held. Prints every try and the median, p90 and max in milliseconds.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+import redis
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.stack import running_stack, sign_in
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--tries", type=int, default=20)
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    redis.Redis.from_url(redis_url).flushdb()
     with running_stack(redis_url=redis_url) as (base,), sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,

@@ -1,7 +1,8 @@
 """Prometheus metrics of this web node, at `/metrics` for whoever holds METRICS_TOKEN.
 
 Counted as they happen, in this process: HTTP responses by status (the edge's busy answers
-included: `CountResponses` wraps everything), holds by outcome, WebSocket connections open.
+included: `CountResponses` wraps everything), holds by outcome, WebSocket connections open,
+seats the live seat maps' checks healed.
 Read when scraped: the database pool's and the Redis pool's connections in use here, and, from
 Redis and the database (shared by every node, so any node's scrape gives them), each open waiting
 room's length and admission rate and the event stream's lag behind the notifier.
@@ -33,6 +34,11 @@ HOLDS = Counter(
     ["outcome"],
 )
 WEBSOCKETS = Gauge("cinema_websocket_connections", "WebSocket connections open on this node.")
+SEATS_HEALED = Counter(
+    "cinema_seatmap_seats_healed",
+    "Seats a live seat map showed otherwise than the truth, sent again by its socket's check "
+    "(a lost message, a sender that died before telling).",
+)
 
 
 class CountResponses:
@@ -74,6 +80,10 @@ class CountResponses:
 
 def count_hold(outcome: str) -> None:
     HOLDS.labels(outcome=outcome).inc()
+
+
+def count_healed(seats: int) -> None:
+    SEATS_HEALED.inc(seats)
 
 
 class ReadAtScrape(Collector):

@@ -20,6 +20,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from cinema.models import Showtime
+from config.metrics import count_healed
 from config.websockets import DirectDispatchMixin, RecordErrorsMixin
 from seats import holds
 from seats.broadcast import Reading, fragment_html, full_map_html, group_name, look, read_map
@@ -81,9 +82,9 @@ class SeatMapConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketCons
         if fresh:
             await self.send(text_data=self.watch.fragment(version, tuple(fresh)))
 
-    async def heal(self, reading: Reading, seen: list[str]):
+    async def heal(self, reading: Reading, seen: list[str]) -> int:
         """Send the seats this page shows otherwise than `reading` (as `seen` by a viewer with
-        no hold), where what it shows is older."""
+        no hold), where what it shows is older; returns how many."""
         version, fixes = reading.version, []
         for at, shown in enumerate(self.looks):
             if shown != seen[at] and self.versions[at] < version:
@@ -94,8 +95,8 @@ class SeatMapConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketCons
                     self.looks[at] = truth
                     fixes.append((label, truth))
         if fixes:
-            log.info("seat map %s: %d seat(s) healed", self.watch.showtime.pk, len(fixes))
             await self.send(text_data=self.watch.fragment(version, tuple(fixes)))
+        return len(fixes)
 
 
 class Watch:
@@ -154,8 +155,15 @@ class Watch:
                     log.warning("seat map %s: check skipped: %s", self.showtime.pk, error)
                     continue
                 seen = [look(state, holder, None) for _, state, holder in reading.seats]
-                for socket in list(self.sockets):
-                    await socket.heal(reading, seen)
+                healed = [await socket.heal(reading, seen) for socket in list(self.sockets)]
+                if any(healed):
+                    count_healed(sum(healed))
+                    log.info(
+                        "seat map %s: %d seat(s) healed on %d socket(s)",
+                        self.showtime.pk,
+                        sum(healed),
+                        sum(1 for count in healed if count),
+                    )
                 self.checked = reading.version
         finally:
             self.task = None

@@ -221,26 +221,3 @@ def view_seat_map(*, showtime: Showtime, user=None, states: SeatStates | None = 
     return compose_seat_map(
         plan=plan, booked=states.booked, held=set(states.held), mine=states.mine(_viewer_id(user))
     )
-
-
-def seat_views(
-    *,
-    showtime: Showtime,
-    labels: list[str],
-    viewer_id: int | None = None,
-    booked: set[str] | None = None,
-) -> list[SeatView]:
-    """The current state of just these seats (those of `viewer_id`'s holds are 'mine'); `booked`
-    is the sold seats among them when the caller knows, else one query finds them."""
-    plan = get_plan(showtime.auditorium)
-    if booked is None:
-        booked = seat_sales().booked_labels(showtime=showtime, plan=plan)
-    states = SeatStates(
-        booked=booked, held=holds.held_labels(showtime_id=showtime.pk, labels=labels)
-    )
-    mine = states.mine(viewer_id)
-    held = set(states.held)
-    return [
-        SeatView(seat, seat_state(seat, booked=booked, held=held, mine=mine))
-        for seat in (plan.seats_by_label[label] for label in labels)
-    ]

@@ -14,6 +14,7 @@ from audit.stream import publish_unpublished
 from bookings import services
 from bookings.models import Booking
 from config.asgi import application
+from config.metrics import SEATS_HEALED
 from config.websockets import send_to_group
 from conftest import pay
 from seats import holds
@@ -211,6 +212,7 @@ async def test_a_change_nobody_told_is_healed_on_the_same_socket(showtime, user,
     """A message lost on the way (or a sender that died before sending it), even behind later
     messages about other seats: the socket's check finds the seat and sends it as it is."""
     settings.SEATMAP_CHECK_SECONDS = 0.2
+    healed_before = SEATS_HEALED._value.get()
     mine = await _connect(showtime.pk, await session_cookie(user))
     theirs = await _connect(showtime.pk)
     for socket in (mine, theirs):
@@ -227,6 +229,7 @@ async def test_a_change_nobody_told_is_healed_on_the_same_socket(showtime, user,
     assert _seats(await theirs.receive_from(timeout=3)) == {"A1": "held"}
     assert _seats(await theirs.receive_from(timeout=3)) == {"B2": "available"}
     assert await theirs.receive_nothing(timeout=0.6), "a healed socket is left alone"
+    assert SEATS_HEALED._value.get() - healed_before == 4  # B2 twice on each socket
     for socket in (mine, theirs):
         await socket.disconnect()
 
