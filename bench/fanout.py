@@ -14,8 +14,9 @@ For every viewer count N, three scenarios run one after the other:
   as the product's when the bench asks on a control connection.
 
 Each round a helper process (Django set up on the stack's database and Redis, one user) notes
-t0 and holds one seat through the real code (`bookings.services.hold_seats`, which renders the
-fragment and `group_send`s it through the Redis channel layer to the daphnes); in the bench
+t0 and holds one seat through the real code (`bookings.services.hold_seats`, which tells the
+change as data through the Redis channel layer to the daphnes, whose sockets render it for their
+viewers, one render per look and process); in the bench
 process every viewer notes when the first message naming
 `id="seat-<label>"` arrives (time.monotonic, the same clock in every process). The seat is then
 released (`cancel_booking`) and the release fragments drained before the next round. Per round:
