@@ -85,6 +85,8 @@ class SeatMapConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketCons
     async def heal(self, reading: Reading, seen: list[str]) -> int:
         """Send the seats this page shows otherwise than `reading` (as `seen` by a viewer with
         no hold), where what it shows is older; returns how many."""
+        if self.looks == seen:  # the common case, compared in C: nothing lost, no hold of theirs
+            return 0
         version, fixes = reading.version, []
         for at, shown in enumerate(self.looks):
             if shown != seen[at] and self.versions[at] < version:
