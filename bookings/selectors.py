@@ -33,22 +33,26 @@ class Account:
 
 
 def lock_account(*, user) -> Account:
-    """Lock the user's row until the transaction ends, and read whether their email address is
-    confirmed and their PENDING bookings: one query.
+    """Lock the user's row until the transaction ends, then read whether their email address is
+    confirmed and their PENDING bookings: two queries.
 
     Holds of one account take turns on the row, so together they never pass its limits. The
-    ORM cannot lock one table of an outer join while reading the other, hence the SQL.
+    bookings are read by a statement of their own, once the lock is held: under READ COMMITTED a
+    statement sees what committed before it began, so each hold counts the bookings of those
+    that held the lock before it. (Read in the locking statement itself, they were not: a
+    statement that waited for a lock reads again only the row it locked.) The ORM cannot read
+    one table of an outer join with the other, hence the SQL.
     """
+    users = get_user_model()
+    list(users.objects.select_for_update().filter(pk=user.pk).values_list("pk"))
     quote = connection.ops.quote_name
-    users = get_user_model()._meta
-    lock = f" FOR UPDATE OF {quote('u')}" if connection.features.has_select_for_update_of else ""
     # Only table and column names from the models go into the text, quoted; values are parameters.
     rows = Booking.objects.raw(
         f"SELECT b.*, EXISTS (SELECT 1 FROM {quote(EmailAddress._meta.db_table)} e "  # noqa: S608
-        f"WHERE e.user_id = u.{quote(users.pk.column)} AND e.verified) AS email_verified "
-        f"FROM {quote(users.db_table)} u LEFT JOIN {quote(Booking._meta.db_table)} b "
-        f"ON b.user_id = u.{quote(users.pk.column)} AND b.status = %s "
-        f"WHERE u.{quote(users.pk.column)} = %s{lock}",
+        f"WHERE e.user_id = u.{quote(users._meta.pk.column)} AND e.verified) AS email_verified "
+        f"FROM {quote(users._meta.db_table)} u LEFT JOIN {quote(Booking._meta.db_table)} b "
+        f"ON b.user_id = u.{quote(users._meta.pk.column)} AND b.status = %s "
+        f"WHERE u.{quote(users._meta.pk.column)} = %s",
         [Booking.Status.PENDING, user.pk],
     )
     rows = list(rows)

@@ -5,18 +5,22 @@ write transaction, so CI runs them in its PostgreSQL pass.
 """
 
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
 from django.test import Client
+from django.utils import timezone
 
 from bookings import services
-from bookings.errors import HoldLost, SeatsUnavailable
+from bookings.errors import HoldLimitReached, HoldLost, SeatsUnavailable
 from bookings.models import Booking, Refund, Ticket
 from bookings.services import settling
+from cinema.services import one_price_list, schedule_showtime
 from conftest import deliver_webhooks, pay_on_gateway, start_paying, verified_user
 from payments.mock.models import MockRefund, MockSession
+from seats import holds
 from tests.concurrency import POSTGRES_ONLY, at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), POSTGRES_ONLY]
@@ -143,3 +147,41 @@ def test_losing_the_hold_mid_payment_leaves_one_ticket_and_no_charge(
     assert (refund.reason, refund.amount) == (services.SEATS_TAKEN, first.amount)
     assert _charged(first) == 0
     assert list(Ticket.objects.values_list("seat__label", flat=True)) == ["A4"]
+
+
+@pytest.mark.parametrize("limit", ["showtimes", "seats"])
+def test_an_accounts_limits_hold_against_its_own_parallel_holds(movie, auditorium, settings, limit):
+    """One session posting 8 holds at once, on 8 showtimes: the account's limits hold. (Each
+    request waited on the account's row, then read the bookings as they stood when the lock
+    was taken: the ones committed meanwhile were not counted.)"""
+    if limit == "showtimes":
+        settings.MAX_OPEN_BOOKINGS_PER_ACCOUNT, settings.MAX_SEATS_HELD_PER_ACCOUNT = 3, 100
+    else:
+        settings.MAX_OPEN_BOOKINGS_PER_ACCOUNT, settings.MAX_SEATS_HELD_PER_ACCOUNT = 100, 10
+    buyer = verified_user("greedy")
+    showtimes = [
+        schedule_showtime(
+            movie=movie,
+            auditorium=auditorium,
+            starts_at=timezone.now() + timedelta(days=1, hours=3 * n),
+            price_list=one_price_list(Decimal("10.00")),
+        )
+        for n in range(8)
+    ]
+    results = at_once(
+        lambda showtime: services.hold_seats(
+            user=buyer, showtime=showtime, labels=["A1", "A2", "A3"]
+        ),
+        showtimes,
+    )
+    held = [result for result in results.values() if isinstance(result, Booking)]
+    refused = [result for result in results.values() if not isinstance(result, Booking)]
+    assert all(isinstance(error, HoldLimitReached) for error in refused), refused
+    open_bookings = Booking.objects.filter(user=buyer, status=Booking.Status.PENDING)
+    seats = sum(len(booking.seat_labels) for booking in open_bookings)
+    assert open_bookings.count() == len(held) == 3, (len(held), refused)
+    assert seats <= settings.MAX_SEATS_HELD_PER_ACCOUNT
+    # The refused ones hold nothing in Redis either.
+    for showtime in showtimes:
+        mine = holds.held_labels(showtime_id=showtime.pk, labels=["A1", "A2", "A3"])
+        assert bool(mine) == any(booking.showtime_id == showtime.pk for booking in held)
