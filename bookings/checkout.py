@@ -16,6 +16,7 @@ from bookings.errors import BookingClosed, InvalidRequest
 from bookings.models import Booking
 from cinema.models import Voucher, normalise_code
 from cinema.pricing import PricingError, Quote, check_voucher, default_choices, quote
+from config.inputs import whole_number
 from seats.seatmap import get_plan
 
 
@@ -59,9 +60,9 @@ def choose_tickets(*, booking: Booking, choices: dict[str, str]) -> Booking:
         for label, type_id in choices.items():
             if label not in wanted:
                 raise InvalidRequest(f"{label[:8]} is not a seat of this booking.")
-            if not type_id.isdigit() or len(type_id) > 18:
+            wanted[label] = whole_number(type_id)
+            if wanted[label] is None:
                 raise InvalidRequest("Choose a ticket type from the list.")
-            wanted[label] = int(type_id)
         priced = _quote(booking, wanted, voucher=booking.voucher)
         keep_quote(booking, priced)
         booking.save(update_fields=["lines", "amount", "discount", "updated_at"])

@@ -17,6 +17,7 @@ from django.utils import dateformat, timezone
 
 from bookings import reports
 from cinema.models import Showtime
+from config.inputs import whole_number
 from waitingroom import services as room_services
 
 BAD_DATE = "Give the day as ?date=YYYY-MM-DD, for example ?date=2025-06-01."
@@ -114,11 +115,10 @@ def _change_room(request, figures):
     elif action == "set":
         changes = {}
         for name, (field, _) in room_services.NUMBERS.items():
-            value = request.POST.get(name, "").strip()
-            if not value.isdigit() or len(value) > 9:
+            changes[field] = whole_number(request.POST.get(name, "").strip(), digits=9)
+            if changes[field] is None:
                 error = f"Give {name.replace('_', ' ')} as a whole number, 1 or more."
                 return _room_page(request, figures, error=error, status=400)
-            changes[field] = int(value)
     else:
         return _room_page(request, figures, error="Choose what to change.", status=400)
     try:

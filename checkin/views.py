@@ -4,7 +4,6 @@ The page works as a plain form (type or scan into the focused field, Enter); `st
 checkin.js` adds the camera, instant answers, and the offline mode with its upload (`sync`).
 """
 
-import json
 from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from checkin import services
 from checkin.services import Door
 from cinema.models import Showtime
+from config.inputs import load_json, whole_number
 
 CODE_MAX = 300
 NAME_MAX = 40
@@ -131,15 +131,13 @@ def counts(request, showtime_id: int):
 @require_POST
 @_staff_only
 def undo(request, showtime_id: int):
-    ticket = request.POST.get("ticket", "")
-    if not ticket.isdigit() or len(ticket) > 18:
+    ticket = whole_number(request.POST.get("ticket", ""))
+    if ticket is None:
         return JsonResponse({"error": "Say which ticket's check-in to undo."}, status=400)
     showtime = _showtime(showtime_id)
-    if not services.undo(
-        showtime=showtime, ticket_id=int(ticket), door=_door(request, request.POST)
-    ):
+    if not services.undo(showtime=showtime, ticket_id=ticket, door=_door(request, request.POST)):
         return JsonResponse({"error": "That ticket is not checked in here."}, status=404)
-    return JsonResponse({"undone": int(ticket), **services.counts(showtime)})
+    return JsonResponse({"undone": ticket, **services.counts(showtime)})
 
 
 class BadUpload(ValueError):
@@ -151,7 +149,7 @@ def _scans(body: bytes) -> list[dict]:
     if len(body) > SYNC_MAX_BYTES:
         raise BadUpload("Upload at most 500 scans at a time.")
     try:
-        scans = json.loads(body or b"null")["scans"]
+        scans = load_json(body or b"null")["scans"]
     except (ValueError, TypeError, KeyError):
         raise BadUpload('Send JSON: {"scans": [{"id", "code", "scanned_at", "door"}]}.') from None
     if not isinstance(scans, list) or len(scans) > services.MAX_SYNC_SCANS:

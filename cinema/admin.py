@@ -33,6 +33,7 @@ from cinema.models import (
 from cinema.posters import Poster, PosterError, make_poster, save_movie_poster
 from cinema.services import issue_vouchers, save_auditorium, schedule_showtime
 from config.admin import ViewOnlyAdmin
+from config.inputs import whole_number
 from seats.seatmap import compose_seat_map, get_plan
 
 
@@ -170,12 +171,8 @@ class ShowtimeAdmin(admin.ModelAdmin):
     @admin.action(description="Use a price list for the selected showtimes")
     def use_price_list(self, request, queryset):
         """First a page to choose the list; then every selected showtime uses it, audited."""
-        chosen_id = request.POST.get("price_list", "")
-        chosen = (
-            PriceList.objects.filter(pk=int(chosen_id)).first()
-            if chosen_id.isdigit() and len(chosen_id) <= 18
-            else None
-        )
+        chosen_id = whole_number(request.POST.get("price_list", ""))
+        chosen = None if chosen_id is None else PriceList.objects.filter(pk=chosen_id).first()
         if "apply" not in request.POST or chosen is None:
             context = {
                 **self.admin_site.each_context(request),

@@ -6,6 +6,7 @@ a session's state, list its sessions, and refund. A provider is one class implem
 named by the `PAYMENT_GATEWAY` setting. Nothing here knows about bookings.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,6 +69,18 @@ class GatewayError(Exception):
 
 class BadSignature(GatewayError):
     """A webhook whose signature is missing, wrong or too old: it did not come from the provider."""
+
+
+# A provider's identifier (an event, a session, a charge, a refund): printable ASCII without
+# spaces, at most as long as we store it (Booking.payment_ref keeps a charge in 64).
+PROVIDER_ID = re.compile(r"[!-~]{1,64}")
+
+
+def checked_id(value, what: str) -> str:
+    """`value` when it is a provider's identifier; else GatewayError naming `what`."""
+    if isinstance(value, str) and PROVIDER_ID.fullmatch(value):
+        return value
+    raise GatewayError(f"The event's {what} is not an identifier.")
 
 
 class Gateway(Protocol):

@@ -172,6 +172,8 @@ def test_a_ticket_type_not_on_the_price_list_is_refused(buyer, show, types):
         ({"type-Z9": "1"}, "Z9 is not a seat of this booking."),
         ({"type-A1": "adult"}, "Choose a ticket type from the list."),
         ({"type-A1": "9" * 40}, "Choose a ticket type from the list."),
+        # Passes str.isdigit(), which int() refuses.
+        ({"type-A1": "²"}, "Choose a ticket type from the list."),
         ({}, "Choose a ticket type for your seats."),
     ],
 )

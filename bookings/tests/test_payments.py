@@ -399,6 +399,63 @@ def test_a_webhook_with_a_bad_or_old_signature_is_refused_audited_and_changes_no
     assert AuditEvent.objects.filter(kind=Kind.WEBHOOK_REJECTED).count() == 4
 
 
+def _with(event: dict, path: tuple, value) -> bytes:
+    """The event as JSON with the field at `path` set to `value`."""
+    event = json.loads(json.dumps(event))
+    *parents, last = path
+    node = event
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return json.dumps(event).encode()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("id", "e" * 129),
+        ("id", "evt_\u0000nul"),
+        ("id", {"not": "an id"}),
+        (("data", "session", "id"), "ms_\u0000"),
+        (("data", "session", "id"), "s" * 200),
+        (("data", "session", "charge"), "ch_" + "9" * 200),
+        (("data", "session", "client_reference"), ["a list"]),
+    ],
+    ids=[
+        "long id",
+        "nul in id",
+        "object id",
+        "nul in session",
+        "long session",
+        "long charge",
+        "list ref",
+    ],
+)
+def test_a_validly_signed_event_with_malformed_ids_is_a_400(showtime, user, settings, change):
+    """Signed with our own secret (a leaked secret, or a provider's bug) and still malformed:
+    refused with the reason and audited, never a server error."""
+    path, value = change
+    booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
+    buyer = Client()
+    pay_on_gateway(buyer, start_paying(booking))
+    [delivery] = pending()
+    body = _with(json.loads(delivery.body), path if isinstance(path, tuple) else (path,), value)
+    response = _post_event(buyer, body, secret=settings.PAYMENT_WEBHOOK_SECRET)
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["error"]
+    assert not WebhookEvent.objects.exists()
+    assert AuditEvent.objects.filter(kind=Kind.WEBHOOK_REJECTED).count() == 1
+    assert not AuditEvent.objects.filter(kind=Kind.SYSTEM_ERROR).exists()
+
+
+def test_a_validly_signed_event_nested_too_deep_is_a_400(showtime, user, settings):
+    body = b'{"type": "payment.succeeded", "data": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    response = _post_event(Client(), body, secret=settings.PAYMENT_WEBHOOK_SECRET)
+    assert response.status_code == 400
+    assert AuditEvent.objects.filter(kind=Kind.WEBHOOK_REJECTED).count() == 1
+    assert not AuditEvent.objects.filter(kind=Kind.SYSTEM_ERROR).exists()
+
+
 def test_a_webhook_for_an_unknown_payment_is_refused(showtime, user, settings):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3"])
     buyer = Client()

@@ -93,6 +93,8 @@ def test_staff_pause_resume_and_change_the_pace_audited(staff, room, staff_user)
         {"action": "set", "max_active": "10", "rate": "600", "window": "ten"},
         {"action": "set", "max_active": "10", "rate": "600"},
         {"action": "set", "max_active": "10", "rate": "9" * 20, "window": "10"},
+        # Passes str.isdigit(), which int() refuses.
+        {"action": "set", "max_active": "²", "rate": "600", "window": "10"},
         {"action": "explode"},
         {},
     ],

@@ -158,6 +158,7 @@ def test_staff_can_undo_a_mistaken_check_in(door, showtime, paid):
     assert AuditEvent.objects.filter(kind=Kind.CHECK_IN_UNDONE).count() == 1
     assert _scan(door, showtime, _code(ticket)).status_code == 200
     assert door.post(f"/checkin/{showtime.pk}/undo/", {"ticket": "x"}).status_code == 400
+    assert door.post(f"/checkin/{showtime.pk}/undo/", {"ticket": "²"}).status_code == 400
     assert door.post(f"/checkin/{showtime.pk}/undo/", {"ticket": "999"}).status_code == 404
 
 
@@ -234,6 +235,8 @@ def test_an_offline_upload_admits_reports_conflicts_and_a_replay_changes_nothing
     "body, message",
     [
         ("not json", "Send JSON"),
+        # Nested deeper than Python's parser recurses: a RecursionError, not a ValueError.
+        ('{"scans": ' + "[" * 50_000 + "]" * 50_000 + "}", "Send JSON"),
         ({"scans": "x"}, "at most 500"),
         (
             {"scans": [{"id": "short", "code": "x", "scanned_at": "2030-01-01T00:00:00+00:00"}]},

@@ -6,7 +6,6 @@ idempotent by key, sessions expire, refunds never exceed the charge. Its ledger 
 (`payments.mock.models`), standing in for the provider's database.
 """
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 
+from config.inputs import load_json
 from payments import signing
 from payments.gateway import (
     Event,
@@ -22,6 +22,7 @@ from payments.gateway import (
     Refund,
     Session,
     SessionStatus,
+    checked_id,
 )
 from payments.mock import services
 from payments.mock.models import MockRefund, MockSession
@@ -72,7 +73,7 @@ class MockGateway:
             tolerance_seconds=settings.PAYMENT_WEBHOOK_TOLERANCE_SECONDS,
         )
         try:
-            data = json.loads(payload)
+            data = load_json(payload)
             event_type = data["type"]
         except (ValueError, TypeError, KeyError) as error:
             raise GatewayError("The webhook body is not an event.") from error
@@ -141,23 +142,26 @@ def _refund(refund: MockRefund) -> Refund:
 def _event(data: dict, event_type: EventType) -> Event:
     snapshot = data["data"]["session"]
     refund = data["data"].get("refund")
+    charge = snapshot["charge"]
     return Event(
-        id=str(data["id"]),
+        id=checked_id(data["id"], "id"),
         type=event_type,
         session=Session(
-            id=snapshot["id"],
+            id=checked_id(snapshot["id"], "session"),
             url=snapshot["url"],
             status=SessionStatus(snapshot["status"]),
             amount=_decimal(snapshot["amount"]),
             currency=snapshot["currency"],
-            client_reference=snapshot["client_reference"],
+            client_reference=checked_id(snapshot["client_reference"], "client reference"),
             created_at=datetime.fromtimestamp(snapshot["created"], tz=UTC),
-            charge=snapshot["charge"],
+            charge=charge and checked_id(charge, "charge"),
             refunded=_decimal(snapshot["refunded"]),
         ),
-        reason=data["data"].get("reason") or "",
+        reason=str(data["data"].get("reason") or "")[:200],
         refund=Refund(
-            id=refund["id"], session_id=refund["session_id"], amount=_decimal(refund["amount"])
+            id=checked_id(refund["id"], "refund"),
+            session_id=checked_id(refund["session_id"], "refund's session"),
+            amount=_decimal(refund["amount"]),
         )
         if refund
         else None,

@@ -8,6 +8,7 @@ from django.utils import timezone
 from bookings.models import Ticket
 from checkin.models import CheckIn
 from cinema.models import Showtime
+from config.inputs import whole_number
 
 COLUMNS = ["seat", "ticket", "booking", "email", "status", "checked_in_at", "door", "staff"]
 
@@ -19,9 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("showtime", help="The showtime's id (see admin, Showtimes).")
 
     def handle(self, *args, showtime: str, **options):
-        if not showtime.isdigit():
-            raise CommandError(f"{showtime!r} is not a showtime id: give its number.")
-        found = Showtime.objects.filter(pk=int(showtime)).first()
+        showtime_id = whole_number(showtime)
+        if showtime_id is None:
+            raise CommandError(f"{showtime[:40]!r} is not a showtime id: give its number.")
+        found = Showtime.objects.filter(pk=showtime_id).first()
         if found is None:
             raise CommandError(f"There is no showtime {showtime}.")
         check_ins = {

@@ -4,6 +4,7 @@ change its pace. Every change is audited."""
 from django.core.management.base import BaseCommand, CommandError
 
 from cinema.models import Showtime
+from config.inputs import whole_number
 from waitingroom import queue, services
 
 ACTIONS = ("status", *services.SWITCHES)
@@ -20,9 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--window", type=int, help="Minutes a shopper has to hold seats.")
 
     def handle(self, *args, action: str, showtime: str, **options):
-        if not showtime.isdigit():
-            raise CommandError(f"{showtime!r} is not a showtime id: give its number.")
-        found = Showtime.objects.filter(pk=int(showtime)).first()
+        showtime_id = whole_number(showtime)
+        if showtime_id is None:
+            raise CommandError(f"{showtime[:40]!r} is not a showtime id: give its number.")
+        found = Showtime.objects.filter(pk=showtime_id).first()
         if found is None:
             raise CommandError(f"There is no showtime {showtime}.")
         try:
