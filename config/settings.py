@@ -358,13 +358,16 @@ CURRENCY = os.environ.get("CURRENCY", "GBP").upper()
 # The secret the gateway signs its webhooks with; a signature older than the tolerance is refused.
 DEV_WEBHOOK_SECRET = "whsec-insecure-development-secret"  # noqa: S105
 PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET", "")
-if not PAYMENT_WEBHOOK_SECRET or PAYMENT_WEBHOOK_SECRET == DEV_WEBHOOK_SECRET:
-    if not DEBUG and PAYMENT_GATEWAY != MOCK_GATEWAY:
-        raise ImproperlyConfigured(
-            "PAYMENT_WEBHOOK_SECRET is not set while DEBUG is off: copy the webhook signing "
-            "secret from the payment provider's dashboard."
-        )
-    PAYMENT_WEBHOOK_SECRET = PAYMENT_WEBHOOK_SECRET or DEV_WEBHOOK_SECRET
+# The development secret is in the source: with it anyone could sign a payment. With DEBUG off a
+# secret of the site's own is required, the mock's too (it signs its webhooks with it).
+if not DEBUG and (PAYMENT_WEBHOOK_SECRET == DEV_WEBHOOK_SECRET or len(PAYMENT_WEBHOOK_SECRET) < 24):
+    raise ImproperlyConfigured(
+        "PAYMENT_WEBHOOK_SECRET is missing, too short (under 24 characters) or the development "
+        "secret while DEBUG is off: copy the webhook signing secret from the payment provider's "
+        'dashboard (with the mock, make one: python -c "import secrets; '
+        'print(secrets.token_urlsafe(32))").'
+    )
+PAYMENT_WEBHOOK_SECRET = PAYMENT_WEBHOOK_SECRET or DEV_WEBHOOK_SECRET
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
 # A customer may cancel a paid booking for a full refund until this long before the show.
 REFUND_CUTOFF_HOURS = env_int("REFUND_CUTOFF_HOURS", 2)

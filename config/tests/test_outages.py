@@ -46,6 +46,7 @@ def serving(**env):
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
             "PAYMENT_GATEWAY": "payments.mock.gateway.MockGateway",
+            "PAYMENT_WEBHOOK_SECRET": "outage-tests-webhook-secret-long-enough",
             **env,
         },
         stdout=subprocess.DEVNULL,

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DEBUG": "0",
@@ -13,6 +15,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "cinema.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://cinema.example.com",
     "PAYMENT_GATEWAY": "payments.mock.gateway.MockGateway",
+    "PAYMENT_WEBHOOK_SECRET": "whsec_production-like-webhook-secret-4Rt9",
 }
 
 
@@ -37,9 +40,24 @@ def test_production_names_its_payment_gateway_rather_than_falling_back_to_the_mo
 
 
 def test_production_with_a_real_provider_needs_its_webhook_secret():
-    result = _manage("check", env={**PRODUCTION_ENV, "PAYMENT_GATEWAY": "acme.pay.Gateway"})
+    env = {**PRODUCTION_ENV, "PAYMENT_GATEWAY": "acme.pay.Gateway", "PAYMENT_WEBHOOK_SECRET": ""}
+    result = _manage("check", env=env)
     assert result.returncode != 0
-    assert "PAYMENT_WEBHOOK_SECRET is not set" in result.stderr
+    assert "PAYMENT_WEBHOOK_SECRET is missing" in result.stderr
+
+
+@pytest.mark.parametrize("secret", ["", "whsec-insecure-development-secret", "short"])
+def test_production_needs_a_webhook_secret_of_its_own_with_the_mock_too(secret):
+    """The development secret is in the source: with it anyone could forge a payment."""
+    result = _manage("check", env={**PRODUCTION_ENV, "PAYMENT_WEBHOOK_SECRET": secret})
+    assert result.returncode != 0
+    assert "PAYMENT_WEBHOOK_SECRET" in result.stderr
+
+
+def test_production_starts_with_a_webhook_secret_of_its_own():
+    secret = "whsec_" + "k3" * 16
+    result = _manage("check", env={**PRODUCTION_ENV, "PAYMENT_WEBHOOK_SECRET": secret})
+    assert result.returncode == 0, result.stderr
 
 
 def test_startup_fails_clearly_without_a_secret_key_when_debug_is_off():

@@ -79,6 +79,7 @@ def production_env(urls: list[str]) -> dict[str, str]:
         "CSRF_TRUSTED_ORIGINS": ",".join(urls),
         "SITE_URL": urls[0],
         "PAYMENT_GATEWAY": "payments.mock.gateway.MockGateway",
+        "PAYMENT_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_HSTS_SECONDS": "0",
     }
