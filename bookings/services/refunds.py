@@ -28,6 +28,28 @@ from seats.seatmap import get_plan
 log = logging.getLogger(__name__)
 
 
+# A refund still owed this long after it was recorded, or last tried, is sent by the sweeper: its
+# process died before asking the gateway, or the gateway did not answer. Fresher ones are left to
+# the request that is sending them now.
+OWED_REFUND_GRACE = timedelta(minutes=1)
+
+
+def send_owed_refunds(*, limit: int = 20) -> list[Refund]:
+    """Send the refunds left owed past OWED_REFUND_GRACE, with their own idempotency keys; each
+    is taken by one sweeper at a time and tried again at most once per grace. Returns the ones the
+    gateway has done now."""
+    due = timezone.now() - OWED_REFUND_GRACE
+    owed = Refund.objects.filter(status=Refund.Status.REQUESTED, updated_at__lte=due)
+    sent = []
+    for pk in owed.order_by("created_at").values_list("pk", flat=True)[:limit]:
+        # Taken by moving its time on: another sweeper's filter no longer matches it.
+        if owed.filter(pk=pk).update(updated_at=timezone.now()):
+            refund = send_refund(refund=Refund(pk=pk))
+            if refund.status == Refund.Status.SUCCEEDED:
+                sent.append(refund)
+    return sent
+
+
 def send_refund(*, refund: Refund) -> Refund:
     """Ask the gateway to pay back a recorded refund; safe to repeat, as its key never changes.
     A refund the gateway cannot do now stays REQUESTED, and reconciliation tries again."""

@@ -5,6 +5,10 @@
 - `webhook`: deliver the owed webhooks, and die by SIGKILL once the tickets are written and
   before the transaction commits (after the gateway charged, before we confirmed);
 - `redeliver`: deliver them again (the gateway retrying) and print our answers;
+- `confirm`: deliver the owed webhooks (the booking is paid and confirmed);
+- `refund`: the customer cancels the paid booking, and the process dies by SIGKILL once the
+  refund is recorded and before the gateway is asked to pay it back;
+- `age`: the refunds still owed were recorded two minutes ago (a sweeper's delay has passed);
 - `state`: print what the database and the gateway hold, as JSON.
 """
 
@@ -32,7 +36,7 @@ from django.utils import timezone  # noqa: E402
 from audit.models import AuditEvent  # noqa: E402
 from bookings import services  # noqa: E402
 from bookings.models import Booking, Payment, Refund, Ticket  # noqa: E402
-from bookings.services import settling  # noqa: E402
+from bookings.services import refunds, settling  # noqa: E402
 from cinema.models import Auditorium, Movie  # noqa: E402
 from cinema.services import one_price_list, save_auditorium, schedule_showtime  # noqa: E402
 from conftest import (  # noqa: E402
@@ -69,6 +73,25 @@ def webhook() -> None:
     deliver_webhooks(Client())
 
 
+def confirm() -> None:
+    deliver_webhooks(Client())
+
+
+def refund() -> None:
+    def die(**kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    refunds.send_refund = die
+    services.cancel_booking(booking=Booking.objects.get())
+
+
+def age() -> None:
+    Refund.objects.filter(status=Refund.Status.REQUESTED).update(
+        created_at=timezone.now() - timedelta(minutes=2),
+        updated_at=timezone.now() - timedelta(minutes=2),
+    )
+
+
 def redeliver() -> None:
     from payments.mock.models import MockWebhook
 
@@ -96,4 +119,5 @@ def state() -> None:
 
 
 if __name__ == "__main__":
-    {"setup": setup, "webhook": webhook, "redeliver": redeliver, "state": state}[sys.argv[1]]()
+    steps = {"setup": setup, "webhook": webhook, "confirm": confirm, "refund": refund, "age": age}
+    {**steps, "redeliver": redeliver, "state": state}[sys.argv[1]]()

@@ -63,3 +63,34 @@ def test_a_worker_killed_between_charge_and_confirm_is_settled_by_reconciliation
     again = _run(env, "manage.py", "reconcile_payments")
     assert "0 fixed, 0 need a person" in again.stdout
     assert _state(env) == {**settled, "confirmed_events": 1}
+
+
+def test_a_refund_whose_process_died_before_the_gateway_is_sent_by_the_sweeper(
+    tmp_path, redis_db, settings
+):
+    """Killed after the refund was recorded (the seats freed, the money owed) and before the
+    gateway was asked: the sweeper sends it once its delay has passed, with the same key."""
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/crash.sqlite3",
+        "REDIS_URL": settings.REDIS_URL,
+        "MOCK_GATEWAY_WEBHOOKS": "manual",
+    }
+    _run(env, "manage.py", "migrate", "--noinput")
+    for step in ("setup", "confirm"):
+        _run(env, str(WORKER), step)
+    killed = _run(env, str(WORKER), "refund", check=False)
+    assert killed.returncode == -signal.SIGKILL
+    owed = {"booking": "cancelled", "tickets": 0, "refunds": 1, "refunded_at_gateway": 0}
+    assert _state(env).items() >= owed.items()
+
+    _run(env, "manage.py", "sweep_holds", "--once")
+    assert _state(env)["refunded_at_gateway"] == 0, "a fresh refund may still be on its way"
+    _run(env, str(WORKER), "age")
+    swept = _run(env, "manage.py", "sweep_holds", "--once")
+    assert "1 refund(s) sent" in swept.stdout, swept.stdout
+    assert _state(env).items() >= {**owed, "refunded_at_gateway": 1}.items()
+    _run(env, str(WORKER), "age")
+    _run(env, "manage.py", "sweep_holds", "--once")
+    assert _state(env)["refunded_at_gateway"] == 1

@@ -1,17 +1,23 @@
-"""Expire PENDING bookings whose hold timed out or vanished, and free their seats; announce the
-holds that ended by themselves to the seat map's viewers."""
+"""The sweeper: expire PENDING bookings whose hold timed out or vanished, and free their seats;
+announce the holds that ended by themselves to the seat map's viewers; send the refunds a crash
+left owed."""
 
 import logging
 
 from django.core.management.base import BaseCommand
 
 from audit.workers import run_passes
-from bookings.services import announce_lapsed_holds, expire_stale_bookings
+from bookings.services import announce_lapsed_holds, expire_stale_bookings, send_owed_refunds
 
 log = logging.getLogger("bookings.sweeper")
 
 
-def sweep() -> list:
+def sweep() -> tuple[list, list]:
+    """One pass; returns the bookings expired and the refunds sent. Refunds first: they need
+    no Redis, so an outage of Redis does not hold them up."""
+    refunds = send_owed_refunds()
+    for refund in refunds:
+        log.info("sent refund %s of %s, owed since %s", refund.pk, refund.amount, refund.created_at)
     expired = expire_stale_bookings()
     for booking in expired:
         log.info(
@@ -23,13 +29,13 @@ def sweep() -> list:
     lapsed = announce_lapsed_holds()
     if lapsed:
         log.info("holds lapsed: %s", ",".join(lapsed))
-    return expired
+    return expired, refunds
 
 
 class Command(BaseCommand):
     help = (
-        "Expire timed-out holds and announce lapsed ones: loop until SIGTERM/SIGINT, or one pass "
-        "with --once."
+        "Expire timed-out holds, announce lapsed ones, send refunds a crash left owed: loop until "
+        "SIGTERM/SIGINT, or one pass with --once."
     )
 
     def add_arguments(self, parser):
@@ -40,7 +46,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool, interval: float, **options):
         if once:
-            self.stdout.write(f"Expired {len(sweep())} booking(s).")
+            expired, refunds = sweep()
+            self.stdout.write(f"Expired {len(expired)} booking(s); {len(refunds)} refund(s) sent.")
             return
         # Keeps sweeping through a database or Redis outage; the TTL still frees the seats.
         run_passes("sweeper", sweep, interval=interval, log=log)
