@@ -1,9 +1,13 @@
 """The notification worker: a consumer group on the event stream that sends the emails.
 
-At-least-once from the stream, at-most-once to the inbox: an entry is acknowledged only after its
-email went out, and a `Notification` row (UNIQUE per event, committed with the send) stops a
-second delivery of the same event, whether it comes from a redelivery, a reclaim or a duplicate
-append. Entries a dead consumer left pending are taken over with XAUTOCLAIM once idle long enough.
+At least once, and one email in the mailbox: an entry is acknowledged only after its email went
+out, and a `Notification` row (UNIQUE per event, committed with the send) stops a second delivery
+of the same event, whether it comes from a redelivery, a reclaim or a duplicate append. A notifier
+killed before that commit sends the email again (its row was rolled back); the one such crash that
+reaches the mail server twice, between the send and the commit, sends it with the same
+`Message-ID` (made from the event), which a mailbox shows once (audit/tests/test_notifier_crashes.py
+kills a notifier at each step). Entries a dead consumer left pending are taken over with
+XAUTOCLAIM once idle long enough.
 
 The stream is only the fast path. Once an event is on it the outbox has let go, so Redis losing
 the stream (FLUSHALL, a failover to a replica behind, MAXLEN trimming an unread backlog) would
@@ -17,6 +21,7 @@ import logging
 import time
 from datetime import timedelta
 from email.mime.base import MIMEBase
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -48,6 +53,12 @@ def attachments_for(event: dict) -> list:
     if not settings.EMAIL_ATTACHMENTS:
         return []
     return import_string(settings.EMAIL_ATTACHMENTS)(event)
+
+
+def message_id(event: dict) -> str:
+    """The same for every sending of an event's email, so that a mailbox shows one."""
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<event-{event['id']}.{event['booking_ref'] or event['kind']}@{domain}>"
 
 
 class Notifier:
@@ -181,8 +192,11 @@ class Notifier:
     def handle_entries(self, entries) -> int:
         for entry_id, fields in entries:
             self.handle(json.loads(fields["event"]))
-            self.redis.xack(stream_name(), GROUP, entry_id)
+            self.acknowledge(entry_id)
         return len(entries)
+
+    def acknowledge(self, entry_id) -> None:
+        self.redis.xack(stream_name(), GROUP, entry_id)
 
     def handle(self, event: dict) -> bool:
         """Send the event's email unless it was sent before; True if one went out now."""
@@ -198,7 +212,12 @@ class Notifier:
             except IntegrityError:
                 log.info("event %s was already notified; skipping", event["id"])
                 return False
-            message = EmailMultiAlternatives(email.subject, email.text, to=[email.recipient])
+            message = EmailMultiAlternatives(
+                email.subject,
+                email.text,
+                to=[email.recipient],
+                headers={"Message-ID": message_id(event)},
+            )
             message.attach_alternative(email.html, "text/html")
             for attachment in attachments_for(event):
                 if isinstance(attachment, MIMEBase):  # an inline image the HTML shows
