@@ -8,7 +8,7 @@ scan, the other reported as a conflict.
 """
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,8 +24,13 @@ ALREADY = "already"
 WRONG_SHOWTIME = "wrong_showtime"
 VOID = "void"
 INVALID = "invalid"
+BAD_TIME = "bad_time"
 
 MAX_SYNC_SCANS = 500  # one upload; a door offline for longer sends several
+# An offline scan is believed from the ticket's sale until this long after its show has ended (a
+# door that uploads late); outside that, the device's clock or the upload is wrong, and a time
+# taken on trust would win every conflict and break the ticket's later scans.
+SCANS_AFTER_THE_SHOW = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -193,8 +198,16 @@ def sync(*, showtime: Showtime, scans: list[dict], door: Door) -> dict:
 
 def _offline_scan(*, showtime: Showtime, item: dict, door: Door) -> tuple[Outcome, str]:
     outcome, ticket = _read(showtime=showtime, code=item["code"])
+    if ticket is not None and (why := _wrong_time(ticket, showtime, item["scanned_at"])):
+        outcome = Outcome(
+            BAD_TIME,
+            f"Scanned at a time that cannot be right for this ticket ({why}): not admitted",
+            seat=ticket.seat.label,
+            ticket_id=ticket.pk,
+        )
+        ticket = None
     if ticket is None:
-        _audit(showtime, outcome, door, offline=True)
+        _audit(showtime, outcome, door, offline=True, scanned_at=item["scanned_at"])
         return outcome, ""
     outcome = _admit(
         showtime=showtime, ticket=ticket, door=door, at=item["scanned_at"], offline=True
@@ -239,7 +252,23 @@ def _door_time(door: str, at: datetime) -> str:
     return f"{door or 'a door'} ({timezone.localtime(at):%H:%M:%S})"
 
 
-def _audit(showtime: Showtime, outcome: Outcome, door: Door, *, offline: bool = False) -> None:
+def _wrong_time(ticket: Ticket, showtime: Showtime, at: datetime) -> str:
+    """Why `at` cannot be when the ticket was scanned, or ""."""
+    if at < ticket.sold_at:
+        return "before it was sold"
+    if at > showtime.ends_at + SCANS_AFTER_THE_SHOW:
+        return "long after the show"
+    return ""
+
+
+def _audit(
+    showtime: Showtime,
+    outcome: Outcome,
+    door: Door,
+    *,
+    offline: bool = False,
+    scanned_at: datetime | None = None,
+) -> None:
     record(
         Kind.CHECKED_IN if outcome.admitted else Kind.CHECK_IN_REFUSED,
         actor=door.staff,
@@ -252,6 +281,7 @@ def _audit(showtime: Showtime, outcome: Outcome, door: Door, *, offline: bool = 
             "door": door.door,
             **({"ticket": outcome.ticket_id} if outcome.ticket_id else {}),
             **({"offline": True} if offline else {}),
+            **({"scanned_at": scanned_at.isoformat()} if scanned_at else {}),
         },
     )
 

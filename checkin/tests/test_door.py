@@ -1,6 +1,7 @@
 """The door: scans admit once, refuse clearly, work offline and upload without losing a scan."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -13,6 +14,7 @@ from bookings import ticket_codes
 from bookings.models import Ticket
 from checkin import services
 from checkin.models import CheckIn, OfflineScan
+from cinema.models import Showtime
 from cinema.services import schedule_showtime
 from conftest import pay
 from tests.concurrency import POSTGRES_ONLY, at_once
@@ -201,6 +203,7 @@ def _sync(client, showtime, scans):
 def test_an_offline_upload_admits_reports_conflicts_and_a_replay_changes_nothing(
     door, showtime, paid
 ):
+    Ticket.objects.update(sold_at=timezone.now() - timedelta(days=1))
     a3, a4, b1 = (_ticket(paid, label) for label in ("A3", "A4", "B1"))
     # Door 2, online, admitted A3 at 19:05; the offline door admitted it at 19:01 and A4 too.
     _scan(door, showtime, _code(a3))
@@ -260,6 +263,44 @@ def test_a_bad_upload_is_refused_whole(door, showtime, body, message):
         response = _sync(door, showtime, body["scans"])
     assert response.status_code == 400 and message in response.json()["error"]
     assert not OfflineScan.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        lambda ticket, showtime: datetime(1, 1, 1, tzinfo=UTC),
+        lambda ticket, showtime: ticket.sold_at - timedelta(minutes=1),
+        lambda ticket, showtime: showtime.ends_at + timedelta(hours=7),
+    ],
+    ids=["year 1", "before it was sold", "long after the show"],
+)
+def test_an_offline_scan_at_a_time_that_cannot_be_right_is_refused_and_audited(
+    door, showtime, paid, when
+):
+    """One such upload used to break the ticket for good: every later scan of it was a 500, the
+    report crashed, and a far-past time won every conflict."""
+    # Sold three days ago for a show two days ago (the upload comes late).
+    ago = timezone.now() - timedelta(days=2)
+    Showtime.objects.filter(pk=showtime.pk).update(
+        starts_at=ago, ends_at=ago + (showtime.ends_at - showtime.starts_at)
+    )
+    showtime.refresh_from_db()
+    Ticket.objects.update(sold_at=ago - timedelta(days=1))
+    ticket = _ticket(paid, "A3")
+    scan = _offline("scan-0001-aaaa", _code(ticket), when(ticket, showtime))
+    response = _sync(door, showtime, [scan])
+    assert response.status_code == 200
+    (result,) = response.json()["results"]
+    assert (result["status"], result["admitted"]) == ("bad_time", False)
+    assert "cannot be right" in result["message"]
+    refused = AuditEvent.objects.get(kind=Kind.CHECK_IN_REFUSED)
+    assert refused.detail["outcome"] == "bad_time" and refused.detail["offline"] is True
+    assert not CheckIn.objects.exists()
+    # The ticket is as good as before: scanned at the door now, it is admitted.
+    assert _scan(door, showtime, _code(ticket)).json()["admitted"] is True
+    from django.core.management import call_command
+
+    call_command("checkin_report", str(showtime.pk), stdout=StringIO())
 
 
 def test_checkin_report_lists_who_came_and_who_did_not(door, showtime, paid):
