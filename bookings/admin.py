@@ -1,4 +1,3 @@
-import csv
 from datetime import timedelta
 from decimal import Decimal
 
@@ -23,6 +22,7 @@ from bookings.errors import BookingError
 from bookings.models import Booking, Payment, Refund, Ticket
 from cinema.money import format_money
 from config.admin import ViewOnlyAdmin
+from config.csvfile import csv_response
 
 # Money that has gone back, or is on its way back, to the customer.
 OWED_OR_REFUNDED_STATUSES = [Refund.Status.REQUESTED, Refund.Status.SUCCEEDED]
@@ -360,12 +360,7 @@ class BookingAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export the selected bookings as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="bookings-{stamp}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(CSV_COLUMNS)
-        rows = (
+        bookings = (
             queryset.select_related("user", "showtime__movie", "showtime__auditorium", "voucher")
             .annotate(
                 refunded=Sum(
@@ -377,31 +372,31 @@ class BookingAdmin(admin.ModelAdmin):
                 Prefetch("tickets", queryset=Ticket.objects.select_related("seat", "ticket_type"))
             )
         )
-        for booking in rows.order_by("created_at"):
-            writer.writerow(
-                [
-                    booking.ref,
-                    booking.status,
-                    _safe_cell(booking.user.email),
-                    _safe_cell(booking.showtime.movie.title),
-                    timezone.localtime(booking.showtime.starts_at).isoformat(),
-                    _safe_cell(booking.showtime.auditorium.name),
-                    " ".join(booking.seat_labels),
-                    "; ".join(_ticket_cell(ticket) for ticket in booking.tickets.all()),
-                    booking.amount,
-                    booking.discount,
-                    booking.voucher.code if booking.voucher else "",
-                    _pounds(booking.refunded),
-                    booking.payment_ref,
-                    timezone.localtime(booking.created_at).isoformat(),
-                ]
-            )
-        return response
+        rows = (
+            [
+                booking.ref,
+                booking.status,
+                booking.user.email,
+                booking.showtime.movie.title,
+                booking.showtime.starts_at,
+                booking.showtime.auditorium.name,
+                " ".join(booking.seat_labels),
+                "; ".join(_ticket_cell(ticket) for ticket in booking.tickets.all()),
+                booking.amount,
+                booking.discount,
+                booking.voucher.code if booking.voucher else "",
+                _pounds(booking.refunded),
+                booking.payment_ref,
+                booking.created_at,
+            ]
+            for booking in bookings.order_by("created_at")
+        )
+        return csv_response("bookings", CSV_COLUMNS, rows)
 
 
 def _ticket_cell(ticket: Ticket) -> str:
     """ "L10 Adult premium 13.95": a sold ticket's seat, type, category and what was paid."""
-    return _safe_cell(f"{_ticket_name(ticket)} {ticket.price}")
+    return f"{_ticket_name(ticket)} {ticket.price}"
 
 
 def _ticket_name(ticket: Ticket) -> str:
@@ -444,11 +439,6 @@ def _see_other(url: str) -> HttpResponseRedirect:
     response = HttpResponseRedirect(url)
     response.status_code = 303
     return response
-
-
-def _safe_cell(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula (CSV injection)."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
 
 
 @admin.register(Ticket)

@@ -1,4 +1,3 @@
-import csv
 from urllib.parse import quote
 
 from django import forms
@@ -8,7 +7,6 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import Case, Count, Q, When
-from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -33,6 +31,7 @@ from cinema.models import (
 from cinema.posters import Poster, PosterError, make_poster, save_movie_poster
 from cinema.services import issue_vouchers, save_auditorium, schedule_showtime
 from config.admin import ViewOnlyAdmin
+from config.csvfile import csv_response
 from config.inputs import whole_number
 from seats.seatmap import compose_seat_map, get_plan
 
@@ -339,21 +338,16 @@ class VoucherAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export the selected vouchers as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="vouchers-{stamp}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(VOUCHER_CSV_COLUMNS)
-        for voucher in queryset.order_by("batch", "code"):
-            writer.writerow(
-                [
-                    voucher.code,
-                    voucher.label,
-                    voucher.max_uses,
-                    voucher.uses,
-                    voucher.valid_from.isoformat() if voucher.valid_from else "",
-                    voucher.valid_until.isoformat() if voucher.valid_until else "",
-                    voucher.batch,
-                ]
-            )
-        return response
+        rows = (
+            [
+                voucher.code,
+                voucher.label,
+                voucher.max_uses,
+                voucher.uses,
+                voucher.valid_from,
+                voucher.valid_until,
+                voucher.batch,
+            ]
+            for voucher in queryset.order_by("batch", "code")
+        )
+        return csv_response("vouchers", VOUCHER_CSV_COLUMNS, rows)

@@ -15,7 +15,7 @@ from audit.services import Kind, record
 from audit.tests.conftest import kinds
 from bookings import services
 from bookings.models import Booking, Ticket
-from cinema.models import Movie
+from cinema.models import Movie, Voucher
 from cinema.services import one_price_list, schedule_showtime
 from conftest import pay
 from seats import holds
@@ -65,7 +65,8 @@ def test_booking_filters_and_search_return_the_right_rows(staff, sales, showtime
 
 def _csv_rows(response) -> list[dict]:
     assert response["Content-Type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response.content.startswith("\ufeff".encode())  # Excel reads UTF-8 with it
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 def test_csv_export_of_selected_rows(staff, sales):
@@ -81,6 +82,21 @@ def test_csv_export_of_selected_rows(staff, sales):
         "A3",
         "10.00",
     )
+
+
+def test_csv_export_writes_what_anyone_typed_as_text(staff, sales, user):
+    """A voucher code, the gateway's reference and an email are anybody's text: none runs as a
+    formula when the file is opened in a spreadsheet."""
+    ann = sales["ann_paid"]
+    voucher = Voucher.objects.create(code="-1+1", kind="amount", value=Decimal("1.00"))
+    Booking.objects.filter(pk=ann.pk).update(voucher=voucher, payment_ref="=cmd")
+    user.__class__.objects.filter(pk=user.pk).update(email="@x.com")
+    response = staff.post(
+        CHANGELIST, {"action": "export_csv", "_selected_action": [ann.pk], "index": 0}
+    )
+    (row,) = _csv_rows(response)
+    assert (row["voucher"], row["payment_ref"], row["email"]) == ("'-1+1", "'=cmd", "'@x.com")
+    assert row["starts_at"].endswith((" GMT", " BST"))
 
 
 def test_csv_export_of_all_filtered_rows(staff, sales, bob):

@@ -231,7 +231,7 @@ def test_the_csv_export_says_how_much_was_refunded(staff, paid):
         {"action": "export_csv", "_selected_action": [paid.pk], "index": 0},
     )
 
-    (row,) = csv.DictReader(io.StringIO(response.content.decode()))
+    (row,) = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
     assert (row["amount"], row["refunded"], row["seats"]) == ("30.00", "2.50", "A2 A3")
     # Each ticket kept, with its type, category and what was paid for it.
     assert row["tickets"] == "A2 Adult standard 10.00; A3 Adult standard 10.00"

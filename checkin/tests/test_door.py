@@ -312,13 +312,30 @@ def test_checkin_report_lists_who_came_and_who_did_not(door, showtime, paid):
     _scan(door, showtime, _code(_ticket(paid, "A3")))
     out = io.StringIO()
     call_command("checkin_report", str(showtime.pk), stdout=out)
-    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    rows = list(csv.DictReader(io.StringIO(out.getvalue().removeprefix("\ufeff"))))
     assert {(row["seat"], row["status"]) for row in rows} == {
         ("A3", "in"),
         ("A4", "not in"),
         ("B1", "not in"),
     }
     assert rows[0]["booking"] == paid.ref and rows[0]["door"] in {"Door 2", ""}
+
+
+def test_checkin_report_writes_what_anyone_typed_as_text(door, showtime, paid, staff_user):
+    """An email, a door's name and a username are anybody's words: none runs as a formula."""
+    import csv
+    import io
+
+    from django.core.management import call_command
+
+    paid.user.__class__.objects.filter(pk=paid.user_id).update(email="=1+1@x.com")
+    staff_user.__class__.objects.filter(pk=staff_user.pk).update(username="+staff")
+    _scan(door, showtime, _code(_ticket(paid, "A3")), door="@SUM(A1)")
+    out = io.StringIO()
+    call_command("checkin_report", str(showtime.pk), stdout=out)
+    row = next(csv.DictReader(io.StringIO(out.getvalue().removeprefix("\ufeff"))))
+    assert (row["email"], row["door"], row["staff"]) == ("'=1+1@x.com", "'@SUM(A1)", "'+staff")
+    assert row["checked_in_at"].endswith((" GMT", " BST"))
 
 
 @POSTGRES_ONLY

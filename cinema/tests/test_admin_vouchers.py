@@ -94,7 +94,7 @@ def test_a_batch_of_codes_with_its_csv(staff, showtime):
         "/admin/cinema/voucher/",
         {"action": "export_csv", "_selected_action": [v.pk for v in vouchers], "index": 0},
     )
-    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert sorted(row["code"] for row in rows) == sorted(codes)
     assert {(row["offer"], row["max_uses"], row["batch"]) for row in rows} == {
         ("£4.00 off", "1", "School trip")

@@ -1,13 +1,11 @@
 """Who came and who did not, for one showtime, as CSV on stdout."""
 
-import csv
-
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from bookings.models import Ticket
 from checkin.models import CheckIn
 from cinema.models import Showtime
+from config.csvfile import csv_text
 from config.inputs import whole_number
 
 COLUMNS = ["seat", "ticket", "booking", "email", "status", "checked_in_at", "door", "staff"]
@@ -30,24 +28,22 @@ class Command(BaseCommand):
             check_in.ticket_id: check_in
             for check_in in CheckIn.objects.filter(showtime=found).select_related("staff")
         }
-        writer = csv.writer(self.stdout)
-        writer.writerow(COLUMNS)
         tickets = (
             Ticket.objects.filter(showtime=found)
             .select_related("seat", "ticket_type", "booking__user")
             .order_by("seat__y", "seat__x")
         )
-        for ticket in tickets:
-            check_in = check_ins.get(ticket.pk)
-            writer.writerow(
-                [
-                    ticket.seat.label,
-                    ticket.ticket_type.name if ticket.ticket_type else "",
-                    ticket.booking.ref,
-                    ticket.booking.user.email,
-                    "in" if check_in else "not in",
-                    timezone.localtime(check_in.at).isoformat() if check_in else "",
-                    check_in.door if check_in else "",
-                    check_in.staff.get_username() if check_in and check_in.staff else "",
-                ]
-            )
+        rows = (
+            [
+                ticket.seat.label,
+                ticket.ticket_type.name if ticket.ticket_type else "",
+                ticket.booking.ref,
+                ticket.booking.user.email,
+                "in" if (check_in := check_ins.get(ticket.pk)) else "not in",
+                check_in and check_in.at,
+                check_in.door if check_in else "",
+                check_in.staff.get_username() if check_in and check_in.staff else "",
+            ]
+            for ticket in tickets
+        )
+        self.stdout.write(csv_text(COLUMNS, rows), ending="")
