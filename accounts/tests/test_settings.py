@@ -77,6 +77,7 @@ def test_without_debug_sign_up_waits_for_the_emailed_link_so_it_reveals_no_accou
         SECRET_KEY=PRODUCTION_KEY,
         TICKET_SIGNING_KEY="bJ0cTQ2cF4x8wq1yZpV7hL3nK9sD5gR2tU6mE0aW4oI",
         PAYMENT_GATEWAY="payments.mock.gateway.MockGateway",
+        PAYMENT_WEBHOOK_SECRET="whsec_a-production-like-webhook-secret",
     )
     assert production.returncode == 0, production.stderr
     assert json.loads(production.stdout)["verification"] == "mandatory"
