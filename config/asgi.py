@@ -18,6 +18,7 @@ from config.limits import (  # noqa: E402
     Admission,
     RequestBodyLimit,
     WebSocketLimits,
+    limit_daphne_header_time,
     limit_daphne_request_bodies,
 )
 from config.metrics import CountResponses  # noqa: E402
@@ -26,6 +27,7 @@ from seats.routing import websocket_urlpatterns as seat_websockets  # noqa: E402
 from waitingroom.routing import websocket_urlpatterns as queue_websockets  # noqa: E402
 
 limit_daphne_request_bodies()
+limit_daphne_header_time()
 
 # Every response and connection counted (config.metrics), the edge's refusals included.
 application = CountResponses(

@@ -301,6 +301,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"{CINEMA_NAME} <ti
 # Limits at the ASGI edge (config.limits), per web process: a larger request body is 413, and a
 # client address or session past its number of open WebSockets is closed with code 4429.
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
+# Seconds a connection has to send a request's headers, from when it opens or its last response
+# went out; then it is closed (a client trickling a byte a second kept it forever). 0: no limit.
+HEADERS_TIMEOUT_SECONDS = env_float("HEADERS_TIMEOUT_SECONDS", 10)
 WEBSOCKET_MAX_PER_ADDRESS = env_int("WEBSOCKET_MAX_PER_ADDRESS", 100)
 WEBSOCKET_MAX_PER_SESSION = env_int("WEBSOCKET_MAX_PER_SESSION", 10)
 # HTTP requests inside Django at once, per web process (config.limits.Admission); one more waits

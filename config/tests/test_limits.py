@@ -17,6 +17,7 @@ from config.limits import TOO_MANY_SOCKETS
 from conftest import TEST_REDIS_URL
 from tests.e2e.stack import daphne_pids, running_stack
 
+HEADERS_SECONDS = 2
 PER_ADDRESS = 4
 PER_SESSION = 2
 MB = 1024 * 1024
@@ -27,6 +28,7 @@ def server():
     env = {
         "WEBSOCKET_MAX_PER_ADDRESS": str(PER_ADDRESS),
         "WEBSOCKET_MAX_PER_SESSION": str(PER_SESSION),
+        "HEADERS_TIMEOUT_SECONDS": str(HEADERS_SECONDS),
     }
     with running_stack(redis_url=TEST_REDIS_URL, extra_env=env) as (base,):
         html = urllib.request.urlopen(f"{base}/movies/paper-lanterns/").read().decode()
@@ -191,3 +193,84 @@ async def test_the_application_refuses_too_large_bodies_under_any_server(setting
     assert await _http([], [b"a" * 600, b"a" * 600]) == 413
     # Within the limit the request reaches Django, which refuses it for want of a CSRF token.
     assert await _http([], [b"a" * 600, b"a" * 400]) == 403
+
+
+def _closed_after(sock: socket.socket, trickle: bytes, *, every: float = 0.25) -> float:
+    """Send `trickle` a byte at a time until the server closes the connection; the seconds."""
+    started = time.monotonic()
+    sock.setblocking(False)
+    for byte in trickle:
+        try:
+            sock.send(bytes([byte]))
+            if sock.recv(1) == b"":
+                break
+        except BlockingIOError:
+            pass
+        except OSError:
+            break
+        time.sleep(every)
+    return time.monotonic() - started
+
+
+def test_headers_trickled_a_byte_at_a_time_are_cut_off(server):
+    """Fifty clients each sending a request's headers a byte every quarter second (they would
+    take 30 s): every one is closed once HEADERS_SECONDS have passed."""
+    base, _ = server
+    host, port = base.removeprefix("http://").split(":")
+    head = f"GET /health HTTP/1.1\r\nHost: {host}\r\nX-Slow: {'x' * 100}\r\n\r\n".encode()
+    sockets = [socket.create_connection((host, int(port)), timeout=10) for _ in range(50)]
+    started = time.monotonic()
+    for offset in range(len(head)):
+        open_ones = []
+        for sock in sockets:
+            try:
+                sock.send(head[offset : offset + 1])
+                open_ones.append(sock)
+            except OSError:
+                sock.close()
+        sockets = open_ones
+        if not sockets or time.monotonic() - started > HEADERS_SECONDS + 3:
+            break
+        time.sleep(0.25)
+    took = time.monotonic() - started
+    for sock in sockets:
+        sock.close()
+    assert not sockets, f"{len(sockets)} still open after {took:.1f} s"
+    assert HEADERS_SECONDS - 0.5 < took < HEADERS_SECONDS + 3
+
+
+def test_a_kept_alive_connection_gets_the_same_time_for_its_next_request(server):
+    base, _ = server
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert sock.recv(100).startswith(b"HTTP/1.1 ")
+        idle = _closed_after(sock, b"GET /health HTTP/1.1\r\n" + b"X" * 200)
+    assert HEADERS_SECONDS - 0.5 < idle < HEADERS_SECONDS + 3
+
+
+def test_a_slow_body_and_an_open_websocket_are_not_cut_off(server):
+    """The clock is for the headers alone: a body may come slowly, a seat map stays open."""
+    base, showtime_id = server
+
+    async def watch() -> None:
+        url = base.replace("http", "ws") + f"/ws/showtimes/{showtime_id}/"
+        async with websockets.connect(url, origin=base) as socket_:
+            await asyncio.wait_for(socket_.recv(), 5)
+            await asyncio.sleep(HEADERS_SECONDS + 1.5)
+            await socket_.ping()
+
+    asyncio.run(watch())
+    body = [b"seats=A1"[n : n + 1] for n in range(8)]
+    started = time.monotonic()
+    answer, _ = _post(
+        base, "Content-Length: 8\r\n", _slowly(body, HEADERS_SECONDS + 1), chunked=False
+    )
+    assert time.monotonic() - started > HEADERS_SECONDS
+    assert answer.startswith(b"HTTP/1.1 "), answer
+
+
+def _slowly(chunks: list[bytes], seconds: float):
+    for chunk in chunks:
+        time.sleep(seconds / len(chunks))
+        yield chunk
