@@ -94,11 +94,10 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
             if place is None:
                 return
         wait = services.estimate(place.ahead, per_minute)
-        signed_in = self.scope["user"].is_authenticated
         # What the page says: a message only when that changes, rendered once per pass for all
         # the pages of this process that say the same.
         if place.admitted:
-            says = ("turn", place.deadline_ms, signed_in)
+            says = ("turn", place.deadline_ms)
         else:
             says = (
                 "ahead",
@@ -120,7 +119,6 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
             context = place_context(
                 showtime=self.showtime,
                 place=place,
-                user=self.scope["user"],
                 queue_url=reverse("waitingroom:queue", args=[self.showtime.pk]),
                 wait_minutes=wait,
             )
@@ -134,11 +132,8 @@ def _find(scope, showtime_id: int) -> tuple[Showtime | None, str]:
         .filter(pk=showtime_id, waiting_room=True)
         .first()
     )
-    user = scope["user"]
-    if user.is_authenticated:
-        return showtime, f"u{user.pk}"
-    visitor = scope["session"].get(services.VISITOR)
-    return showtime, f"a{visitor}" if visitor else ""
+    member = services.member_for(scope["user"])
+    return showtime, "" if isinstance(member, services.NoPlace) else member
 
 
 async def _presence(showtime_id: int, member: str, *, opened: bool) -> None:

@@ -1,7 +1,7 @@
 """A showtime's virtual waiting room in Redis: the only code that touches its keys.
 
 Guarantees:
-- One place per member (an account, or an anonymous visitor until they sign in): joining again
+- One place per member (an account: waitingroom.services decides who may have one): joining again
   from a reload, a second tab or after a server restart finds the same place.
 - Before on-sale everyone who arrives joins a pre-queue in one random order (a random score
   drawn on arrival: how early or fast a connection is does not matter); from on-sale on,
@@ -14,7 +14,8 @@ Guarantees:
   failover) gets it back on their next visit from the claim they were given (`Claim`: the
   room's epoch and their score or deadline; the caller keeps it signed, in a cookie).
 - A member whose pages of the sale are all closed (`presence`) for longer than the grace frees
-  their slot at the next admission, or right after being let in if still away `GRACE_MS` later.
+  their slot at the next admission, or right after being let in if still away `GRACE_MS` later;
+  one let in with no page open at all is away from that moment.
 - All keys of a showtime share the hash tag `{st<id>}` (one Redis Cluster slot), like the holds.
 
 Keys of showtime <id>, all `wr:{st<id>}:<name>`: `queue` ZSET (member -> score), `active` ZSET
@@ -124,7 +125,7 @@ def admit(*, showtime_id: int, rules: Rules, now: int | None = None) -> tuple[li
     """Admit the next members the rules allow; returns them (in queue order) and their deadline."""
     keys = _keys(showtime_id)
     reply = _scripts_for(get_redis()).admit(
-        keys=[keys[name] for name in ("queue", "active", "bucket", "pace", "away")],
+        keys=[keys[name] for name in ("queue", "active", "bucket", "pace", "away", "connections")],
         args=[
             now or now_ms(),
             rules.on_sale_ms,
@@ -145,12 +146,6 @@ def leave(*, showtime_id: int, member: str) -> bool:
     return bool(
         _scripts_for(get_redis()).leave(keys=[keys["queue"], keys["active"]], args=[member])
     )
-
-
-def rename(*, showtime_id: int, old: str, new: str) -> None:
-    """An anonymous visitor signed in: their place becomes their account's."""
-    keys = _keys(showtime_id)
-    _scripts_for(get_redis()).rename(keys=[keys["queue"], keys["active"]], args=[old, new])
 
 
 def sizes(*, showtime_id: int, now: int | None = None) -> tuple[int, int]:

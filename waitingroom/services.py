@@ -1,8 +1,9 @@
 """Who may shop a showtime with its waiting room on: places, admission tokens, the worker's pass.
 
-A visitor's place belongs to their account once signed in ("u<id>": a second tab or device
-shares it); before that to a random id kept in their session ("a<hex>"), which becomes the
-account's when they sign in, so signing in never costs a place.
+A place belongs to a person: one per account whose email address is confirmed ("u<id>": a second
+tab or device shares it). Anyone else sees the queue and is asked to sign in (or confirm their
+address) to take a place; a place is taken on the first visit that may have one, so signing in
+before the sale opens costs nothing (everyone who came before is put in one random order).
 
 Every visit to the queue leaves a signed cookie (Django's signing, SECRET_KEY) bound to the
 member and the showtime: their claim to their place, which gets it back should Redis lose the
@@ -11,10 +12,12 @@ only while the member still holds their active slot, so leaving or buying ends i
 """
 
 import math
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 
+from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
@@ -26,20 +29,28 @@ from config.websockets import send_to_group
 from waitingroom import queue
 
 SALT = "waitingroom.admission"
-VISITOR = "waiting_room_visitor"
 
 
 def cookie_name(showtime_id: int) -> str:
     return f"wr{showtime_id}"
 
 
-def member_for(request) -> str:
-    """The request's place in any queue: its account's, or its anonymous session's."""
-    if request.user.is_authenticated:
-        return f"u{request.user.pk}"
-    if VISITOR not in request.session:
-        request.session[VISITOR] = secrets.token_hex(8)
-    return f"a{request.session[VISITOR]}"
+class NoPlace(Enum):
+    """Why a visitor may not take a place (the page says what to do)."""
+
+    SIGN_IN = "sign in"
+    CONFIRM_EMAIL = "confirm email"
+
+
+def member_for(user) -> str | NoPlace:
+    """The user's place in any queue, or why they may not have one."""
+    if not user.is_authenticated:
+        return NoPlace.SIGN_IN
+    if settings.HOLD_REQUIRES_VERIFIED_EMAIL and not (
+        EmailAddress.objects.filter(user=user, verified=True).exists()
+    ):
+        return NoPlace.CONFIRM_EMAIL
+    return f"u{user.pk}"
 
 
 def _ms(moment) -> int:
@@ -63,16 +74,9 @@ class Entry:
     cookie: str  # the member's signed claim: their admission token once admitted
 
 
-def enter(request, showtime: Showtime) -> Entry:
-    """Join the showtime's queue or find one's place (an anonymous place becomes the account's
-    on the first visit after signing in; a place Redis lost comes back from the cookie)."""
-    if request.user.is_authenticated and VISITOR in request.session:
-        queue.rename(
-            showtime_id=showtime.pk,
-            old=f"a{request.session.pop(VISITOR)}",
-            new=f"u{request.user.pk}",
-        )
-    member = member_for(request)
+def enter(request, showtime: Showtime, member: str) -> Entry:
+    """Join the showtime's queue as `member` (`member_for`) or find its place (a place Redis
+    lost comes back from the cookie)."""
     claims = _claims(request, showtime, member) or {}
     place, claim = queue.join(
         showtime_id=showtime.pk,
@@ -110,7 +114,9 @@ def admitted(request, showtime: Showtime) -> bool:
     token for this showtime and account whose slot is still held."""
     if not showtime.waiting_room:
         return True
-    member = member_for(request)
+    member = member_for(request.user)
+    if isinstance(member, NoPlace):
+        return False
     claims = _claims(request, showtime, member)
     now = queue.now_ms()
     if claims is None or claims.get("d", 0) <= now:

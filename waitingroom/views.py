@@ -10,7 +10,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from redis.exceptions import RedisError
 
 from cinema.models import Showtime
-from waitingroom import services
+from waitingroom import queue, services
 
 POLL_SECONDS = 2
 # The claim to a place outlives any queue: a day.
@@ -28,12 +28,15 @@ def queue_page(request, showtime_id: int):
     )
     if not showtime.waiting_room:
         return redirect(showtime.get_absolute_url())
+    member = services.member_for(request.user)
     try:
-        entry = services.enter(request, showtime)
+        if isinstance(member, services.NoPlace):
+            return _no_place(request, showtime, member)
+        entry = services.enter(request, showtime, member)
     except RedisError:
         context = {"showtime": showtime, "down": True, "poll": POLL_SECONDS}
         return render(request, "waitingroom/queue.html", context, status=503)
-    turn = entry.place.admitted and request.user.is_authenticated
+    turn = entry.place.admitted
     if turn and request.htmx:
         response = HttpResponseClientRedirect(showtime.get_absolute_url())
     elif turn and request.GET.get("go"):
@@ -42,7 +45,6 @@ def queue_page(request, showtime_id: int):
         context = place_context(
             showtime=showtime,
             place=entry.place,
-            user=request.user,
             queue_url=request.path,
             wait_minutes=services.wait_minutes(showtime, entry.place),
         )
@@ -59,7 +61,20 @@ def queue_page(request, showtime_id: int):
     return response
 
 
-def place_context(*, showtime: Showtime, place, user, queue_url: str, wait_minutes) -> dict:
+def _no_place(request, showtime: Showtime, why):
+    """The queue as a visitor who may not take a place sees it, and what to do to take one."""
+    waiting, _ = queue.sizes(showtime_id=showtime.pk)
+    context = {
+        "showtime": showtime,
+        "why": why.value,
+        "waiting": waiting,
+        "sign_in": redirect_to_login(request.path).url,
+        "opens": showtime.on_sale_at if showtime.sale_opens_later else None,
+    }
+    return render(request, "waitingroom/queue.html", context)
+
+
+def place_context(*, showtime: Showtime, place, queue_url: str, wait_minutes) -> dict:
     """What `_place.html` shows, for the page, its polling and the WebSocket alike."""
     ahead, rounded = services.shown_ahead(place.ahead)
     return {
@@ -67,11 +82,9 @@ def place_context(*, showtime: Showtime, place, user, queue_url: str, wait_minut
         "place": place,
         "ahead": ahead,
         "rounded": rounded,
-        "user": user,
         "queue_url": queue_url,
         "until": _moment(place.deadline_ms),
         "wait_minutes": wait_minutes,
         "opens": showtime.on_sale_at if showtime.sale_opens_later else None,
-        "sign_in": redirect_to_login(queue_url).url,
         "poll": POLL_SECONDS,
     }

@@ -16,7 +16,7 @@ from config.devstack import DAPHNE_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "e2e-password-123"
-USERS = ("alice", "bruno")
+USERS = ("alice", "bruno", "carla")
 VERIFY_USERS = (
     "from allauth.account.models import EmailAddress as E\n"
     "from django.contrib.auth import get_user_model as U\n"

@@ -1,6 +1,7 @@
 """The waiting room in the browser: two buyers queue for a room with one shopping slot; the first
 is let in and buys, the second watches their place move over the WebSocket and is let in without
-reloading; a third, whose browser cannot open a WebSocket, is kept up to date by polling."""
+reloading; a third, whose browser cannot open a WebSocket, is kept up to date by polling. A
+visitor who has not signed in sees the queue and takes no place."""
 
 import re
 
@@ -9,7 +10,7 @@ from playwright.sync_api import expect
 
 from conftest import TEST_REDIS_URL
 from tests.e2e.conftest import ARTIFACTS, HOLD_TTL
-from tests.e2e.stack import running_stack
+from tests.e2e.stack import running_stack, sign_in
 from tests.e2e.test_accessibility import AXE, _violations
 from tests.e2e.test_door import _buy
 from tests.e2e.test_live_seat_map import _a_showtime_path
@@ -21,11 +22,11 @@ def stack():
         yield urls
 
 
-def _without_websockets(browser, url: str):
-    """An anonymous visitor whose browser (or network) cannot open a WebSocket."""
+def _without_websockets(browser, base: str, path: str):
+    """A customer whose browser (or network) cannot open a WebSocket."""
     page = browser.new_context().new_page()
     page.add_init_script("window.WebSocket = function () { throw new Error('blocked'); };")
-    page.goto(url)
+    sign_in(page, base=base, username="carla", path=path)
     return page
 
 
@@ -39,7 +40,7 @@ def test_the_second_buyer_is_let_in_live_when_the_first_has_bought(open_page, st
     bruno = open_page("bruno", queue)
     expect(alice.locator("[data-ahead]")).to_have_text("0")
     expect(bruno.locator("[data-ahead]")).to_have_text("1")
-    carla = _without_websockets(browser, stack[0] + queue)
+    carla = _without_websockets(browser, stack[0], queue)
     expect(carla.locator("[data-ahead]")).to_have_text("2")
     bruno.evaluate("window.stillTheSamePage = true")
     # Live over the WebSocket, the page's polling stands down (it is the fallback).
@@ -50,6 +51,15 @@ def test_the_second_buyer_is_let_in_live_when_the_first_has_bought(open_page, st
     bruno.screenshot(path=str(ARTIFACTS / "queue-390.png"), full_page=True)
     if AXE.exists():
         assert _violations(bruno) == []
+
+    # A visitor who has not signed in sees the queue, and takes no place in it.
+    visitor = browser.new_context().new_page()
+    visitor.goto(stack[0] + queue)
+    expect(visitor.locator(".queue-place__ahead")).to_have_text("3 people are waiting.")
+    expect(visitor.locator("text=Sign in to take your place")).to_be_visible()
+    if AXE.exists():
+        assert _violations(visitor) == []
+    visitor.context.close()
 
     stack.manage("waiting_room", "resume", showtime)
     # Alice's page takes her to the seat map when her turn comes; Bruno moves up, live.

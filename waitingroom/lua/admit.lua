@@ -2,7 +2,8 @@
 -- rate's bucket. Atomic, with the bucket in Redis: two workers running at once admit no one
 -- twice and no faster than the rate between them.
 -- KEYS: queue, active, bucket (HASH tokens, at), pace (ZSET "<count>:<first member>" -> ms),
---       away (ZSET member -> ms since when none of their pages is open)
+--       away (ZSET member -> ms since when none of their pages is open),
+--       connections (HASH member -> open live pages)
 -- ARGV: now_ms, on_sale_ms, max_active, rate_per_minute, window_ms, paused (1 or 0), grace_ms
 -- Returns the members admitted, in queue order, then their deadline (ms) as the last item.
 local now, on_sale = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -35,8 +36,11 @@ local admitted = {}
 local deadline = now + window
 for i = 1, #popped, 2 do
   redis.call("ZADD", KEYS[2], deadline, popped[i])
-  -- Away when let in: the grace starts now.
-  redis.call("ZADD", KEYS[5], "XX", now, popped[i])
+  -- With no page of the sale open when let in (closed since, or never opened: a place taken and
+  -- abandoned), away from now: the grace starts now.
+  if not redis.call("HGET", KEYS[6], popped[i]) then
+    redis.call("ZADD", KEYS[5], now, popped[i])
+  end
   admitted[#admitted + 1] = popped[i]
 end
 redis.call("HSET", KEYS[3], "tokens", tostring(tokens - #admitted))

@@ -65,15 +65,14 @@ async def test_the_place_is_pushed_as_the_queue_moves_until_it_is_their_turn(roo
     await page.disconnect()
 
 
-async def test_an_anonymous_visitor_watches_their_place_from_their_session(room, user):
+async def test_an_anonymous_visitor_has_no_place_to_watch(room, user):
+    """A visitor who has not signed in sees the queue's length on the page and takes no place:
+    their live connection is closed (4403), and the page does not open one."""
     await _join(room, user)
-    visitor = await _join(room)
-    cookie = (b"cookie", f"sessionid={visitor.cookies['sessionid'].value}".encode())
-    page = await _connect(f"/ws/queue/{room.pk}/", cookie)
-    assert _ahead(await page.receive_from()) == 1
-    await sync_to_async(services.admit_pass)()
-    assert _ahead(await page.receive_from(timeout=5)) == 0
-    await page.disconnect()
+    visitor = await sync_to_async(Client().get)(f"/showtimes/{room.pk}/queue/")
+    assert 'ws-connect="' not in visitor.text
+    page = await _connect(f"/ws/queue/{room.pk}/")
+    assert (await page.receive_output())["code"] == 4403
 
 
 async def test_no_room_or_no_place_is_closed_with_a_clear_code(room, showtime, db):

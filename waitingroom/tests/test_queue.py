@@ -119,14 +119,6 @@ def test_two_workers_at_once_admit_no_one_twice(redis_db):
     assert sorted(admitted) == [f"m{n:03}" for n in range(300)]
 
 
-def test_signing_in_keeps_an_anonymous_visitors_place(redis_db):
-    for n, member in enumerate(["a-first", "anon-x", "a-third"]):
-        queue.join(showtime_id=SHOWTIME, member=member, on_sale_ms=0, now=ON_SALE + n)
-    queue.rename(showtime_id=SHOWTIME, old="anon-x", new="u42")
-    assert queue.place(showtime_id=SHOWTIME, member="u42", now=ON_SALE).ahead == 1
-    assert queue.place(showtime_id=SHOWTIME, member="anon-x", now=ON_SALE) is None
-
-
 def test_a_restarted_redis_connection_finds_every_place(redis_db):
     """The queue lives in Redis alone: a new client (a restarted worker or web process) reads
     the same places."""
@@ -215,6 +207,19 @@ def test_a_shopper_away_longer_than_the_grace_frees_their_slot(redis_db):
     later = grace_over + queue.GRACE_MS + 1
     assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=later)[0] == ["next"]
     assert queue.place(showtime_id=SHOWTIME, member="here", now=later).admitted
+
+
+def test_a_shopper_let_in_who_never_opens_a_page_frees_their_slot_after_the_grace(redis_db):
+    """Let in, and no page of the sale ever opened (a place taken and abandoned, a script): the
+    slot goes to the next in line after the grace, as a shopper's who left does."""
+    for n, member in enumerate(["ghost", "next"]):
+        queue.join(showtime_id=SHOWTIME, member=member, on_sale_ms=0, now=ON_SALE - 10 + n)
+    rules = _rules(max_active=1)
+    assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + 1)[0] == ["ghost"]
+    grace_over = ON_SALE + 1 + queue.GRACE_MS
+    assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=grace_over - 1)[0] == []
+    assert queue.admit(showtime_id=SHOWTIME, rules=rules, now=grace_over + 1)[0] == ["next"]
+    assert queue.place(showtime_id=SHOWTIME, member="ghost", now=grace_over + 1) is None
 
 
 def test_the_pace_is_what_was_let_in_over_the_last_minute(redis_db):

@@ -125,14 +125,28 @@ def test_buying_frees_the_slot_for_the_next_in_line(
     assert "It is your turn." in _queue(next_in_line, room).text
 
 
-def test_an_anonymous_visitor_keeps_their_place_when_signing_in(room, user, bob):
+def test_a_place_belongs_to_a_person_anonymous_visits_take_none(room, user, bob):
+    """Thirty cookie-less visits from one address took thirty places, ahead of the customer who
+    came first. Now a visitor sees the queue and signs in to take their one place."""
     _queue(_client(bob), room)
-    visitor = _client()
+    for _ in range(30):
+        page = _queue(_client(), room)
+    assert page.status_code == 200
+    assert "Sign in to take your place" in page.text
+    assert "1</strong> person is waiting" in page.text
+    assert 'ws-connect="' not in page.text  # nothing of theirs to follow live
+    assert queue.sizes(showtime_id=room.pk) == (1, 0)
+    visitor = _client(user)
     assert "1</strong> person is ahead of you" in _queue(visitor, room).text
-    _queue(_client(), room)  # someone else behind
-    visitor.force_login(user)
-    assert "1</strong> person is ahead of you" in _queue(visitor, room).text
-    assert queue.sizes(showtime_id=room.pk) == (3, 0)
+    assert "1</strong> person is ahead of you" in _queue(visitor, room).text  # the same one
+    assert queue.sizes(showtime_id=room.pk) == (2, 0)
+
+
+def test_an_account_whose_address_is_not_confirmed_takes_no_place(room, django_user_model):
+    fresh = django_user_model.objects.create_user("new", "new@example.com", "correct-horse-9")
+    page = _queue(_client(fresh), room)
+    assert "Confirm your email address to take your place" in page.text
+    assert queue.sizes(showtime_id=room.pk) == (0, 0)
 
 
 def test_before_the_on_sale_time_nothing_is_held(showtime, user):
