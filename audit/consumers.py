@@ -14,11 +14,12 @@ FORBIDDEN = 4403
 
 
 class AuditFeedConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsumer):
-    """New audit events as table rows, for staff only; `?kind=a&kind=b` narrows the feed."""
+    """New audit events as table rows, for staff who may read the audit trail
+    (`audit.view_auditevent`); `?kind=a&kind=b` narrows the feed."""
 
     async def connect(self):
         user = self.scope.get("user")
-        if not (user and user.is_authenticated and user.is_active and user.is_staff):
+        if not (user and user.is_active and await database_sync_to_async(_may_read)(user)):
             # Accept, then close: a handshake refused before accepting reaches the browser as
             # 1006 without our code, and the page would keep reconnecting.
             await self.accept()
@@ -40,3 +41,7 @@ class AuditFeedConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketCo
         if not self.kinds or message["kind"] in self.kinds:
             html = await database_sync_to_async(self.rows.render)(message["event"])
             await self.send(text_data=html)
+
+
+def _may_read(user) -> bool:
+    return user.is_staff and user.has_perm("audit.view_auditevent")

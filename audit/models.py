@@ -97,6 +97,7 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        permissions = [("view_system", "Can see the system page")]
         indexes = [
             # The notifier's look for lost emails scans recent email-causing events only.
             models.Index(

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 
 from audit.consumers import FORBIDDEN
@@ -15,6 +16,7 @@ from config.redis import get_redis
 FEED_SIZE = 50
 
 
+@permission_required("audit.view_auditevent", raise_exception=True)
 def audit_feed(request):
     """The newest events, with new ones pushed live; `?kind=` (repeatable) narrows it."""
     kinds = [kind for kind in request.GET.getlist("kind") if kind in AuditEvent.Kind.values]
@@ -33,6 +35,7 @@ def audit_feed(request):
     return render(request, "audit/feed.html", context)
 
 
+@permission_required("audit.view_system", raise_exception=True)
 def system_status(request):
     """Is the database up, is Redis up, and is the event stream keeping up?"""
     database_up, redis_up = database_ok(), redis_ok()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib import admin, messages
+from django.contrib.auth.decorators import permission_required
 from django.db.models import Count, Q
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -40,6 +41,7 @@ class LiveHold:
         return max(0, int((self.expires_at - timezone.now()).total_seconds()))
 
 
+@permission_required("bookings.view_booking", raise_exception=True)
 def live_holds_index(request):
     """Upcoming showtimes, the ones with bookings waiting for payment first."""
     showtimes = (
@@ -75,6 +77,7 @@ def current_holds(showtime: Showtime) -> list[LiveHold]:
     return sorted(found, key=lambda hold: (hold.expires_at is None, hold.expires_at))
 
 
+@permission_required("bookings.view_booking", raise_exception=True)
 def live_holds(request, showtime_id: int):
     showtime = get_object_or_404(
         Showtime.objects.select_related("movie", "auditorium"), pk=showtime_id
@@ -90,6 +93,7 @@ def live_holds(request, showtime_id: int):
     return render(request, "bookings/admin/live_holds.html", context)
 
 
+@permission_required("bookings.release_hold", raise_exception=True)
 @require_POST
 def release_hold(request, showtime_id: int):
     showtime = get_object_or_404(Showtime.objects.select_related("auditorium"), pk=showtime_id)

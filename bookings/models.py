@@ -53,6 +53,11 @@ class Booking(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "expires_at"])]
+        # The staff roles' (accounts/migrations): Box office releases, Manager reads the sales.
+        permissions = [
+            ("release_hold", "Can release a customer's hold"),
+            ("view_sales", "Can see the sales reports"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gte=0), name="booking_amount_not_negative"

@@ -8,6 +8,7 @@ bookings.reports; these views only parse the URL and render.
 from datetime import MAXYEAR, MINYEAR, date, datetime
 
 from django.contrib import admin, messages
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
@@ -23,6 +24,7 @@ from waitingroom import services as room_services
 BAD_DATE = "Give the day as ?date=YYYY-MM-DD, for example ?date=2025-06-01."
 
 
+@permission_required("bookings.view_sales", raise_exception=True)
 def sales_showtime(request, showtime_id: int):
     try:
         sales = reports.get_showtime_sales(showtime_id=showtime_id)
@@ -39,6 +41,7 @@ def sales_showtime(request, showtime_id: int):
     return render(request, "bookings/admin/sales_showtime.html", context)
 
 
+@permission_required("bookings.view_sales", raise_exception=True)
 def sales_day(request):
     day = _parse_day(request.GET.get("date", ""))
     if day is None:
@@ -64,6 +67,7 @@ def _parse_day(value: str) -> date | None:
     return day if MINYEAR < day.year < MAXYEAR else None
 
 
+@permission_required("cinema.view_showtime", raise_exception=True)
 def waiting_rooms(request):
     """Upcoming showtimes sold through a waiting room or with an on-sale time still to come."""
     now = timezone.now()
@@ -77,6 +81,7 @@ def waiting_rooms(request):
     return render(request, "bookings/admin/waiting_rooms.html", context)
 
 
+@permission_required("cinema.view_showtime", raise_exception=True)
 def waiting_room(request, showtime_id: int):
     """An on-sale as it happens: the queue, the shoppers, the pace of admissions and of sales,
     and the time left to sell out (htmx asks for the figures again every few seconds); with

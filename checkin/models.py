@@ -23,6 +23,9 @@ class CheckIn(models.Model):
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["showtime", "at"])]
+        permissions = [
+            ("use_door", "Can scan tickets at the door, undo a check-in and keep the ticket list")
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} at {self.at:%H:%M:%S}"

@@ -35,9 +35,9 @@ STATUSES = {
 }
 
 
-def _staff_only(view):
-    """Staff only: a visitor is sent to sign in (the page) or told to (the endpoints); a signed-in
-    customer is refused."""
+def _door_staff_only(view):
+    """Staff of the Door role only (`checkin.use_door`): a visitor is sent to sign in (the page)
+    or told to (the endpoints); anyone else signed in is refused."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -48,8 +48,8 @@ def _staff_only(view):
             if page:
                 return redirect_to_login(request.get_full_path())
             return JsonResponse({"error": "Sign in as staff to check tickets."}, status=401)
-        if not request.user.is_staff:
-            message = "The door is for cinema staff only."
+        if not request.user.has_perm("checkin.use_door"):
+            message = "The door is for cinema staff of the Door role only."
             if page:
                 return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
             return JsonResponse({"error": message}, status=403)
@@ -71,7 +71,7 @@ def _door(request, data) -> Door:
 
 
 @require_GET
-@_staff_only
+@_door_staff_only
 def index(request):
     """Today's showtimes (and those that started in the last hours), to open a door for."""
     now = timezone.localtime()
@@ -85,7 +85,7 @@ def index(request):
 
 
 @require_GET
-@_staff_only
+@_door_staff_only
 def door(request, showtime_id: int):
     showtime = _showtime(showtime_id)
     return render(
@@ -96,7 +96,7 @@ def door(request, showtime_id: int):
 
 
 @require_POST
-@_staff_only
+@_door_staff_only
 def scan(request, showtime_id: int):
     """One scan (field `code`): JSON for the page's script, the page itself for a plain form."""
     showtime = _showtime(showtime_id)
@@ -114,7 +114,7 @@ def scan(request, showtime_id: int):
 
 
 @require_GET
-@_staff_only
+@_door_staff_only
 def ticket_list(request, showtime_id: int):
     """Everything the page keeps for working offline."""
     response = JsonResponse(services.ticket_list(_showtime(showtime_id)))
@@ -123,13 +123,13 @@ def ticket_list(request, showtime_id: int):
 
 
 @require_GET
-@_staff_only
+@_door_staff_only
 def counts(request, showtime_id: int):
     return JsonResponse(services.counts(_showtime(showtime_id)))
 
 
 @require_POST
-@_staff_only
+@_door_staff_only
 def undo(request, showtime_id: int):
     ticket = whole_number(request.POST.get("ticket", ""))
     if ticket is None:
@@ -144,6 +144,9 @@ class BadUpload(ValueError):
     pass
 
 
+SEND_JSON = 'Send JSON: {"scans": [{"id", "code", "scanned_at", "door"}]}.'
+
+
 def _scans(body: bytes) -> list[dict]:
     """The uploaded scans, checked: a bad one refuses the whole upload, so nothing half-lands."""
     if len(body) > SYNC_MAX_BYTES:
@@ -151,7 +154,7 @@ def _scans(body: bytes) -> list[dict]:
     try:
         scans = load_json(body or b"null")["scans"]
     except (ValueError, TypeError, KeyError):
-        raise BadUpload('Send JSON: {"scans": [{"id", "code", "scanned_at", "door"}]}.') from None
+        raise BadUpload(SEND_JSON) from None
     if not isinstance(scans, list) or len(scans) > services.MAX_SYNC_SCANS:
         raise BadUpload("Upload at most 500 scans at a time.")
     latest = timezone.now() + timedelta(minutes=5)
@@ -183,11 +186,14 @@ def _scans(body: bytes) -> list[dict]:
 
 
 @require_POST
-@_staff_only
+@_door_staff_only
 def sync(request, showtime_id: int):
     """A door back online uploads what it scanned offline; sending it again changes nothing."""
     showtime = _showtime(showtime_id)
     try:
+        if request.content_type != "application/json":
+            # A form's body has been read for its CSRF token and cannot be read again.
+            raise BadUpload(SEND_JSON)
         scans = _scans(request.body)
     except BadUpload as error:
         return JsonResponse({"error": str(error)}, status=400)

@@ -258,7 +258,9 @@ def test_an_offline_upload_admits_reports_conflicts_and_a_replay_changes_nothing
 )
 def test_a_bad_upload_is_refused_whole(door, showtime, body, message):
     if isinstance(body, str):
-        response = door.post(f"/checkin/{showtime.pk}/sync/", data=body, content_type="text/plain")
+        response = door.post(
+            f"/checkin/{showtime.pk}/sync/", data=body, content_type="application/json"
+        )
     else:
         response = _sync(door, showtime, body["scans"])
     assert response.status_code == 400 and message in response.json()["error"]
@@ -301,6 +303,12 @@ def test_an_offline_scan_at_a_time_that_cannot_be_right_is_refused_and_audited(
     from django.core.management import call_command
 
     call_command("checkin_report", str(showtime.pk), stdout=StringIO())
+
+
+def test_an_upload_sent_as_a_form_is_refused_not_a_server_error(door, showtime, paid):
+    """The body of a form is read for its CSRF token first, so it cannot be read again."""
+    response = door.post(f"/checkin/{showtime.pk}/sync/", {"scans": "[]"})
+    assert response.status_code == 400 and "Send JSON" in response.json()["error"]
 
 
 def test_checkin_report_lists_who_came_and_who_did_not(door, showtime, paid):
