@@ -7,24 +7,16 @@ mail server twice, killed between the send and the commit, sends the same `Messa
 which a mailbox shows as one email.
 """
 
-import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.crashes import ROOT, crash_env, run
+
 BOOKING_WORKER = ROOT / "bookings" / "tests" / "crashing_worker.py"
 NOTIFIER = Path(__file__).with_name("crashing_notifier.py")
-
-
-def _run(env, *args, check=True):
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=check
-    )
 
 
 def _message_ids(maildir: Path) -> list[str]:
@@ -44,22 +36,14 @@ def test_a_notifier_killed_at_any_step_leaves_one_email_in_the_mailbox(
     tmp_path, redis_db, settings, step
 ):
     maildir = tmp_path / "mail"
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/crash.sqlite3",
-        "REDIS_URL": settings.REDIS_URL,
-        "MOCK_GATEWAY_WEBHOOKS": "manual",
-        "EMAIL_URL": f"file:///{maildir}",
-    }
-    _run(env, "manage.py", "migrate", "--noinput")
+    env = crash_env(tmp_path, settings.REDIS_URL, EMAIL_URL=f"file:///{maildir}")
     for booking_step in ("setup", "confirm"):  # a paid booking: its confirmation is owed
-        _run(env, str(BOOKING_WORKER), booking_step)
+        run(env, str(BOOKING_WORKER), booking_step)
 
-    killed = _run(env, str(NOTIFIER), step, check=False)
+    killed = run(env, str(NOTIFIER), step, check=False)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    _run(env, str(NOTIFIER), "none")
-    _run(env, str(NOTIFIER), "none")
+    run(env, str(NOTIFIER), "none")
+    run(env, str(NOTIFIER), "none")
 
     ids = _message_ids(maildir)
     assert ids, "the confirmation was never sent"

@@ -7,40 +7,25 @@ the gateway's retry of its webhook) settles it, once.
 """
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.crashes import crash_env, run
+
 WORKER = Path(__file__).with_name("crashing_worker.py")
 
 
-def _run(env, *args, check=True):
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=check
-    )
-
-
 def _state(env) -> dict:
-    return json.loads(_run(env, str(WORKER), "state").stdout)
+    return json.loads(run(env, str(WORKER), "state").stdout)
 
 
 def test_a_worker_killed_between_charge_and_confirm_is_settled_by_reconciliation(
     tmp_path, redis_db, settings
 ):
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/crash.sqlite3",
-        "REDIS_URL": settings.REDIS_URL,
-        "MOCK_GATEWAY_WEBHOOKS": "manual",
-    }
-    _run(env, "manage.py", "migrate", "--noinput")
-    _run(env, str(WORKER), "setup")
+    env = crash_env(tmp_path, settings.REDIS_URL)
+    run(env, str(WORKER), "setup")
 
-    killed = _run(env, str(WORKER), "webhook", check=False)
+    killed = run(env, str(WORKER), "webhook", check=False)
     assert killed.returncode == -signal.SIGKILL
     after_crash = _state(env)
     assert after_crash == {
@@ -53,14 +38,14 @@ def test_a_worker_killed_between_charge_and_confirm_is_settled_by_reconciliation
         "confirmed_events": 0,
     }, "the killed confirmation must roll back whole, the attempt stays on record"
 
-    reconciled = _run(env, "manage.py", "reconcile_payments")
+    reconciled = run(env, "manage.py", "reconcile_payments")
     assert "paid at the gateway, not settled here: confirmed" in reconciled.stdout
     settled = {**after_crash, "booking": "confirmed", "tickets": 2, "payments": ["succeeded"]}
     assert _state(env) == {**settled, "confirmed_events": 1}
 
     # The gateway retries its webhook later, and reconciliation runs again: nothing changes.
-    assert json.loads(_run(env, str(WORKER), "redeliver").stdout)[0] == "already settled"
-    again = _run(env, "manage.py", "reconcile_payments")
+    assert json.loads(run(env, str(WORKER), "redeliver").stdout)[0] == "already settled"
+    again = run(env, "manage.py", "reconcile_payments")
     assert "0 fixed, 0 need a person" in again.stdout
     assert _state(env) == {**settled, "confirmed_events": 1}
 
@@ -70,27 +55,20 @@ def test_a_refund_whose_process_died_before_the_gateway_is_sent_by_the_sweeper(
 ):
     """Killed after the refund was recorded (the seats freed, the money owed) and before the
     gateway was asked: the sweeper sends it once its delay has passed, with the same key."""
-    env = {
-        **os.environ,
-        "DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/crash.sqlite3",
-        "REDIS_URL": settings.REDIS_URL,
-        "MOCK_GATEWAY_WEBHOOKS": "manual",
-    }
-    _run(env, "manage.py", "migrate", "--noinput")
+    env = crash_env(tmp_path, settings.REDIS_URL)
     for step in ("setup", "confirm"):
-        _run(env, str(WORKER), step)
-    killed = _run(env, str(WORKER), "refund", check=False)
+        run(env, str(WORKER), step)
+    killed = run(env, str(WORKER), "refund", check=False)
     assert killed.returncode == -signal.SIGKILL
     owed = {"booking": "cancelled", "tickets": 0, "refunds": 1, "refunded_at_gateway": 0}
     assert _state(env).items() >= owed.items()
 
-    _run(env, "manage.py", "sweep_holds", "--once")
+    run(env, "manage.py", "sweep_holds", "--once")
     assert _state(env)["refunded_at_gateway"] == 0, "a fresh refund may still be on its way"
-    _run(env, str(WORKER), "age")
-    swept = _run(env, "manage.py", "sweep_holds", "--once")
+    run(env, str(WORKER), "age")
+    swept = run(env, "manage.py", "sweep_holds", "--once")
     assert "1 refund(s) sent" in swept.stdout, swept.stdout
     assert _state(env).items() >= {**owed, "refunded_at_gateway": 1}.items()
-    _run(env, str(WORKER), "age")
-    _run(env, "manage.py", "sweep_holds", "--once")
+    run(env, str(WORKER), "age")
+    run(env, "manage.py", "sweep_holds", "--once")
     assert _state(env)["refunded_at_gateway"] == 1
