@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import has_verified_email
 from audit.services import Kind, record
 from cinema.models import Showtime
 from config.limits import ARRIVED
@@ -46,9 +46,7 @@ def member_for(user) -> str | NoPlace:
     """The user's place in any queue, or why they may not have one."""
     if not user.is_authenticated:
         return NoPlace.SIGN_IN
-    if settings.HOLD_REQUIRES_VERIFIED_EMAIL and not (
-        EmailAddress.objects.filter(user=user, verified=True).exists()
-    ):
+    if settings.HOLD_REQUIRES_VERIFIED_EMAIL and not has_verified_email(user=user):
         return NoPlace.CONFIRM_EMAIL
     return f"u{user.pk}"
 
