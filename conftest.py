@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from cinema.models import Auditorium, Movie
 from cinema.services import one_price_list, save_auditorium, schedule_showtime
-from config.redis import get_redis
 from config.settings import cache_config, channel_layers
+from infra.redis import get_redis
 
 
 def _test_redis_url() -> str:
@@ -35,7 +35,7 @@ TEST_REDIS_URL = _test_redis_url()
 @pytest.fixture(scope="session")
 def redis_cluster_url():
     """With TEST_REDIS_CLUSTER=1, a Redis Cluster of the session's own (3 masters, 3 replicas)
-    that config.redis uses instead of TEST_REDIS_URL; else "" (no cluster)."""
+    that infra.redis uses instead of TEST_REDIS_URL; else "" (no cluster)."""
     if os.environ.get("TEST_REDIS_CLUSTER") != "1":
         yield ""
         return
@@ -103,7 +103,7 @@ def pay(booking, *, card: str = GOOD_CARD):
 
 @pytest.fixture(autouse=True)
 def redis_db(settings, redis_cluster_url):
-    """A real Redis database for the test, flushed before and after: the client config.redis
+    """A real Redis database for the test, flushed before and after: the client infra.redis
     uses (the session's cluster with TEST_REDIS_CLUSTER=1), the cache's and channel layer's."""
     settings.REDIS_URL = TEST_REDIS_URL
     settings.REDIS_CLUSTER_URL = redis_cluster_url
@@ -125,7 +125,7 @@ DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 @contextmanager
 def redis_unreachable(settings):
-    """config.redis pointed at a closed port (the cluster's setting when the tests run on one)
+    """infra.redis pointed at a closed port (the cluster's setting when the tests run on one)
     while the block runs; the cache and the channel layer keep theirs."""
     name = "REDIS_CLUSTER_URL" if settings.REDIS_CLUSTER_URL else "REDIS_URL"
     healthy = getattr(settings, name)

@@ -5,7 +5,7 @@ from django.utils.html import format_html
 
 from audit.display import local_when, name_showtimes
 from audit.models import AuditEvent
-from config.admin import ViewOnlyAdmin
+from infra.admin import ViewOnlyAdmin
 
 
 class NamedShowtimesChangeList(ChangeList):

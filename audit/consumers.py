@@ -7,7 +7,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from audit.feed import STAFF_FEED_GROUP, RowRenderer
 from audit.models import AuditEvent
-from config.websockets import DirectDispatchMixin, RecordErrorsMixin
+from infra.websockets import DirectDispatchMixin, RecordErrorsMixin
 
 # Close code for a connection that is not allowed; the feed page stops reconnecting on it.
 FORBIDDEN = 4403

@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 
 from audit import display
 from audit.models import AuditEvent
-from config.websockets import send_to_group
+from infra.websockets import send_to_group
 
 log = logging.getLogger(__name__)
 

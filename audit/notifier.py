@@ -33,7 +33,7 @@ from redis.exceptions import ResponseError
 from audit.emails import compose
 from audit.models import AuditEvent, Notification
 from audit.stream import publish_unpublished, stream_name
-from config.redis import get_redis
+from infra.redis import get_redis
 
 log = logging.getLogger("audit.notifier")
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from audit.models import AuditEvent
 from audit.stream import publish_after_commit
-from config.edge import CONTROL_IN_TEXT
-from config.requestid import current_request_id
+from infra.edge import CONTROL_IN_TEXT
+from infra.requestid import current_request_id
 
 log = logging.getLogger(__name__)
 

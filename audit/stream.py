@@ -27,7 +27,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from audit.models import AuditEvent, Unpublished
-from config.redis import get_redis
+from infra.redis import get_redis
 
 log = logging.getLogger(__name__)
 

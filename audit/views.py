@@ -10,8 +10,8 @@ from audit.display import name_showtimes
 from audit.models import AuditEvent
 from audit.notifier import GROUP
 from audit.stream import stream_name, unpublished_count
-from config.health import database_ok, redis_ok
-from config.redis import get_redis
+from infra.health import database_ok, redis_ok
+from infra.redis import get_redis
 
 FEED_SIZE = 50
 

@@ -20,8 +20,8 @@ from contextlib import suppress
 import redis
 
 from audit.services import record_error
-from config.redis import get_redis
-from config.requestid import request_id_scope
+from infra.redis import get_redis
+from infra.requestid import request_id_scope
 
 # Seconds to wait after the first failed pass; doubled per failure in a row, up to the cap.
 FIRST_BACKOFF = 1.0

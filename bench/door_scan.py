@@ -36,7 +36,7 @@ from bookings.models import Booking, Ticket
 from cinema.management.commands.seed_demo import AUDITORIUMS
 from cinema.models import Auditorium, Movie
 from cinema.services import one_price_list, save_auditorium, schedule_showtime
-from config.redis import get_redis
+from infra.redis import get_redis
 
 
 def build(staff) -> tuple[int, list[str]]:

@@ -37,7 +37,7 @@ from bookings import services
 from bookings.models import Booking, Ticket
 from cinema.models import Auditorium, Movie
 from cinema.services import one_price_list, save_auditorium, schedule_showtime
-from config.redis import get_redis
+from infra.redis import get_redis
 from seats.broadcast import fragment_html, full_map_html, look, read_change, read_map
 from seats.seatmap import get_plan
 

@@ -21,8 +21,8 @@ from bookings import tickets as ticket_files
 from bookings.errors import BookingError
 from bookings.models import Booking, Payment, Refund, Ticket
 from cinema.money import format_money
-from config.admin import ViewOnlyAdmin
-from config.csvfile import csv_response
+from infra.admin import ViewOnlyAdmin
+from infra.csvfile import csv_response
 
 # Money that has gone back, or is on its way back, to the customer.
 OWED_OR_REFUNDED_STATUSES = [Refund.Status.REQUESTED, Refund.Status.SUCCEEDED]

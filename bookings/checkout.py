@@ -16,7 +16,7 @@ from bookings.errors import BookingClosed, InvalidRequest
 from bookings.models import Booking
 from cinema.models import Voucher, normalise_code
 from cinema.pricing import PricingError, Quote, check_voucher, default_choices, quote
-from config.inputs import whole_number
+from infra.inputs import whole_number
 from seats.seatmap import get_plan
 
 

@@ -5,7 +5,7 @@ import time
 from django.conf import settings
 
 from bookings.errors import RateLimited
-from config.redis import get_redis
+from infra.redis import get_redis
 
 
 def check_rate(*, user, action: str) -> None:

@@ -18,7 +18,7 @@ from django.utils import dateformat, timezone
 
 from bookings import reports
 from cinema.models import Showtime
-from config.inputs import whole_number
+from infra.inputs import whole_number
 from waitingroom import services as room_services
 
 BAD_DATE = "Give the day as ?date=YYYY-MM-DD, for example ?date=2025-06-01."

@@ -31,7 +31,7 @@ from bookings.selectors import open_booking, user_bookings
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
 from cinema.pricing import Quote, showtime_card
-from config.metrics import count_hold
+from infra.metrics import count_hold
 from payments.gateway import GatewayError, get_gateway
 from seats.seatmap import SeatStates, get_plan, read_seat_states, view_seat_map
 from waitingroom import services as waiting_room

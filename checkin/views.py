@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from checkin import services
 from checkin.services import Door
 from cinema.models import Showtime
-from config.inputs import load_json, whole_number
+from infra.inputs import load_json, whole_number
 
 CODE_MAX = 300
 NAME_MAX = 40

@@ -30,9 +30,9 @@ from cinema.models import (
 )
 from cinema.posters import Poster, PosterError, make_poster, save_movie_poster
 from cinema.services import issue_vouchers, save_auditorium, schedule_showtime
-from config.admin import ViewOnlyAdmin
-from config.csvfile import csv_response
-from config.inputs import whole_number
+from infra.admin import ViewOnlyAdmin
+from infra.csvfile import csv_response
+from infra.inputs import whole_number
 from seats.seatmap import compose_seat_map, get_plan
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from cinema.layout import LayoutError, parse_layout
 from cinema.money import format_money
 from cinema.posters import CARD_BOX, fit
-from config.media import media_url
+from infra.media import media_url
 
 
 class Genre(models.Model):

@@ -1,6 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels with session auth.
 
-Both go through the limits of config.limits first; WebSockets through config.origins before that.
+Both go through the limits of infra.limits first; WebSockets through infra.origins before that.
 """
 
 import os
@@ -14,22 +14,22 @@ from django.core.asgi import get_asgi_application
 django_asgi_app = get_asgi_application()
 
 from audit.routing import websocket_urlpatterns as audit_websockets  # noqa: E402
-from config.limits import (  # noqa: E402
+from infra.limits import (  # noqa: E402
     Admission,
     RequestBodyLimit,
     WebSocketLimits,
     limit_daphne_header_time,
     limit_daphne_request_bodies,
 )
-from config.metrics import CountResponses  # noqa: E402
-from config.origins import OriginCheck  # noqa: E402
+from infra.metrics import CountResponses  # noqa: E402
+from infra.origins import OriginCheck  # noqa: E402
 from seats.routing import websocket_urlpatterns as seat_websockets  # noqa: E402
 from waitingroom.routing import websocket_urlpatterns as queue_websockets  # noqa: E402
 
 limit_daphne_request_bodies()
 limit_daphne_header_time()
 
-# Every response and connection counted (config.metrics), the edge's refusals included.
+# Every response and connection counted (infra.metrics), the edge's refusals included.
 application = CountResponses(
     ProtocolTypeRouter(
         {

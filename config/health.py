@@ -6,49 +6,19 @@ and a dead worker must not take every web node out of rotation. Each check waits
 CHECK_TIMEOUT seconds, so the answer comes well within the health check's own timeout (5 s in the
 image) even when the database or Redis swallows packets. A busy node is a healthy one: every pooled
 connection in use is the database answering, so it keeps the node in rotation. The body's "overload"
-counts the requests this process turned away as busy or for an outage (config.overload).
+counts the requests this process turned away as busy or for an outage (infra.overload).
 """
 
 from contextlib import suppress
 
 import redis
-from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from psycopg_pool import PoolTimeout
 
 from audit.workers import KINDS, worker_status
-from config.errors import pool_is_full
-from config.overload import overload_counts
-from config.redis import get_redis
-
-CHECK_TIMEOUT = 1.0
-
-
-def database_ok() -> bool:
-    try:
-        pool = getattr(connection, "pool", None)
-        if pool is None:
-            # No pool: a fresh connection, bounded by the connect timeout in the settings.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-        else:
-            # Not Django's connection, whose pool would wait DATABASE_POOL_TIMEOUT.
-            pool.open()
-            with pool.connection(timeout=CHECK_TIMEOUT) as pooled:
-                pooled.execute("SELECT 1")
-        return True
-    except PoolTimeout:
-        return pool_is_full(pool)
-    except Exception:
-        return False
-
-
-def redis_ok() -> bool:
-    try:
-        return bool(get_redis(timeout=CHECK_TIMEOUT).ping())
-    except Exception:
-        return False
+from infra.health import CHECK_TIMEOUT, database_ok, redis_ok
+from infra.overload import overload_counts
+from infra.redis import get_redis
 
 
 def workers(*, redis_up: bool) -> dict[str, str]:

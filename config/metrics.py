@@ -1,8 +1,8 @@
 """Prometheus metrics of this web node, at `/metrics` for whoever holds METRICS_TOKEN.
 
-Counted as they happen, in this process: HTTP responses by status (the edge's busy answers
-included: `CountResponses` wraps everything), holds by outcome, WebSocket connections open,
-seats the live seat maps' checks healed.
+Counted as they happen, in this process (infra.metrics): HTTP responses by status (the edge's
+busy answers included: `CountResponses` wraps everything), holds by outcome, WebSocket
+connections open, seats the live seat maps' checks healed.
 Read when scraped: the database pool's and the Redis pool's connections in use here, and, from
 Redis and the database (shared by every node, so any node's scrape gives them), each open waiting
 room's length and admission rate and the event stream's lag behind the notifier.
@@ -18,72 +18,12 @@ from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.views.decorators.cache import never_cache
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 from redis.cluster import RedisCluster
 
 log = logging.getLogger(__name__)
-
-RESPONSES = Counter(
-    "cinema_http_responses", "HTTP responses this node sent, by status code.", ["status"]
-)
-HOLDS = Counter(
-    "cinema_holds",
-    "Hold requests by outcome: held, or the refusal's status (409 a seat is taken).",
-    ["outcome"],
-)
-WEBSOCKETS = Gauge("cinema_websocket_connections", "WebSocket connections open on this node.")
-SEATS_HEALED = Counter(
-    "cinema_seatmap_seats_healed",
-    "Seats a live seat map showed otherwise than the truth, sent again by its socket's check "
-    "(a lost message, a sender that died before telling).",
-)
-
-
-class CountResponses:
-    """ASGI: count every HTTP response by its status, and every WebSocket connection while it is
-    open. Outermost, so that the busy answers of the edge are counted too."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "websocket":
-            return await self._websocket(scope, receive, send)
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def counted_send(message):
-            if message["type"] == "http.response.start":
-                RESPONSES.labels(status=str(message["status"])).inc()
-            await send(message)
-
-        await self.app(scope, receive, counted_send)
-
-    async def _websocket(self, scope, receive, send):
-        accepted = False
-
-        async def counted_send(message):
-            nonlocal accepted
-            if message["type"] == "websocket.accept" and not accepted:
-                accepted = True
-                WEBSOCKETS.inc()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counted_send)
-        finally:
-            if accepted:
-                WEBSOCKETS.dec()
-
-
-def count_hold(outcome: str) -> None:
-    HOLDS.labels(outcome=outcome).inc()
-
-
-def count_healed(seats: int) -> None:
-    SEATS_HEALED.inc(seats)
 
 
 class ReadAtScrape(Collector):
@@ -111,7 +51,7 @@ def _pools():
     stats = pool.get_stats() if pool is not None else {}
     database.add_metric([], stats.get("pool_size", 0) - stats.get("pool_available", 0))
     yield database
-    from config.redis import get_redis
+    from infra.redis import get_redis
 
     redis_in_use = GaugeMetricFamily(
         "cinema_redis_pool_connections_in_use",
@@ -153,7 +93,7 @@ def _waiting_rooms():
 def _stream():
     from audit.notifier import GROUP
     from audit.stream import stream_name
-    from config.redis import get_redis
+    from infra.redis import get_redis
 
     lag = GaugeMetricFamily(
         "cinema_event_stream_lag",

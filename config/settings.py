@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
+    "infra",
     "cinema",
     "seats",
     "bookings",
@@ -111,13 +112,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.requestid.RequestIdMiddleware",
+    "infra.requestid.RequestIdMiddleware",
     # A 500-seat map is ~200 kB of very repetitive HTML: about a tenth of that compressed. Django's
     # GZip pads each response at random against BREACH (the pages carry CSRF tokens).
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.csp.ContentSecurityPolicyMiddleware",
-    "config.edge.RejectControlCharactersMiddleware",
+    "infra.csp.ContentSecurityPolicyMiddleware",
+    "infra.edge.RejectControlCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,7 +129,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Innermost and sync only: the whole chain runs on one thread (see the module).
-    "config.onethread.OneThreadMiddleware",
+    "infra.onethread.OneThreadMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -199,7 +200,7 @@ METRICS_MAX_ROOMS = env_int("METRICS_MAX_ROOMS", 20)
 # Plain Redis: everything, unless REDIS_CLUSTER_URL is set; then the cache (sessions, login
 # counts) and, unless CHANNEL_REDIS_URLS is set, the channel layer.
 REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-# A Redis Cluster for the holds, the waiting room, the event stream and the workers (config.redis):
+# A Redis Cluster for the holds, the waiting room, the event stream and the workers (infra.redis):
 # `redis://host:port` of one or more of its nodes, comma-separated. Database 0 only.
 REDIS_CLUSTER_URL = os.environ.get("REDIS_CLUSTER_URL", "")
 for _node in filter(None, REDIS_CLUSTER_URL.split(",")):
@@ -213,7 +214,7 @@ REDIS_CLUSTER_RETRIES = env_int("REDIS_CLUSTER_RETRIES", 8)
 # The channel layer's Redis hosts, comma-separated; groups are spread over them (channels-redis
 # hashes each group to one host). Plain Redis: pub/sub does not follow a cluster's failover.
 CHANNEL_REDIS_URLS = env_list("CHANNEL_REDIS_URLS") or [REDIS_URL]
-# Seconds to connect to Redis and to wait for any reply (config.redis and the cache), so that a
+# Seconds to connect to Redis and to wait for any reply (infra.redis and the cache), so that a
 # request fails within seconds while Redis is unreachable instead of hanging on it. The longest
 # command sent on purpose, the notifier's XREADGROUP, blocks for one second.
 REDIS_CONNECT_TIMEOUT = 1
@@ -235,8 +236,8 @@ CHANNEL_LAYERS = channel_layers(CHANNEL_REDIS_URLS)
 def cache_config(redis_url: str) -> dict:
     return {
         "default": {
-            # Django's RedisCache, with one connection pool per process (see config/cache.py).
-            "BACKEND": "config.cache.SharedRedisCache",
+            # Django's RedisCache, with one connection pool per process (see infra/cache.py).
+            "BACKEND": "infra.cache.SharedRedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "cache",
             "OPTIONS": {
@@ -277,7 +278,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded posters: files under MEDIA_ROOT, or any Django storage backend named by MEDIA_STORAGE,
 # e.g. storages.backends.s3.S3Storage (pip install django-storages[s3]; it reads its AWS_* names
-# from the environment). The app serves them itself at MEDIA_URL (config.media), same origin.
+# from the environment). The app serves them itself at MEDIA_URL (infra.media), same origin.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
 POSTER_MAX_BYTES = env_int("POSTER_MAX_BYTES", 5 * 1024 * 1024)
@@ -298,7 +299,7 @@ CINEMA_NAME = os.environ.get("CINEMA_NAME") or "Marquee Cinemas"
 vars().update(dj_email_url.parse(os.environ.get("EMAIL_URL") or "console://"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"{CINEMA_NAME} <tickets@localhost>"
 
-# Limits at the ASGI edge (config.limits), per web process: a larger request body is 413, and a
+# Limits at the ASGI edge (infra.limits), per web process: a larger request body is 413, and a
 # client address or session past its number of open WebSockets is closed with code 4429.
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
 # Seconds a connection has to send a request's headers, from when it opens or its last response
@@ -306,7 +307,7 @@ MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
 HEADERS_TIMEOUT_SECONDS = env_float("HEADERS_TIMEOUT_SECONDS", 10)
 WEBSOCKET_MAX_PER_ADDRESS = env_int("WEBSOCKET_MAX_PER_ADDRESS", 100)
 WEBSOCKET_MAX_PER_SESSION = env_int("WEBSOCKET_MAX_PER_SESSION", 10)
-# HTTP requests inside Django at once, per web process (config.limits.Admission); one more waits
+# HTTP requests inside Django at once, per web process (infra.limits.Admission); one more waits
 # up to OVERLOAD_WAIT_MS for a place, then gets the busy page (503) without reaching Django.
 # As many as pooled connections: a request holds its connection from its first query to its
 # end, so one more admitted would only wait on the pool, on a thread of its own, instead of
@@ -391,6 +392,8 @@ MOCK_GATEWAY_WEBHOOK_DUPLICATE = env_bool("MOCK_GATEWAY_WEBHOOK_DUPLICATE", Fals
 MOCK_GATEWAY_WEBHOOK_REORDER = env_bool("MOCK_GATEWAY_WEBHOOK_REORDER", False)
 if PAYMENT_GATEWAY == MOCK_GATEWAY:
     INSTALLED_APPS.append("payments.mock")
+# What records a bug no view or consumer handled (infra.errors: infra imports no app).
+ERROR_RECORDER = "audit.services.record_error"
 # Who bought which seat, for the seat map (seats/seatmap.py SeatSales): where bookings' tickets
 # meet the seat map, named here so that seats never imports bookings.
 SEAT_SALES = "bookings.selectors.BookingSales"
@@ -491,7 +494,7 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Sent on every response by config.csp; "'nonce'" becomes that request's nonce. A sign-in form
+# Sent on every response by infra.csp; "'nonce'" becomes that request's nonce. A sign-in form
 # posts to this site, which answers with a redirect to Google: Chrome checks form-action against
 # that redirect too, so Google's origin is allowed exactly when Google sign-in is configured.
 CONTENT_SECURITY_POLICY = {
@@ -516,9 +519,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
-        "json": {"()": "config.logging.JsonFormatter"},
+        "json": {"()": "infra.logging.JsonFormatter"},
     },
-    "filters": {"request_id": {"()": "config.requestid.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "infra.requestid.RequestIdFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

@@ -9,8 +9,8 @@ from audit.views import audit_feed, system_status
 from bookings.admin_views import live_holds, live_holds_index, release_hold
 from bookings.report_views import sales_day, sales_showtime, waiting_room, waiting_rooms
 from config.health import health
-from config.media import serve_media
 from config.metrics import metrics
+from infra.media import serve_media
 
 # The back office has no sign-in form of its own: visitors go through allauth (rate limited,
 # Google or password) and a signed-in non-staff user gets 403.
@@ -57,4 +57,4 @@ urlpatterns = [
 if settings.PAYMENT_GATEWAY == settings.MOCK_GATEWAY:
     urlpatterns.insert(0, path("mock-gateway/", include("payments.mock.urls")))
 
-handler500 = "config.errors.server_error"
+handler500 = "infra.errors.server_error"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 
 from cinema.models import Showtime
-from config.websockets import send_to_group
+from infra.websockets import send_to_group
 from seats import holds
 from seats.render import seat_html
 from seats.seatmap import Plan, SeatState, SeatView, compose_seat_map, get_plan, seat_sales

@@ -20,8 +20,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from cinema.models import Showtime
-from config.metrics import count_healed
-from config.websockets import DirectDispatchMixin, RecordErrorsMixin
+from infra.metrics import count_healed
+from infra.websockets import DirectDispatchMixin, RecordErrorsMixin
 from seats import holds
 from seats.broadcast import Reading, fragment_html, full_map_html, group_name, look, read_map
 from seats.seatmap import Plan, get_plan

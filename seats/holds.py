@@ -62,7 +62,7 @@ from types import SimpleNamespace
 import redis
 from django.conf import settings
 
-from config.redis import get_redis, lua_scripts
+from infra.redis import get_redis, lua_scripts
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 

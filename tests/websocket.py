@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import Client
 
-# The site's own origin (config.origins compares scheme, host and port with it).
+# The site's own origin (infra.origins compares scheme, host and port with it).
 ORIGIN = (b"origin", settings.SITE_URL.encode())
 
 

@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from cinema.models import Showtime
-from config.websockets import DirectDispatchMixin, RecordErrorsMixin
+from infra.websockets import DirectDispatchMixin, RecordErrorsMixin
 from waitingroom import queue, services
 from waitingroom.views import place_context
 

@@ -33,7 +33,7 @@ from types import SimpleNamespace
 
 import redis
 
-from config.redis import get_redis, lua_scripts
+from infra.redis import get_redis, lua_scripts
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 

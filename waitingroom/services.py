@@ -24,8 +24,8 @@ from django.utils import timezone
 from accounts.services import has_verified_email
 from audit.services import Kind, record
 from cinema.models import Showtime
-from config.limits import ARRIVED
-from config.websockets import send_to_group
+from infra.limits import ARRIVED
+from infra.websockets import send_to_group
 from waitingroom import queue
 
 SALT = "waitingroom.admission"

@@ -17,9 +17,9 @@ from django.urls import path
 
 from audit import workers
 from audit.models import AuditEvent
-from config.logging import JsonFormatter
-from config.requestid import HEADER, RequestIdFilter
-from config.websockets import RecordErrorsMixin
+from infra.logging import JsonFormatter
+from infra.requestid import HEADER, RequestIdFilter
+from infra.websockets import RecordErrorsMixin
 
 
 class Boom(Exception):
@@ -32,7 +32,7 @@ def broken_view(request):
 
 # This module is the URLconf of the view tests: one broken view and the product's friendly 500.
 urlpatterns = [path("broken/", broken_view)]
-handler500 = "config.errors.server_error"
+handler500 = "infra.errors.server_error"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ def view_failing_on_a_nul(request):
 
 
 urlpatterns = [path("lookup/", view_failing_on_a_nul)]
-handler500 = "config.errors.server_error"
+handler500 = "infra.errors.server_error"
 
 
 @pytest.mark.django_db

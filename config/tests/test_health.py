@@ -6,7 +6,7 @@ import time
 import pytest
 
 from audit import workers
-from config.overload import REFUSED, count_overload, overload_counts
+from infra.overload import REFUSED, count_overload, overload_counts
 
 
 def _closed_port() -> int:

@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from audit.notifier import Notifier
 from audit.services import Kind, record
 from config.asgi import application
-from config.tests.test_overload import _assert_busy, _request, _slow_request, one_place  # noqa: F401
+from infra.tests.test_overload import _assert_busy, _request, _slow_request, one_place  # noqa: F401
 from tests.websocket import ORIGIN, close_worker_connections  # noqa: F401 (fixture)
 from waitingroom import queue
 

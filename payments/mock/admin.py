@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from config.admin import ViewOnlyAdmin
+from infra.admin import ViewOnlyAdmin
 from payments.mock.models import MockRefund, MockSession, MockWebhook
 
 

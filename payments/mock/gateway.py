@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 
-from config.inputs import load_json
+from infra.inputs import load_json
 from payments import signing
 from payments.gateway import (
     Event,

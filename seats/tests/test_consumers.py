@@ -14,9 +14,9 @@ from audit.stream import publish_unpublished
 from bookings import services
 from bookings.models import Booking
 from config.asgi import application
-from config.metrics import SEATS_HEALED
-from config.websockets import send_to_group
 from conftest import pay
+from infra.metrics import SEATS_HEALED
+from infra.websockets import send_to_group
 from seats import holds
 from seats.broadcast import Reading, group_name, message
 from tests.websocket import ORIGIN, close_worker_connections, session_cookie  # noqa: F401 (fixture)

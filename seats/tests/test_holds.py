@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from redis.crc import key_slot
 
-from config.redis import get_redis
+from infra.redis import get_redis
 from seats import holds
 
 ST = 7

@@ -3,7 +3,7 @@
 import threading
 from itertools import combinations
 
-from config.redis import lua_scripts
+from infra.redis import lua_scripts
 from waitingroom import queue
 
 SHOWTIME = 7

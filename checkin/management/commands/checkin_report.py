@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 from bookings.models import Ticket
 from checkin.models import CheckIn
 from cinema.models import Showtime
-from config.csvfile import csv_text
-from config.inputs import whole_number
+from infra.csvfile import csv_text
+from infra.inputs import whole_number
 
 COLUMNS = ["seat", "ticket", "booking", "email", "status", "checked_in_at", "door", "staff"]
 

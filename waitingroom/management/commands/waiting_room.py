@@ -4,7 +4,7 @@ change its pace. Every change is audited."""
 from django.core.management.base import BaseCommand, CommandError
 
 from cinema.models import Showtime
-from config.inputs import whole_number
+from infra.inputs import whole_number
 from waitingroom import queue, services
 
 ACTIONS = ("status", *services.SWITCHES)

@@ -18,7 +18,7 @@ async def test_a_request_crosses_to_a_thread_only_for_the_chain_and_the_view(mon
     response = await AsyncClient().get("/health")
     assert response.status_code == 200
     # The request_started signal, the chain, CSRF's process_view and the view (Django's async
-    # handler runs those two), closing the response. Without config.onethread every async-mode
+    # handler runs those two), closing the response. Without infra.onethread every async-mode
     # MiddlewareMixin (sessions, CSRF, auth...) also sent process_request and process_response
     # to a thread and back: 15 crossings for this request.
     assert len(crossings) <= 5, crossings

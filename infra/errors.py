@@ -1,27 +1,34 @@
-"""The friendly error pages for exceptions no view handled, and the busy page.
+"""What happens to an exception nothing handled, over HTTP and WebSockets alike, and the friendly
+error pages and the busy page.
 
 One place decides which exceptions are an outage rather than a bug: the database or Redis not
-answering. Those get 503, anything else the 500 page. Among outages, a pool that hands out no
-connection because every one is in use is this server being full, not down: the busy page, which
-tries again by itself within seconds (config.limits serves the same page to the requests it turns
-away at the edge). Any other outage gets the "try again" page. All stand alone (no database, no
-session), so they render whatever broke. With DEBUG on Django shows its traceback page instead,
-as for any error.
+answering (`outage_kind`). An outage is counted and logged (a row per failing request would add a
+write to a database that is already full or gone); a bug is recorded as a system error by
+settings.ERROR_RECORDER (audit's `record_error`: infra imports no app), with the request id
+(`report_unhandled`). Over HTTP an outage gets 503, anything else the 500 page. Among outages, a
+pool that hands out no connection because every one is in use is this server being full, not
+down: the busy page, which tries again by itself within seconds (infra.limits serves the same
+page to the requests it turns away at the edge). Any other outage gets the "try again" page. All
+stand alone (no database, no session), so they render whatever broke. With DEBUG on Django shows
+its traceback page instead, as for any error.
 """
 
 import re
 import secrets
 import sys
+from functools import cache
 
 import redis
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.module_loading import import_string
 from psycopg_pool import PoolTimeout
 
-from config.overload import OUTAGE, POOL_TIMEOUT
-from config.requestid import current_request_id
+from infra.overload import OUTAGE, POOL_TIMEOUT, count_overload
+from infra.requestid import current_request_id
 
 # Connection refused or lost, timeouts, a pool that hands out no connection (psycopg_pool's
 # PoolTimeout reaches us as OperationalError), SQLite's "database is locked".
@@ -60,8 +67,30 @@ def pool_is_full(pool) -> bool:
     return stats["pool_size"] >= stats["pool_max"] and not stats["pool_available"]
 
 
+def report_unhandled(error: BaseException, *, where: str, what: str, **context) -> None:
+    """An exception no view or consumer handled: count and log an outage, record a bug. `where`
+    names the code (the recorded event's), `what` the request or connection (the log line's)."""
+    if kind := outage_kind(error):
+        count_overload(kind, what=f"{what}: {type(error).__name__}: {error}")
+        return
+    _recorder(settings.ERROR_RECORDER)(where, error, **context)
+
+
+def report_request_error(sender, request=None, **kwargs) -> None:
+    """Django's got_request_exception, for an exception no view handled."""
+    error = sys.exc_info()[1]
+    if error is not None:
+        path, method = getattr(request, "path", ""), getattr(request, "method", "")
+        report_unhandled(error, where="view", what=f"{method} {path}", path=path, method=method)
+
+
+@cache
+def _recorder(path: str):
+    return import_string(path)
+
+
 def outage_kind(error: BaseException) -> str | None:
-    """config.overload.POOL_TIMEOUT or OUTAGE for an outage, None for a bug."""
+    """infra.overload.POOL_TIMEOUT or OUTAGE for an outage, None for a bug."""
     if not isinstance(error, OUTAGES):
         return None
     # The pool's wait also ends this way while PostgreSQL is unreachable (it cannot connect):

@@ -13,8 +13,8 @@ from asgiref.testing import ApplicationCommunicator
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from config.asgi import application
-from config.limits import TOO_MANY_SOCKETS
 from conftest import TEST_REDIS_URL
+from infra.limits import TOO_MANY_SOCKETS
 from tests.e2e.stack import daphne_pids, running_stack
 
 HEADERS_SECONDS = 2

@@ -11,11 +11,11 @@ import time
 
 log = logging.getLogger(__name__)
 
-# No slot at the edge within OVERLOAD_WAIT_MS (config.limits.Admission).
+# No slot at the edge within OVERLOAD_WAIT_MS (infra.limits.Admission).
 REFUSED = "refused"
 # Admitted, but every pooled database connection was in use for DATABASE_POOL_TIMEOUT.
 POOL_TIMEOUT = "pool_timeouts"
-# The database or Redis not answering (config.errors.OUTAGES, other than a full pool).
+# The database or Redis not answering (infra.errors.OUTAGES, other than a full pool).
 OUTAGE = "outages"
 KINDS = (REFUSED, POOL_TIMEOUT, OUTAGE)
 

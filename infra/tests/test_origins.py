@@ -6,8 +6,8 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from config.origins import allowed_origin
 from conftest import TEST_REDIS_URL
+from infra.origins import allowed_origin
 from tests.e2e.stack import running_stack
 
 

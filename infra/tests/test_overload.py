@@ -20,8 +20,8 @@ from django.urls import path
 
 from audit.models import AuditEvent
 from config.asgi import application
-from config.errors import BUSY_RETRY_AFTER_MAX, BUSY_RETRY_AFTER_MIN
-from config.overload import OUTAGE, POOL_TIMEOUT, REFUSED, overload_counts
+from infra.errors import BUSY_RETRY_AFTER_MAX, BUSY_RETRY_AFTER_MIN
+from infra.overload import OUTAGE, POOL_TIMEOUT, REFUSED, overload_counts
 
 FORM = "application/x-www-form-urlencoded"
 POOLED = pytest.mark.skipif(
@@ -205,7 +205,7 @@ def _redis_down(request):
 
 
 urlpatterns = [path("bug/", _bug), path("redis-down/", _redis_down)]
-handler500 = "config.errors.server_error"
+handler500 = "infra.errors.server_error"
 
 
 @pytest.mark.urls(__name__)

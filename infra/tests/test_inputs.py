@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.inputs import JSON_MAX_DEPTH, load_json, whole_number
+from infra.inputs import JSON_MAX_DEPTH, load_json, whole_number
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,8 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from channels_redis.utils import _consistent_hash, decode_hosts
 from django.conf import settings
 
-from config.requestid import new_request_id, request_id_scope
+from infra.errors import report_unhandled
+from infra.requestid import new_request_id, request_id_scope
 
 
 def send_to_group(group: str, message: dict) -> None:
@@ -41,11 +42,21 @@ def _shard_for(group: str) -> tuple[redis.Redis, str] | None:
     host given in a form not handled here (Sentinel)."""
     config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER].get("CONFIG", {})
     hosts = decode_hosts(config.get("hosts"))
-    channel = f"{config.get('prefix', 'asgi')}__group__{group}"
-    host = hosts[_consistent_hash(channel, len(hosts))]
-    if "master_name" in host:
+    channel, index = layer_channel(group, prefix=config.get("prefix", "asgi"), hosts=len(hosts))
+    if "master_name" in hosts[index]:
         return None
-    return _publisher(tuple(sorted(host.items()))), channel
+    return _publisher(tuple(sorted(hosts[index].items()))), channel
+
+
+def layer_channel(group: str, *, prefix: str, hosts: int) -> tuple[str, int]:
+    """The channel the pub/sub layer carries `group` on, and which of its `hosts` carries it.
+
+    The one place that depends on channels-redis's own, private choice (`_consistent_hash`, in
+    4.3.0, pinned in requirements.txt); infra/tests/test_websockets.py holds it against the
+    layer's choice, so an upgrade that changes it fails there, not in production.
+    """
+    channel = f"{prefix}__group__{group}"
+    return channel, _consistent_hash(channel, hosts)
 
 
 @cache
@@ -65,10 +76,6 @@ class RecordErrorsMixin:
     recorded as a system error (with that id) before the connection goes down with it."""
 
     async def dispatch(self, message):
-        from audit.services import record_error
-        from config.errors import outage_kind
-        from config.overload import count_overload
-
         if not hasattr(self, "request_id"):
             self.request_id = new_request_id()
         with request_id_scope(self.request_id):
@@ -78,13 +85,12 @@ class RecordErrorsMixin:
                 raise
             except Exception as error:
                 path = self.scope.get("path", "")
-                if kind := outage_kind(error):
-                    # As for HTTP: an outage is counted and logged, not a row per connection.
-                    count_overload(kind, what=f"websocket {path}: {type(error).__name__}")
-                else:
-                    await database_sync_to_async(record_error)(
-                        f"websocket {type(self).__name__}", error, path=path
-                    )
+                await database_sync_to_async(report_unhandled)(
+                    error,
+                    where=f"websocket {type(self).__name__}",
+                    what=f"websocket {path}",
+                    path=path,
+                )
                 raise
 
 

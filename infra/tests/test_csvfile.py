@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.csvfile import BOM, cell, csv_text
+from infra.csvfile import BOM, cell, csv_text
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import is_same_domain, split_domain_port, validate_host
 
-from config.limits import scope_header
+from infra.limits import scope_header
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 

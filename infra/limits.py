@@ -2,7 +2,7 @@
 
 Admission: at most WEB_MAX_IN_FLIGHT HTTP requests inside Django at once, per web process; one
 more waits up to OVERLOAD_WAIT_MS for a place and is otherwise answered at once with 503, a
-Retry-After of a few seconds and the busy page (config.errors.busy_page), without Django's views,
+Retry-After of a few seconds and the busy page (infra.errors.busy_page), without Django's views,
 the database or Redis. A full server must say so quickly and cheaply: before this, every request
 of a rush waited its turn on the database pool and ended in a 500. /health (the load balancer
 must keep a busy node in rotation), static files, media and the payment webhook (money) are
@@ -32,9 +32,9 @@ from urllib.parse import parse_qsl, quote
 from django.conf import settings
 from django.http.cookie import parse_cookie
 
-from config.csp import build_policy
-from config.errors import RESUBMIT_MAX_BYTES, busy_page, busy_retry_after
-from config.overload import REFUSED, count_overload
+from infra.csp import build_policy
+from infra.errors import RESUBMIT_MAX_BYTES, busy_page, busy_retry_after
+from infra.overload import REFUSED, count_overload
 
 log = logging.getLogger(__name__)
 
