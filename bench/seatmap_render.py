@@ -36,10 +36,10 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Booking, Ticket
 from cinema.models import Auditorium, Movie
+from cinema.plans import get_plan
 from cinema.services import one_price_list, save_auditorium, schedule_showtime
 from infra.redis import get_redis
 from seats.broadcast import fragment_html, full_map_html, look, read_change, read_map
-from seats.seatmap import get_plan
 
 ROWS = "ABCDEFGHIJKLMNOPQRST"
 

@@ -15,9 +15,9 @@ from audit.services import Kind, record
 from bookings.errors import BookingClosed, InvalidRequest
 from bookings.models import Booking
 from cinema.models import Voucher, normalise_code
+from cinema.plans import get_plan
 from cinema.pricing import PricingError, Quote, check_voucher, default_choices, quote
 from infra.inputs import whole_number
-from seats.seatmap import get_plan
 
 
 class VoucherRefused(BookingClosed):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from bookings.models import Booking, Refund, Ticket
 from cinema.models import Showtime
-from seats.seatmap import Plan
+from cinema.plans import Plan
 
 
 def booked_labels(*, showtime: Showtime, plan: Plan) -> set[str]:

@@ -30,10 +30,11 @@ from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
+from cinema.plans import get_plan
 from cinema.pricing import Quote, showtime_card
 from infra.metrics import count_hold
 from payments.gateway import GatewayError, get_gateway
-from seats.seatmap import SeatStates, get_plan, read_seat_states, view_seat_map
+from seats.seatmap import SeatStates, read_seat_states, view_seat_map
 from waitingroom import services as waiting_room
 
 # A gateway's event is a few kilobytes; anything much larger is not one.

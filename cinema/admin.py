@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import Case, Count, Q, When
 from django.shortcuts import redirect
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +32,6 @@ from cinema.services import issue_vouchers, save_auditorium, schedule_showtime
 from infra.admin import ViewOnlyAdmin
 from infra.csvfile import csv_response
 from infra.inputs import whole_number
-from seats.seatmap import compose_seat_map, get_plan
 
 
 @admin.register(Genre)
@@ -120,13 +118,11 @@ def _upcoming_filter() -> Q:
 
 @admin.register(Auditorium)
 class AuditoriumAdmin(admin.ModelAdmin):
+    """The hall's layout as staff type it; the back office adds the seat map's preview."""
+
     list_display = ["name", "seat_count", "updated_at"]
     search_fields = ["name"]
-    readonly_fields = ["layout_preview"]
-    fields = ["name", "layout", "layout_preview"]
-
-    class Media:
-        css = {"all": ["css/seatmap.css", "css/admin_preview.css"]}
+    fields = ["name", "layout"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_seats=Count("seats"))
@@ -134,13 +130,6 @@ class AuditoriumAdmin(admin.ModelAdmin):
     @admin.display(description="Seats", ordering="_seats")
     def seat_count(self, auditorium: Auditorium) -> int:
         return auditorium._seats
-
-    @admin.display(description="Preview (as saved)")
-    def layout_preview(self, auditorium: Auditorium) -> str:
-        if auditorium.pk is None:
-            return "Save to see the seat map."
-        seat_map = compose_seat_map(plan=get_plan(auditorium), booked=set())
-        return render_to_string("admin/cinema/auditorium/preview.html", {"seat_map": seat_map})
 
     def save_model(self, request, obj, form, change):
         save_auditorium(auditorium=obj)

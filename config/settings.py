@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "payments",
     "checkin",
     "waitingroom",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 """Best available seats: n side by side, near the middle, never stranding a lone seat."""
 
-from seats.seatmap import Plan, PlanSeat
+from cinema.plans import Plan, PlanSeat
 
 # A row counts this much more than a seat sideways: people move over before they move back.
 ROW_WEIGHT = 2.0

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 
 from cinema.models import Showtime
+from cinema.plans import Plan, get_plan
 from infra.websockets import send_to_group
 from seats import holds
 from seats.render import seat_html
-from seats.seatmap import Plan, SeatState, SeatView, compose_seat_map, get_plan, seat_sales
+from seats.seatmap import SeatState, SeatView, compose_seat_map, seat_sales
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from cinema.models import Showtime
+from cinema.plans import Plan, get_plan
 from infra.metrics import count_healed
 from infra.websockets import DirectDispatchMixin, RecordErrorsMixin
 from seats import holds
 from seats.broadcast import Reading, fragment_html, full_map_html, group_name, look, read_map
-from seats.seatmap import Plan, get_plan
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ from functools import lru_cache
 from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
-from seats.seatmap import PlanSeat, SeatState, SeatView
+from cinema.plans import PlanSeat
+from seats.seatmap import SeatState, SeatView
 
 SEAT_TEMPLATE = "seats/_seat.html"
 LIST_ITEM_TEMPLATE = "seats/_seat_list_item.html"

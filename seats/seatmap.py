@@ -1,4 +1,4 @@
-"""Compose a showtime's seat map from its layout (cached), booked seats and held seats."""
+"""Compose a showtime's seat map from its hall's plan (cinema.plans), sold and held seats."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -9,7 +9,8 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from cinema.models import Auditorium, Seat, Showtime
+from cinema.models import Showtime
+from cinema.plans import Plan, PlanSeat, get_plan
 from seats import holds
 
 
@@ -19,34 +20,6 @@ class SeatState(StrEnum):
     MINE = "mine"
     BOOKED = "booked"
     BLOCKED = "blocked"
-
-
-@dataclass(frozen=True, slots=True)
-class PlanSeat:
-    id: int
-    label: str
-    row: str
-    number: int
-    x: int
-    kind: str
-    blocked: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PlanRow:
-    label: str
-    cells: tuple[PlanSeat | None, ...]  # one per column; None is a gap or an aisle
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """The physical layout of an auditorium, independent of any showtime."""
-
-    rows: tuple[PlanRow | None, ...]  # None is a cross aisle
-    seats_by_id: dict[int, PlanSeat]
-    seats_by_label: dict[str, PlanSeat]
-    width: int
-    kinds: frozenset[str] = frozenset()  # the seat kinds (categories) this hall has
 
 
 @dataclass(slots=True)
@@ -65,52 +38,6 @@ class SeatMap:
     counts: dict[SeatState, int] = field(default_factory=dict)
     mine: set[str] = field(default_factory=set)
     kinds: frozenset[str] = frozenset()  # the hall's seat kinds, for the legend
-
-
-_plans: dict[tuple[int, float], Plan] = {}
-
-
-def get_plan(auditorium: Auditorium) -> Plan:
-    """The auditorium's plan, built once per layout version and process."""
-    key = (auditorium.pk, auditorium.updated_at.timestamp())
-    plan = _plans.get(key)
-    if plan is None:
-        plan = _build_plan(auditorium)
-        for stale in [k for k in _plans if k[0] == auditorium.pk]:
-            del _plans[stale]
-        _plans[key] = plan
-    return plan
-
-
-def _build_plan(auditorium: Auditorium) -> Plan:
-    plan_seats: list[PlanSeat] = []
-    by_y: dict[int, list[PlanSeat]] = {}
-    values = Seat.objects.filter(auditorium=auditorium).values_list(
-        "id", "label", "row", "number", "x", "y", "kind", "blocked"
-    )
-    for seat_id, label, row, number, x, y, kind, blocked in values:
-        seat = PlanSeat(seat_id, label, row, number, x, kind, blocked)
-        plan_seats.append(seat)
-        by_y.setdefault(y, []).append(seat)
-    width = max((seat.x for seat in plan_seats), default=-1) + 1
-    height = max(by_y, default=-1) + 1
-    rows: list[PlanRow | None] = []
-    for y in range(height):
-        row_seats = by_y.get(y)
-        if not row_seats:
-            rows.append(None)
-            continue
-        cells: list[PlanSeat | None] = [None] * width
-        for seat in row_seats:
-            cells[seat.x] = seat
-        rows.append(PlanRow(label=row_seats[0].row, cells=tuple(cells)))
-    return Plan(
-        rows=tuple(rows),
-        seats_by_id={seat.id: seat for seat in plan_seats},
-        seats_by_label={seat.label: seat for seat in plan_seats},
-        width=width,
-        kinds=frozenset(seat.kind for seat in plan_seats if not seat.blocked),
-    )
 
 
 def seat_state(seat: PlanSeat, *, booked: set[str], held: set[str], mine: set[str]) -> SeatState:

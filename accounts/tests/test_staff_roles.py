@@ -81,14 +81,19 @@ def _call(client, method: str, path: str, showtime) -> int:
     return client.post(path, data, headers={"Accept": "application/json"}).status_code
 
 
-def test_every_staff_page_of_ours_is_walked():
+def _route_names(patterns, namespace: str = "") -> set[str]:
     names = set()
-    for pattern in get_resolver().url_patterns:
+    for pattern in patterns:
         if getattr(pattern, "name", None):
-            names.add(pattern.name)
-        for inner in getattr(pattern, "url_patterns", []):
-            if getattr(pattern, "namespace", None) == "checkin" and inner.name:
-                names.add(f"checkin:{inner.name}")
+            names.add(f"{namespace}{pattern.name}")
+        if hasattr(pattern, "url_patterns") and getattr(pattern, "namespace", None) != "admin":
+            inner = f"{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _route_names(pattern.url_patterns, inner)
+    return names
+
+
+def test_every_staff_page_of_ours_is_walked():
+    names = _route_names(get_resolver().url_patterns)
     walked_checkin = {path for _, path, _ in STAFF_URLS if path.startswith("/checkin/")}
     assert names >= OURS
     assert len(walked_checkin) == len({n for n in names if n.startswith("checkin:")} - NOT_STAFF)

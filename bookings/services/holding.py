@@ -24,10 +24,11 @@ from bookings.services import seat_changes
 from bookings.services.records import audit_booking
 from bookings.services.rules import check_on_sale, extend_in_redis, highest_fence, hold_owner
 from cinema.models import Showtime
+from cinema.plans import Plan, get_plan
 from cinema.pricing import PricingError
 from seats import holds
 from seats.best import best_available
-from seats.seatmap import Plan, SeatStates, get_plan, read_seat_states
+from seats.seatmap import SeatStates, read_seat_states
 
 
 def _validate_labels(*, plan: Plan, labels: list[str]) -> list[str]:

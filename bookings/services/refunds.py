@@ -21,9 +21,9 @@ from bookings.services.rules import end_booking
 from bookings.services.tickets import void_tickets
 from cinema.models import Showtime
 from cinema.money import format_money
+from cinema.plans import get_plan
 from payments.gateway import GatewayError, get_gateway
 from seats import holds
-from seats.seatmap import get_plan
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from bookings.services import seat_changes
 from bookings.services.records import audit_booking, booking_facts, locked, money_facts
 from bookings.services.refunds import send_refund
 from bookings.services.rules import highest_fence, hold_owner, holds_its_seats, sales_ended
+from cinema.plans import get_plan
 from cinema.pricing import Quote
 from payments.gateway import Event, EventType, GatewayError, Session, SessionStatus, get_gateway
 from payments.gateway import Refund as GatewayRefund
 from seats import holds
-from seats.seatmap import get_plan
 from waitingroom import services as waiting_room
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ from django.test import Client
 
 from bookings import services
 from bookings.models import Booking, Refund, Ticket
+from cinema.plans import get_plan
 from conftest import pay_on_gateway, start_paying, verified_user
 from payments.mock.models import MockRefund, MockSession
 from payments.mock.webhooks import pending
-from seats.seatmap import get_plan
 from tests.concurrency import POSTGRES_ONLY, at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), POSTGRES_ONLY]

@@ -14,10 +14,11 @@ from bookings.errors import (
     SeatsUnavailable,
 )
 from bookings.models import Booking, Payment, Refund, Ticket
+from cinema.plans import get_plan
 from conftest import DECLINED_CARD, deliver_webhooks, pay, pay_on_gateway, start_paying
 from payments.mock.models import MockSession
 from seats import holds
-from seats.seatmap import get_plan, read_seat_states, view_seat_map
+from seats.seatmap import read_seat_states, view_seat_map
 
 # Real commits: holds are released and broadcasts sent only after commit.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,9 +1,9 @@
 import pytest
 
 from cinema.models import Auditorium
+from cinema.plans import get_plan
 from cinema.services import save_auditorium
 from seats.best import best_available
-from seats.seatmap import get_plan
 
 
 def _plan(layout: str):

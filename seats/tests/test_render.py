@@ -6,8 +6,9 @@ import re
 import pytest
 from django.template.loader import get_template
 
+from cinema.plans import get_plan
 from seats.render import GAP, row_html, seat_html
-from seats.seatmap import SeatState, compose_seat_map, get_plan
+from seats.seatmap import SeatState, compose_seat_map
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
+from cinema.plans import get_plan
 from seats.render import list_row_html, row_html, seat_name
-from seats.seatmap import compose_seat_map, get_plan
+from seats.seatmap import compose_seat_map
 
 pytestmark = pytest.mark.django_db
 

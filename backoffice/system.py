@@ -32,7 +32,7 @@ def audit_feed(request):
         "ws_query": "&".join(f"kind={kind}" for kind in kinds),
         "forbidden_code": FORBIDDEN,
     }
-    return render(request, "audit/feed.html", context)
+    return render(request, "backoffice/audit_feed.html", context)
 
 
 @permission_required("audit.view_system", raise_exception=True)
@@ -59,4 +59,4 @@ def system_status(request):
         "build_version": settings.BUILD_VERSION,
         "database_vendor": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
     }
-    return render(request, "audit/system.html", context)
+    return render(request, "backoffice/system.html", context)

@@ -20,8 +20,8 @@ from bookings import services
 from bookings.errors import BookingError
 from bookings.models import Booking
 from cinema.models import Showtime
+from cinema.plans import get_plan
 from seats import holds
-from seats.seatmap import get_plan
 
 # Showtimes that started this long ago still show up (late payers, staff checks).
 RECENT = timedelta(hours=3)
@@ -51,7 +51,7 @@ def live_holds_index(request):
         .order_by("-pending", "starts_at")[:100]
     )
     context = {**admin.site.each_context(request), "title": "Live holds", "showtimes": showtimes}
-    return render(request, "bookings/admin/live_holds_index.html", context)
+    return render(request, "backoffice/live_holds_index.html", context)
 
 
 def current_holds(showtime: Showtime) -> list[LiveHold]:
@@ -90,7 +90,7 @@ def live_holds(request, showtime_id: int):
         "holds": found,
         "held_seats": sum(len(hold.seats) for hold in found),
     }
-    return render(request, "bookings/admin/live_holds.html", context)
+    return render(request, "backoffice/live_holds.html", context)
 
 
 @permission_required("bookings.release_hold", raise_exception=True)

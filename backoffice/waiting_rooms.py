@@ -1,17 +1,11 @@
-"""Back-office sales pages: one showtime's sales, a day's showtimes by occupancy, and an on-sale
-through the waiting room as it happens.
-
-Staff only (wrapped in `admin.site.admin_view` in config/urls.py). The numbers come from
-bookings.reports; these views only parse the URL and render.
-"""
-
-from datetime import MAXYEAR, MINYEAR, date, datetime
+"""Back-office waiting rooms: every on-sale through a queue, and one room as it happens, with its
+switches and numbers for staff who may change showtimes."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -20,51 +14,6 @@ from bookings import reports
 from cinema.models import Showtime
 from infra.inputs import whole_number
 from waitingroom import services as room_services
-
-BAD_DATE = "Give the day as ?date=YYYY-MM-DD, for example ?date=2025-06-01."
-
-
-@permission_required("bookings.view_sales", raise_exception=True)
-def sales_showtime(request, showtime_id: int):
-    try:
-        sales = reports.get_showtime_sales(showtime_id=showtime_id)
-    except Showtime.DoesNotExist:
-        raise Http404("No such showtime.") from None
-    showtime = sales.showtime
-    starts = dateformat.format(timezone.localtime(showtime.starts_at), "D j M H:i")
-    context = {
-        **admin.site.each_context(request),
-        "title": f"Sales: {showtime.movie}, {starts}",
-        "sales": sales,
-        "day": timezone.localdate(showtime.starts_at),
-    }
-    return render(request, "bookings/admin/sales_showtime.html", context)
-
-
-@permission_required("bookings.view_sales", raise_exception=True)
-def sales_day(request):
-    day = _parse_day(request.GET.get("date", ""))
-    if day is None:
-        return HttpResponseBadRequest(BAD_DATE, content_type="text/plain; charset=utf-8")
-    context = {
-        **admin.site.each_context(request),
-        "title": f"Sales: {dateformat.format(day, 'l j F Y')}",
-        "report": reports.get_day_occupancy(day=day),
-        "is_today": day == timezone.localdate(),
-    }
-    return render(request, "bookings/admin/sales_day.html", context)
-
-
-def _parse_day(value: str) -> date | None:
-    """Today when blank; None for anything but a real YYYY-MM-DD with a day on either side."""
-    if not value:
-        return timezone.localdate()
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    # The first and last years have no previous or next day to link to.
-    return day if MINYEAR < day.year < MAXYEAR else None
 
 
 @permission_required("cinema.view_showtime", raise_exception=True)
@@ -78,7 +27,7 @@ def waiting_rooms(request):
         .order_by("on_sale_at", "starts_at")[:100]
     )
     context = {**admin.site.each_context(request), "title": "Waiting rooms", "showtimes": showtimes}
-    return render(request, "bookings/admin/waiting_rooms.html", context)
+    return render(request, "backoffice/waiting_rooms.html", context)
 
 
 @permission_required("cinema.view_showtime", raise_exception=True)
@@ -93,7 +42,7 @@ def waiting_room(request, showtime_id: int):
     if request.method == "POST":
         return _change_room(request, figures)
     if request.htmx:
-        return render(request, "bookings/admin/_room_figures.html", {"figures": figures})
+        return render(request, "backoffice/_room_figures.html", {"figures": figures})
     return _room_page(request, figures)
 
 
@@ -108,7 +57,7 @@ def _room_page(request, figures, *, error: str = "", status: int = 200):
         "can_change": request.user.has_perm("cinema.change_showtime"),
         "error": error,
     }
-    return render(request, "bookings/admin/waiting_room.html", context, status=status)
+    return render(request, "backoffice/waiting_room.html", context, status=status)
 
 
 def _change_room(request, figures):
