@@ -1,12 +1,19 @@
 """Roles: everyone is a customer; the back office is for staff, who are also superusers here."""
 
 import logging
+from importlib import import_module
+from io import BytesIO
+from urllib.parse import urlsplit
 
 from allauth.account.internal.flows import email_verification
 from allauth.account.models import EmailAddress
+from allauth.core import context
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.contrib.messages.storage import default_storage
 from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIRequest
 from django.db.models import Q
 from django.http import HttpRequest
 
@@ -56,12 +63,37 @@ def _return_key(user_id: int) -> str:
     return f"accounts:return-after-verification:{user_id}"
 
 
-def ask_to_verify(*, request: HttpRequest, return_to: str) -> str:
-    """Send the signed-in user a confirmation link (allauth rate limits it) and remember to bring
-    them back to `return_to` once they have opened it; returns the address it went to."""
-    cache.set(_return_key(request.user.pk), return_to, RETURN_SECONDS)
-    email_verification.send_verification_email_for_user(request, request.user)
-    return request.user.email
+def ask_to_verify(*, user: AbstractUser, return_to: str) -> str:
+    """Send the user a link to confirm their address (allauth rate limits it) and remember to
+    bring them back to `return_to` once they have opened it; returns the address it went to.
+    Any client may ask: allauth makes the link from a request, made here for SITE_URL."""
+    cache.set(_return_key(user.pk), return_to, RETURN_SECONDS)
+    request = _site_request(user)
+    with context.request_context(request):
+        email_verification.send_verification_email_for_user(request, user)
+    return user.email
+
+
+def _site_request(user: AbstractUser) -> HttpRequest:
+    """A request to SITE_URL by `user`, for code that builds links from one."""
+    site = urlsplit(settings.SITE_URL)
+    secure = site.scheme == "https"
+    request = WSGIRequest(
+        {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/",
+            "wsgi.input": BytesIO(),
+            "wsgi.url_scheme": site.scheme or "http",
+            "SERVER_NAME": site.hostname or "localhost",
+            "SERVER_PORT": str(site.port or (443 if secure else 80)),
+            "HTTP_HOST": site.netloc or "localhost",
+        }
+    )
+    request.user = user
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    # allauth also says "link sent" as a message; the page or the API that asked says it itself.
+    request._messages = default_storage(request)
+    return request
 
 
 def return_after_verification(*, user_id: int) -> str | None:

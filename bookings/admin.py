@@ -23,6 +23,7 @@ from bookings.models import Booking, Payment, Refund, Ticket
 from cinema.money import format_money
 from infra.admin import ViewOnlyAdmin
 from infra.csvfile import csv_response
+from infra.domain import http_status
 
 # Money that has gone back, or is on its way back, to the customer.
 OWED_OR_REFUNDED_STATUSES = [Refund.Status.REQUESTED, Refund.Status.SUCCEEDED]
@@ -311,7 +312,7 @@ class BookingAdmin(admin.ModelAdmin):
                     )
                 except BookingError as error:
                     form.add_error(None, error.message)
-                    status = error.status
+                    status = http_status(error)
                 else:
                     _report_refund(request, refund)
                     return _see_other(change_url)

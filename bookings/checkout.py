@@ -21,7 +21,9 @@ from infra.inputs import whole_number
 
 
 class VoucherRefused(BookingClosed):
-    """A voucher that cannot be used now (expired, used up, another showtime): 409."""
+    """A voucher that cannot be used now (expired, used up, another showtime)."""
+
+    code = "voucher_refused"
 
 
 def price_selection(*, booking: Booking, labels: list[str], voucher: Voucher | None) -> Quote:

@@ -1,33 +1,29 @@
-"""The few ways a booking request can fail, each with a message for the moviegoer.
+"""The few ways a booking request can fail, each with a stable code and a message for the
+moviegoer (infra.domain: the transports choose the status)."""
 
-Views map them to HTTP status codes in one place (`bookings/views.py`).
-"""
+from infra.domain import DomainError
 
 
-class BookingError(Exception):
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class BookingError(DomainError):
+    code = "invalid_request"
 
 
 class InvalidRequest(BookingError):
     """The request itself is wrong: unknown seats, duplicates, too many."""
 
-    status = 400
+    code = "invalid_request"
 
 
 class PaymentFailed(BookingError):
     """The gateway declined; the booking stays PENDING so the user can retry."""
 
-    status = 402
+    code = "payment_failed"
 
 
 class SeatsUnavailable(BookingError):
     """Some seats are held by someone else or sold; `conflicts` names them."""
 
-    status = 409
+    code = "seats_unavailable"
 
     def __init__(self, message: str, *, conflicts: list[str]):
         super().__init__(message)
@@ -37,21 +33,25 @@ class SeatsUnavailable(BookingError):
 class HoldLost(BookingError):
     """The hold ran out before the action; nothing was charged."""
 
-    status = 409
+    code = "hold_lost"
 
 
 class BookingClosed(BookingError):
     """The booking or showtime is past the point where this action is possible."""
 
-    status = 409
+    code = "booking_closed"
 
 
 class PriceChanged(BookingClosed):
     """The total is not the one the buyer was shown: nothing is charged, they look again."""
 
+    code = "price_changed"
+
 
 class SalesEnded(BookingClosed):
     """Sales stopped or the showtime started while the booking waited for payment."""
+
+    code = "sales_ended"
 
     def __init__(self, message: str, *, reason: str):
         super().__init__(message)
@@ -61,30 +61,32 @@ class SalesEnded(BookingClosed):
 class HoldLimitReached(BookingError):
     """The account already holds as many seats, or open bookings, as one account may."""
 
-    status = 409
+    code = "hold_limit_reached"
 
 
 class VerificationRequired(BookingError):
     """Holding seats needs a confirmed email address (or Google sign-in)."""
 
-    status = 403
+    code = "verification_required"
 
 
 class WaitingRoomRequired(BookingError):
     """The showtime sells through its waiting room and this shopper has not been let in."""
 
-    status = 403
-
-    def __init__(self, message: str, *, queue_url: str):
-        super().__init__(message)
-        self.queue_url = queue_url
+    code = "waiting_room_required"
 
 
 class RateLimited(BookingError):
-    status = 429
+    code = "rate_limited"
 
 
 class UnknownPayment(BookingError):
     """A gateway event names a payment this site never started."""
 
-    status = 400
+    code = "unknown_payment"
+
+
+class BadWebhook(BookingError):
+    """A gateway's event that is not one: unsigned, signed by another, too old, malformed."""
+
+    code = "bad_webhook"

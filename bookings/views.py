@@ -1,4 +1,3 @@
-import re
 from decimal import Decimal
 from functools import wraps
 
@@ -10,39 +9,32 @@ from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from redis.exceptions import RedisError
 
-from accounts.services import ask_to_verify
 from bookings import checkout, services, tickets
 from bookings.errors import (
     BookingError,
     InvalidRequest,
     PaymentFailed,
-    VerificationRequired,
     WaitingRoomRequired,
 )
-from bookings.models import Booking, Payment, Refund, VoidTicket
+from bookings.models import Booking, Refund, VoidTicket
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
 from cinema.plans import get_plan
 from cinema.pricing import Quote, showtime_card
+from infra.domain import http_status
+from infra.inputs import amount, whole_number
 from infra.metrics import count_hold
-from payments.gateway import GatewayError, get_gateway
 from seats.seatmap import SeatStates, read_seat_states, view_seat_map
 from waitingroom import services as waiting_room
 
 # A gateway's event is a few kilobytes; anything much larger is not one.
 WEBHOOK_MAX_BYTES = 64 * 1024
-
-# ASCII digits and a few of them: str.isdigit() also takes "²", which int() refuses.
-_COUNT = re.compile(r"[0-9]{1,4}")
-_AMOUNT = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
@@ -107,7 +99,9 @@ def _render_showtime(
         "seat_map": seat_map,
         "error": error.message if error else None,
         "conflicts": conflicts,
-        "queue_url": getattr(error, "queue_url", None),
+        "queue_url": reverse("waitingroom:queue", args=[showtime.pk])
+        if isinstance(error, WaitingRoomRequired)
+        else None,
         "selected": set(selected) - set(conflicts) or seat_map.mine,
         "max_seats": settings.MAX_SEATS_PER_BOOKING,
     }
@@ -150,11 +144,14 @@ def showtime_detail(request, showtime_id: int):
         selected = request.GET.getlist("seats")[: settings.MAX_SEATS_PER_BOOKING]
         return _render_showtime(request, showtime, states=states, selected=selected)
     try:
-        if not _COUNT.fullmatch(best):
+        count = whole_number(best, digits=4)
+        if count is None:
             raise InvalidRequest("Best available needs a number of seats.")
-        suggested = services.suggest_best_seats(showtime=showtime, count=int(best), states=states)
+        suggested = services.suggest_best_seats(showtime=showtime, count=count, states=states)
     except BookingError as error:
-        return _render_showtime(request, showtime, states=states, error=error, status=error.status)
+        return _render_showtime(
+            request, showtime, states=states, error=error, status=http_status(error)
+        )
     return _render_showtime(
         request, showtime, states=states, selected=suggested, suggested=suggested
     )
@@ -170,10 +167,11 @@ def _hold_request(request) -> tuple[list[str], int | None]:
     best = request.POST.get("best")
     if best is None:
         return labels, None
+    count = whole_number(best, digits=4)
     if labels:
         problem = "Choose seats or ask for the best available, not both."
-    elif _COUNT.fullmatch(best):
-        return labels, int(best)
+    elif count is not None:
+        return labels, count
     else:
         problem = "Best available needs a number of seats."
     check_rate(user=request.user, action="hold")
@@ -181,7 +179,7 @@ def _hold_request(request) -> tuple[list[str], int | None]:
 
 
 def _back_to_the_selection(request, showtime_id: int) -> str:
-    return _selection_url(_showtime_or_404(showtime_id), labels=request.POST.getlist("seats"))
+    return _showtime_or_404(showtime_id).selection_url(request.POST.getlist("seats"))
 
 
 @require_POST
@@ -191,59 +189,30 @@ def hold(request, showtime_id: int):
     labels = request.POST.getlist("seats")
     states = None
     try:
-        _check_let_in(request, showtime)
         labels, best = _hold_request(request)
         # Read once and passed on: the check, the broadcast and a refusal's map use these. A
         # hold of chosen seats reads only their holds; the map, if refused, reads the rest.
         states = _seat_states(showtime, only=None if best else labels)
         booking = services.hold_seats(
-            user=request.user, showtime=showtime, labels=labels, best=best, states=states
-        )
-    except VerificationRequired as error:
-        return_to = _selection_url(showtime, labels=labels)
-        email = ask_to_verify(request=request, return_to=return_to)
-        error.message = (
-            f"Confirm your email address before holding seats. We have sent a link to {email}: "
-            "open it and you will come back to these seats."
-        )
-        return _render_showtime(
-            request, showtime, states=states, error=error, selected=labels, status=403
+            user=request.user,
+            showtime=showtime,
+            labels=labels,
+            best=best,
+            states=states,
+            admission=request.COOKIES.get(waiting_room.cookie_name(showtime.pk), ""),
         )
     except BookingError as error:
-        count_hold(str(error.status))
+        count_hold(str(http_status(error)))
         return _render_showtime(
-            request, showtime, states=states, error=error, selected=labels, status=error.status
+            request,
+            showtime,
+            states=states,
+            error=error,
+            selected=labels,
+            status=http_status(error),
         )
     count_hold("held")
     return _leave_for(request, booking.get_absolute_url())
-
-
-def _check_let_in(request, showtime: Showtime) -> None:
-    """With the waiting room on, only shoppers it has let in may hold seats."""
-    if not showtime.waiting_room:
-        return
-    queue_url = reverse("waitingroom:queue", args=[showtime.pk])
-    try:
-        let_in = waiting_room.admitted(request, showtime)
-    except RedisError:
-        raise WaitingRoomRequired(
-            "The waiting room cannot let anyone in right now: your place in the queue is kept.",
-            queue_url=queue_url,
-        ) from None
-    if not let_in:
-        raise WaitingRoomRequired(
-            "Seats for this showtime are sold through a waiting room, to be fair to everyone: "
-            "join the queue and you will be let in to choose seats when it is your turn.",
-            queue_url=queue_url,
-        )
-
-
-def _selection_url(showtime: Showtime, *, labels: list[str]) -> str:
-    """The seat map with this selection ticked again (the page only ticks real seats); the
-    labels came from the request, so only a booking's worth of label-sized ones are kept."""
-    labels = [label for label in labels if len(label) <= 10][: settings.MAX_SEATS_PER_BOOKING]
-    query = urlencode({"seats": labels}, doseq=True)
-    return f"{showtime.get_absolute_url()}?{query}" if query else showtime.get_absolute_url()
 
 
 def _my_booking(request, ref: str) -> Booking:
@@ -283,7 +252,7 @@ def _render_booking(
         "hold_ttl": settings.HOLD_TTL_SECONDS,
         "room_presence": pending and booking.showtime.waiting_room,
     }
-    status = error.status if error else 200
+    status = http_status(error) if error else 200
     return render(request, "bookings/booking.html", context, status=status)
 
 
@@ -358,9 +327,10 @@ def _posted_total(request) -> Decimal | None:
     total = request.POST.get("total")
     if total is None:
         return None
-    if not _AMOUNT.fullmatch(total):
+    posted = amount(total)
+    if posted is None:
         raise InvalidRequest("The total sent with the payment is not an amount.")
-    return Decimal(total)
+    return posted
 
 
 @require_GET
@@ -368,22 +338,12 @@ def _posted_total(request) -> Decimal | None:
 def paid(request, ref: str):
     """Where the gateway sends the buyer back: "confirming your seats" until the gateway's
     webhook has settled the payment, then the ticket (htmx polls this page; it only reads)."""
-    # The open payment is read before the booking: a webhook settling it between the two reads
-    # then shows as a booking no longer pending, not as a payment gone (which meant checkout).
-    paying = (
-        Payment.objects.filter(
-            booking__ref=ref, booking__user=request.user, status=Payment.Status.OPEN
-        )
-        .order_by("-created_at")
-        .first()
-    )
+    payment = services.open_payment(booking_ref=ref, user=request.user)  # before the booking
     booking = _my_booking(request, ref)
-    if booking.status != Booking.Status.PENDING:
-        return _render_booking(request, booking)
-    if paying is None or not (request.htmx or services.gateway_says_paid(payment=paying)):
-        # Came back without paying (or the page was left): the checkout again.
+    where = services.payment_return(booking=booking, payment=payment, polling=bool(request.htmx))
+    if where == services.Return.CHECKOUT:
         return redirect(booking.get_absolute_url())
-    return _render_booking(request, booking, confirming=True)
+    return _render_booking(request, booking, confirming=where == services.Return.CONFIRMING)
 
 
 @csrf_exempt
@@ -394,16 +354,14 @@ def payment_webhook(request):
     if len(request.body) > WEBHOOK_MAX_BYTES:
         return JsonResponse({"error": "The event is too large."}, status=413)
     try:
-        event = get_gateway().parse_webhook(payload=request.body, headers=request.headers)
-    except GatewayError as error:
-        services.reject_webhook(problem=str(error), address=request.META.get("REMOTE_ADDR", ""))
-        return JsonResponse({"error": str(error)}, status=400)
-    try:
-        outcome = services.handle_payment_event(event=event)
+        received, outcome = services.receive_webhook(
+            payload=request.body,
+            headers=request.headers,
+            address=request.META.get("REMOTE_ADDR", ""),
+        )
     except BookingError as error:
-        services.reject_webhook(problem=error.message, address=request.META.get("REMOTE_ADDR", ""))
-        return JsonResponse({"error": error.message}, status=error.status)
-    return JsonResponse({"received": event.id, "outcome": outcome})
+        return JsonResponse({"error": error.message, "code": error.code}, status=http_status(error))
+    return JsonResponse({"received": received, "outcome": outcome})
 
 
 @_booking_action(redirect_errors=(BookingError,))

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from checkin import services
 from checkin.services import Door
 from cinema.models import Showtime
+from infra.domain import DomainError
 from infra.inputs import load_json, whole_number
 
 CODE_MAX = 300
@@ -140,8 +141,8 @@ def undo(request, showtime_id: int):
     return JsonResponse({"undone": ticket, **services.counts(showtime)})
 
 
-class BadUpload(ValueError):
-    pass
+class BadUpload(DomainError):
+    code = "bad_upload"
 
 
 SEND_JSON = 'Send JSON: {"scans": [{"id", "code", "scanned_at", "door"}]}.'

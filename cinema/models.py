@@ -2,6 +2,7 @@ import re
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -215,6 +216,13 @@ class Showtime(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("bookings:showtime", kwargs={"showtime_id": self.pk})
+
+    def selection_url(self, labels: list[str]) -> str:
+        """The seat map with these seats ticked again (the page ticks only real seats); labels
+        may come from a request, so only a booking's worth of label-sized ones are kept."""
+        labels = [label for label in labels if len(label) <= 10][: settings.MAX_SEATS_PER_BOOKING]
+        query = urlencode({"seats": labels}, doseq=True)
+        return f"{self.get_absolute_url()}?{query}" if query else self.get_absolute_url()
 
     def compute_ends_at(self):
         gap = timedelta(minutes=settings.CLEANING_GAP_MINUTES)

@@ -24,13 +24,16 @@ from cinema.models import (
     Voucher,
     sold_for,
 )
+from infra.domain import DomainError
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
-class PricingError(ValueError):
+class PricingError(DomainError):
     """A selection that cannot be priced; the message is for the buyer."""
+
+    code = "not_for_sale"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,15 @@
-"""Reading what clients send: whole numbers and JSON, bounded, so that bad input is a clear 400
-with a message and never a server error."""
+"""The input layer: reading what clients send (whole numbers, amounts, JSON), bounded, so that bad
+input is a clear 400 with a message and never a server error. Every view and consumer reads its
+numbers and JSON here."""
 
 import json
 import re
+from decimal import Decimal
 
 # ASCII digits only: str.isdigit() also takes "²" and "٣", which int() refuses.
 _DIGITS = re.compile(r"[0-9]+")
+# An amount of money as forms send it: pounds, and pence if any.
+_AMOUNT = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")
 # A JSON string (its escapes included), and the brackets that nest.
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NESTING = re.compile(rb"[\[\]{}]")
@@ -18,6 +22,11 @@ def whole_number(text: str, *, digits: int = 18) -> int | None:
     if len(text) <= digits and _DIGITS.fullmatch(text):
         return int(text)
     return None
+
+
+def amount(text: str) -> Decimal | None:
+    """`text` as an amount of money (up to 9,999,999.99, ASCII digits), else None."""
+    return Decimal(text) if _AMOUNT.fullmatch(text) else None
 
 
 def load_json(body: bytes | str, *, max_depth: int = JSON_MAX_DEPTH):

@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.services import has_verified_email
 from audit.services import Kind, record
 from cinema.models import Showtime
-from infra.limits import ARRIVED
+from infra.domain import DomainError
 from infra.websockets import send_to_group
 from waitingroom import queue
 
@@ -72,15 +72,16 @@ class Entry:
     cookie: str  # the member's signed claim: their admission token once admitted
 
 
-def enter(request, showtime: Showtime, member: str) -> Entry:
-    """Join the showtime's queue as `member` (`member_for`) or find its place (a place Redis
-    lost comes back from the cookie)."""
-    claims = _claims(request, showtime, member) or {}
+def enter(*, showtime: Showtime, member: str, token: str, arrived_ms: float | None) -> Entry:
+    """Join the showtime's queue as `member` (`member_for`) or find its place; `token` is the
+    member's signed claim from an earlier visit (a place Redis lost comes back from it),
+    `arrived_ms` when their request reached the site's edge."""
+    claims = _claims(token, showtime, member) or {}
     place, claim = queue.join(
         showtime_id=showtime.pk,
         member=member,
         on_sale_ms=_ms(showtime.on_sale_at),
-        now=request.scope.get(ARRIVED) if hasattr(request, "scope") else None,
+        now=arrived_ms,
         claim=queue.Claim(
             epoch=str(claims.get("e", "")),
             score=str(claims.get("q", "")),
@@ -94,10 +95,10 @@ def enter(request, showtime: Showtime, member: str) -> Entry:
     return Entry(place=place, member=member, cookie=cookie)
 
 
-def _claims(request, showtime: Showtime, member: str) -> dict | None:
-    """The request's signed claims for this showtime and member, or None."""
+def _claims(token: str, showtime: Showtime, member: str) -> dict | None:
+    """The signed claims of `token` for this showtime and member, or None."""
     try:
-        claims = signing.loads(request.COOKIES.get(cookie_name(showtime.pk), ""), salt=SALT)
+        claims = signing.loads(token, salt=SALT)
     except signing.BadSignature:
         return None
     if not isinstance(claims, dict) or claims.get("s") != showtime.pk:
@@ -107,15 +108,15 @@ def _claims(request, showtime: Showtime, member: str) -> dict | None:
     return claims
 
 
-def admitted(request, showtime: Showtime) -> bool:
-    """Whether the request may shop the showtime now: the room is off, or it carries a valid
-    token for this showtime and account whose slot is still held."""
+def admitted(*, showtime: Showtime, user, token: str) -> bool:
+    """Whether the user may shop the showtime now: the room is off, or `token` (their admission
+    token) is valid for this showtime and account and its slot is still held."""
     if not showtime.waiting_room:
         return True
-    member = member_for(request.user)
+    member = member_for(user)
     if isinstance(member, NoPlace):
         return False
-    claims = _claims(request, showtime, member)
+    claims = _claims(token, showtime, member)
     now = queue.now_ms()
     if claims is None or claims.get("d", 0) <= now:
         return False
@@ -213,8 +214,10 @@ _SWITCH_FIELDS = {field for sets in SWITCHES.values() for field in sets}
 _NUMBER_FIELDS = dict(NUMBERS.values())
 
 
-class RoomError(ValueError):
+class RoomError(DomainError):
     """A change to a room that cannot be made; the message says why."""
+
+    code = "invalid_room_change"
 
 
 def change_room(*, showtime: Showtime, action: str, changes: dict, by: str) -> Showtime:

@@ -10,6 +10,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from redis.exceptions import RedisError
 
 from cinema.models import Showtime
+from infra.limits import ARRIVED
 from waitingroom import queue, services
 
 POLL_SECONDS = 2
@@ -32,7 +33,12 @@ def queue_page(request, showtime_id: int):
     try:
         if isinstance(member, services.NoPlace):
             return _no_place(request, showtime, member)
-        entry = services.enter(request, showtime, member)
+        entry = services.enter(
+            showtime=showtime,
+            member=member,
+            token=request.COOKIES.get(services.cookie_name(showtime.pk), ""),
+            arrived_ms=request.scope.get(ARRIVED) if hasattr(request, "scope") else None,
+        )
     except RedisError:
         context = {"showtime": showtime, "down": True, "poll": POLL_SECONDS}
         return render(request, "waitingroom/queue.html", context, status=503)

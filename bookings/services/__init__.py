@@ -13,8 +13,10 @@ from bookings.services.expiry import announce_lapsed_holds, expire_booking, expi
 from bookings.services.holding import extend_hold, hold_seats, suggest_best_seats
 from bookings.services.paying import (
     PAYMENT_SESSION_LIFETIME,
+    Return,
     gateway_says_paid,
-    reject_webhook,
+    open_payment,
+    payment_return,
     start_payment,
 )
 from bookings.services.refunds import (
@@ -33,6 +35,8 @@ from bookings.services.settling import (
     SEATS_TAKEN,
     close_unreached,
     handle_payment_event,
+    receive_webhook,
+    reject_webhook,
     sync_payment,
 )
 from bookings.services.tickets import reissue_ticket
@@ -43,6 +47,7 @@ __all__ = [
     "PAID_TWICE",
     "PAYMENT_SESSION_LIFETIME",
     "SEATS_TAKEN",
+    "Return",
     "announce_lapsed_holds",
     "cancel_booking",
     "close_unreached",
@@ -52,6 +57,9 @@ __all__ = [
     "gateway_says_paid",
     "handle_payment_event",
     "hold_seats",
+    "open_payment",
+    "payment_return",
+    "receive_webhook",
     "refund_tickets",
     "refunds_close_at",
     "reissue_ticket",

@@ -6,7 +6,9 @@ import math
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from redis import RedisError
 
+from accounts.services import ask_to_verify
 from audit.services import Kind
 from bookings import checkout
 from bookings.errors import (
@@ -16,6 +18,7 @@ from bookings.errors import (
     InvalidRequest,
     SeatsUnavailable,
     VerificationRequired,
+    WaitingRoomRequired,
 )
 from bookings.models import Booking
 from bookings.ratelimit import check_rate
@@ -29,6 +32,7 @@ from cinema.pricing import PricingError
 from seats import holds
 from seats.best import best_available
 from seats.seatmap import SeatStates, read_seat_states
+from waitingroom import services as waiting_room
 
 
 def _validate_labels(*, plan: Plan, labels: list[str]) -> list[str]:
@@ -117,16 +121,20 @@ def hold_seats(
     labels: list[str] | None = None,
     best: int | None = None,
     states: SeatStates | None = None,
+    admission: str = "",
 ) -> Booking:
     """Hold the seats (or the `best` n) for the user as one PENDING booking, or hold nothing.
 
     A user's open booking for the showtime is replaced by the new selection atomically: if the
-    new seats cannot all be held, the old hold stays as it was. `states` are the showtime's seat
-    states as this request read them (read here if not given, or if they lack what is needed:
-    every seat's for `best`, else those of `labels`).
+    new seats cannot all be held, the old hold stays as it was. With the showtime's waiting room
+    on, `admission` (the token the room gave the user) must let them in. An address not yet
+    confirmed is sent the link (which brings them back to these seats). `states` are the
+    showtime's seat states as this request read them (read here if not given, or if they lack
+    what is needed: every seat's for `best`, else those of `labels`).
     """
     check_rate(user=user, action="hold")
     check_on_sale(showtime)
+    _check_let_in(showtime=showtime, user=user, admission=admission)
     plan = get_plan(showtime.auditorium)
     if best is not None:
         if states is None or states.only is not None:
@@ -208,6 +216,12 @@ def hold_seats(
                 **({"best": best} if best is not None else {}),
                 **({"replaced": dropped} if dropped else {}),
             )
+    except VerificationRequired:
+        email = ask_to_verify(user=user, return_to=showtime.selection_url(labels))
+        raise VerificationRequired(
+            f"Confirm your email address before holding seats. We have sent a link to {email}: "
+            "open it and you will come back to these seats."
+        ) from None
     except IntegrityError:
         # A second request of the same user won the race for the one open booking.
         seat_changes.hold_undone(showtime=showtime, labels=added, token=token)
@@ -215,6 +229,21 @@ def hold_seats(
             "You already have seats held for this showtime.", conflicts=[]
         ) from None
     return booking
+
+
+def _check_let_in(*, showtime: Showtime, user, admission: str) -> None:
+    """With the waiting room on, only shoppers it has let in may hold seats."""
+    try:
+        let_in = waiting_room.admitted(showtime=showtime, user=user, token=admission)
+    except RedisError:
+        raise WaitingRoomRequired(
+            "The waiting room cannot let anyone in right now: your place in the queue is kept."
+        ) from None
+    if not let_in:
+        raise WaitingRoomRequired(
+            "Seats for this showtime are sold through a waiting room, to be fair to everyone: "
+            "join the queue and you will be let in to choose seats when it is your turn."
+        )
 
 
 def suggest_best_seats(*, showtime: Showtime, count: int, states: SeatStates) -> list[str]:

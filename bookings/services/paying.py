@@ -3,12 +3,13 @@ pages ask the gateway or tell the audit trail about payments."""
 
 from datetime import timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Kind, record
+from audit.services import Kind
 from bookings.errors import BookingClosed, HoldLost, PaymentFailed, PriceChanged, SalesEnded
 from bookings.models import Booking, Payment
 from bookings.services.records import audit_booking, locked
@@ -129,7 +130,32 @@ def gateway_says_paid(*, payment: Payment) -> bool:
     return session.status == SessionStatus.PAID
 
 
-def reject_webhook(*, problem: str, address: str) -> None:
-    """Audit a webhook that was refused (a forgery, a replay, or one for no payment of ours)."""
-    with transaction.atomic():
-        record(Kind.WEBHOOK_REJECTED, detail={"problem": problem[:200], "address": address})
+class Return(StrEnum):
+    """What a buyer back from the gateway's page is shown."""
+
+    SETTLED = "settled"  # the booking is no longer pending: its tickets, or why not
+    CONFIRMING = "confirming"  # paid at the gateway; its webhook has not settled it yet
+    CHECKOUT = "checkout"  # came back without paying (or left the page): the checkout again
+
+
+def payment_return(*, booking: Booking, payment: Payment | None, polling: bool) -> Return:
+    """Where a buyer back from the gateway stands (it only reads). `payment` is the booking's
+    open payment, read before the booking (a webhook settling it between the two reads then
+    shows as a booking no longer pending, not as a payment gone). While the page polls, the
+    gateway is not asked again."""
+    if booking.status != Booking.Status.PENDING:
+        return Return.SETTLED
+    if payment is None or not (polling or gateway_says_paid(payment=payment)):
+        return Return.CHECKOUT
+    return Return.CONFIRMING
+
+
+def open_payment(*, booking_ref: str, user) -> Payment | None:
+    """The user's newest open payment for the booking `booking_ref`."""
+    return (
+        Payment.objects.filter(
+            booking__ref=booking_ref, booking__user=user, status=Payment.Status.OPEN
+        )
+        .order_by("-created_at")
+        .first()
+    )

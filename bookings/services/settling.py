@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.services import Kind
+from audit.services import Kind, record
 from bookings import checkout
-from bookings.errors import UnknownPayment
+from bookings.errors import BadWebhook, BookingError, UnknownPayment
 from bookings.models import Booking, Payment, Refund, Ticket, WebhookEvent
 from bookings.services import seat_changes
 from bookings.services.records import audit_booking, booking_facts, locked, money_facts
@@ -33,6 +33,22 @@ class _Duplicate(Exception):
 class _SeatsTaken(Exception):
     """The tickets' UNIQUE constraint refused a seat: the transaction is spoilt, so settle
     again in a fresh one, as a payment whose seats are gone."""
+
+
+def receive_webhook(*, payload: bytes, headers, address: str) -> tuple[str, str]:
+    """Verify a gateway's event and act on it once; returns its id and what happened. An event
+    refused (a forgery, a replay past its time, one for no payment of ours) is audited with the
+    sender's `address`, and raises BadWebhook or UnknownPayment."""
+    try:
+        event = get_gateway().parse_webhook(payload=payload, headers=headers)
+    except GatewayError as error:
+        reject_webhook(problem=str(error), address=address)
+        raise BadWebhook(str(error)) from None
+    try:
+        return event.id, handle_payment_event(event=event)
+    except BookingError as error:
+        reject_webhook(problem=error.message, address=address)
+        raise
 
 
 def handle_payment_event(*, event: Event) -> str:
@@ -272,3 +288,9 @@ def close_unreached(*, payment: Payment) -> str:
     """Close an attempt that never reached the gateway (the process stopped before asking)."""
     with transaction.atomic():
         return _close_unpaid(payment=payment)
+
+
+def reject_webhook(*, problem: str, address: str) -> None:
+    """Audit a webhook that was refused (a forgery, a replay, or one for no payment of ours)."""
+    with transaction.atomic():
+        record(Kind.WEBHOOK_REJECTED, detail={"problem": problem[:200], "address": address})

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from bookings import services as bookings
+from bookings.errors import WaitingRoomRequired
 from bookings.models import Booking
 from cinema.models import Showtime
 from cinema.services import schedule_showtime
@@ -52,6 +53,25 @@ def test_without_being_let_in_the_hold_is_refused_with_a_link_to_the_queue(room,
     assert "sold through a waiting room" in response.text
     assert f'href="/showtimes/{room.pk}/queue/"' in response.text
     assert not Booking.objects.exists()
+
+
+def test_the_hold_service_itself_refuses_a_shopper_the_room_has_not_let_in(room, user):
+    """Any caller of the hold service (a page, the API, a command) meets the queue: it is the
+    service that checks the admission, not a view."""
+    with pytest.raises(WaitingRoomRequired):
+        bookings.hold_seats(user=user, showtime=room, labels=["A3"])
+    with pytest.raises(WaitingRoomRequired):
+        bookings.hold_seats(user=user, showtime=room, labels=["A3"], admission="forged")
+    assert not Booking.objects.exists()
+    entry = services.enter(showtime=room, member=f"u{user.pk}", token="", arrived_ms=None)
+    services.admit_pass()
+    admitted = services.enter(
+        showtime=room, member=f"u{user.pk}", token=entry.cookie, arrived_ms=None
+    )
+    booking = bookings.hold_seats(
+        user=user, showtime=room, labels=["A3"], admission=admitted.cookie
+    )
+    assert booking.status == Booking.Status.PENDING
 
 
 def test_queue_then_let_in_then_hold(room, user):
