@@ -16,6 +16,7 @@ from cinema.models import Auditorium, Movie
 from cinema.services import one_price_list, save_auditorium, schedule_showtime
 from config.settings import cache_config, channel_layers
 from infra.redis import get_redis
+from waitingroom.models import WaitingRoom
 
 
 def _test_redis_url() -> str:
@@ -201,3 +202,16 @@ def showtime(movie, auditorium):
         starts_at=timezone.now() + timedelta(days=1),
         price_list=one_price_list(Decimal("10.00")),
     )
+
+
+def open_waiting_room(showtime, **fields):
+    """Turn the showtime's waiting room on, with any of its numbers (`max_active`...); returns
+    the showtime (its `room` read again when next asked for)."""
+    WaitingRoom.objects.update_or_create(showtime=showtime, defaults={"on": True, **fields})
+    showtime.refresh_from_db()
+    return showtime
+
+
+def room_of(showtime) -> WaitingRoom:
+    """The showtime's waiting room as the database has it now."""
+    return WaitingRoom.objects.get(showtime=showtime)

@@ -14,6 +14,7 @@ from bookings import reports
 from cinema.models import Showtime
 from infra.inputs import whole_number
 from waitingroom import services as room_services
+from waitingroom.models import WaitingRoom
 
 
 @permission_required("cinema.view_showtime", raise_exception=True)
@@ -22,11 +23,12 @@ def waiting_rooms(request):
     now = timezone.now()
     showtimes = (
         Showtime.objects.filter(starts_at__gte=now)
-        .filter(Q(waiting_room=True) | Q(on_sale_at__gt=now))
-        .select_related("movie", "auditorium")
+        .filter(Q(room__on=True) | Q(on_sale_at__gt=now))
+        .select_related("movie", "auditorium", "room")
         .order_by("on_sale_at", "starts_at")[:100]
     )
-    context = {**admin.site.each_context(request), "title": "Waiting rooms", "showtimes": showtimes}
+    rooms = [(showtime, WaitingRoom.of(showtime)) for showtime in showtimes]
+    context = {**admin.site.each_context(request), "title": "Waiting rooms", "rooms": rooms}
     return render(request, "backoffice/waiting_rooms.html", context)
 
 

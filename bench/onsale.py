@@ -33,8 +33,8 @@ on-sale moment, a few seconds ahead, before its sale starts.
 1. Room OFF. A buyer arriving before on-sale keeps refreshing until it opens, so every early
    buyer sends its first hold at the on-sale moment; later ones at their arrival. Each shops
    until it has bought or sees the hall sold out.
-2. Room ON: `waiting_room`, `room_max_active` (`--max-active`, default the model's 150) and
-   `room_admit_per_minute` (`--rate`, default 600) set on the showtime. At its arrival a buyer
+2. Room ON: the showtime's WaitingRoom `on`, `max_active` (`--max-active`, default the model's
+   150) and `admit_per_minute` (`--rate`, default 600). At its arrival a buyer
    GETs /showtimes/<id>/queue/ (joining; the answer sets its signed claim cookie `wr<id>`), then
    opens the WebSocket /ws/queue/<id>/ with its session cookie and Origin and waits for "It is
    your turn."; it then GETs the queue page with ?go=1 as htmx does, which answers with
@@ -515,13 +515,12 @@ def claim_score(room_cookie: str, name: str) -> float:
 
 def prepare(showtime: int, *, on_sale: float, room: bool, max_active: int, rate: int) -> None:
     from cinema.models import Showtime
+    from waitingroom.models import WaitingRoom
 
-    Showtime.objects.filter(pk=showtime).update(
-        on_sale_at=datetime.fromtimestamp(on_sale, tz=UTC),
-        waiting_room=room,
-        room_max_active=max_active,
-        room_admit_per_minute=rate,
-        room_paused=False,
+    Showtime.objects.filter(pk=showtime).update(on_sale_at=datetime.fromtimestamp(on_sale, tz=UTC))
+    WaitingRoom.objects.update_or_create(
+        showtime_id=showtime,
+        defaults={"on": room, "max_active": max_active, "admit_per_minute": rate, "paused": False},
     )
 
 

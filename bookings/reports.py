@@ -20,6 +20,7 @@ from bookings.models import Ticket
 from cinema.models import Seat, Showtime
 from waitingroom import queue
 from waitingroom import services as room
+from waitingroom.models import WaitingRoom
 
 ZERO = Decimal("0.00")
 HOUR = timedelta(hours=1)
@@ -318,6 +319,7 @@ class RoomFigures:
     """A waiting room at a glance, for the staff page that steers it during an on-sale."""
 
     showtime: Showtime
+    room: WaitingRoom
     capacity: int
     sold: int
     sold_per_minute: float  # over the last five minutes (or since on-sale, if later)
@@ -340,7 +342,7 @@ def get_room_figures(*, showtime_id: int) -> RoomFigures:
     """The room's queue, shoppers and pace, and the showtime's sales and their pace (two
     queries and two Redis round trips); raises Showtime.DoesNotExist for an unknown one."""
     showtime = (
-        Showtime.objects.select_related("movie", "auditorium")
+        Showtime.objects.select_related("movie", "auditorium", "room")
         .annotate(capacity=_sellable_seats())
         .get(pk=showtime_id)
     )
@@ -355,6 +357,7 @@ def get_room_figures(*, showtime_id: int) -> RoomFigures:
         admitted_per_minute = room.pace(showtime)
     return RoomFigures(
         showtime=showtime,
+        room=WaitingRoom.of(showtime),
         capacity=showtime.capacity,
         sold=counts["sold"],
         sold_per_minute=counts["recent"] / minutes if since < now else 0.0,

@@ -69,7 +69,8 @@ def _sign_in_first(back_to):
 
 def _showtime_or_404(showtime_id: int) -> Showtime:
     return get_object_or_404(
-        Showtime.objects.select_related("movie", "auditorium", "price_list"), pk=showtime_id
+        Showtime.objects.select_related("movie", "auditorium", "price_list", "room"),
+        pk=showtime_id,
     )
 
 
@@ -128,7 +129,7 @@ def _render_showtime(
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
         "suggested": suggested,
         "live": True,
-        "room_presence": showtime.waiting_room and request.user.is_authenticated,
+        "room_presence": waiting_room.is_on(showtime) and request.user.is_authenticated,
     }
     return render(request, "bookings/showtime.html", context, status=status)
 
@@ -218,7 +219,11 @@ def hold(request, showtime_id: int):
 def _my_booking(request, ref: str) -> Booking:
     return get_object_or_404(
         Booking.objects.select_related(
-            "showtime__movie", "showtime__auditorium", "showtime__price_list", "voucher"
+            "showtime__movie",
+            "showtime__auditorium",
+            "showtime__price_list",
+            "showtime__room",
+            "voucher",
         ),
         ref=ref,
         user=request.user,
@@ -250,7 +255,7 @@ def _render_booking(
         and timezone.now() < services.refunds_close_at(booking.showtime),
         "refund_cutoff_hours": settings.REFUND_CUTOFF_HOURS,
         "hold_ttl": settings.HOLD_TTL_SECONDS,
-        "room_presence": pending and booking.showtime.waiting_room,
+        "room_presence": pending and waiting_room.is_on(booking.showtime),
     }
     status = http_status(error) if error else 200
     return render(request, "bookings/booking.html", context, status=status)

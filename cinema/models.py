@@ -167,23 +167,6 @@ class Showtime(models.Model):
     on_sale_at = models.DateTimeField(
         null=True, blank=True, help_text="When seats go on sale; blank: they are on sale now."
     )
-    waiting_room = models.BooleanField(
-        default=False,
-        help_text="Shoppers queue fairly and are let in at a pace the site can serve (for an "
-        "on-sale rush). A new showtime of a high-demand film starts with it on.",
-    )
-    room_max_active = models.PositiveIntegerField(
-        default=150, help_text="Shoppers choosing seats at once, at most."
-    )
-    room_admit_per_minute = models.PositiveIntegerField(
-        default=600, help_text="New shoppers let in per minute, at most."
-    )
-    room_window_minutes = models.PositiveSmallIntegerField(
-        default=10, help_text="How long a shopper let in has to hold seats."
-    )
-    room_paused = models.BooleanField(
-        default=False, help_text="Let nobody new in for now (the queue keeps its order)."
-    )
 
     class Format(models.TextChoices):
         STANDARD = "2d", "2D"

@@ -73,7 +73,7 @@ def schedule_showtime(
     # Serialise scheduling per auditorium so two staff cannot book the same slot at once.
     Auditorium.objects.select_for_update().filter(pk=auditorium.pk).first()
     if showtime is None:
-        showtime = Showtime(waiting_room=movie.high_demand)
+        showtime = Showtime()  # a high-demand film's starts with its waiting room on (waitingroom)
     showtime.movie = movie
     showtime.auditorium = auditorium
     showtime.starts_at = starts_at

@@ -62,7 +62,7 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
         _watching[showtime.pk][member] += 1
         await self.channel_layer.group_add(services.group_name(showtime.pk), self.channel_name)
         now = await sync_to_async(_read, thread_sensitive=False)(showtime, [member])
-        await self._show(*now, paused=showtime.room_paused, at=0)
+        await self._show(*now, paused=showtime.room.paused, at=0)
 
     async def disconnect(self, code):
         if self.showtime is None:
@@ -115,10 +115,10 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
             rendered.clear()
             rendered["at"] = at
         if says not in rendered:
-            self.showtime.room_paused = paused
             context = place_context(
                 showtime=self.showtime,
                 place=place,
+                paused=paused,
                 queue_url=reverse("waitingroom:queue", args=[self.showtime.pk]),
                 wait_minutes=wait,
             )
@@ -128,8 +128,8 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
 
 def _find(scope, showtime_id: int) -> tuple[Showtime | None, str]:
     showtime = (
-        Showtime.objects.select_related("movie", "auditorium")
-        .filter(pk=showtime_id, waiting_room=True)
+        Showtime.objects.select_related("movie", "auditorium", "room")
+        .filter(pk=showtime_id, room__on=True)
         .first()
     )
     member = services.member_for(scope["user"])

@@ -27,6 +27,7 @@ from cinema.models import Showtime
 from infra.domain import DomainError
 from infra.websockets import send_to_group
 from waitingroom import queue
+from waitingroom.models import WaitingRoom
 
 SALT = "waitingroom.admission"
 
@@ -55,13 +56,19 @@ def _ms(moment) -> int:
     return int(moment.timestamp() * 1000) if moment else 0
 
 
+def is_on(showtime: Showtime) -> bool:
+    """Whether the showtime sells through its waiting room."""
+    return WaitingRoom.of(showtime).on
+
+
 def rules_for(showtime: Showtime) -> queue.Rules:
+    room = WaitingRoom.of(showtime)
     return queue.Rules(
         on_sale_ms=_ms(showtime.on_sale_at),
-        max_active=showtime.room_max_active,
-        rate_per_minute=showtime.room_admit_per_minute,
-        window_ms=showtime.room_window_minutes * 60_000,
-        paused=showtime.room_paused or not showtime.on_sale,
+        max_active=room.max_active,
+        rate_per_minute=room.admit_per_minute,
+        window_ms=room.window_minutes * 60_000,
+        paused=room.paused or not showtime.on_sale,
     )
 
 
@@ -111,7 +118,7 @@ def _claims(token: str, showtime: Showtime, member: str) -> dict | None:
 def admitted(*, showtime: Showtime, user, token: str) -> bool:
     """Whether the user may shop the showtime now: the room is off, or `token` (their admission
     token) is valid for this showtime and account and its slot is still held."""
-    if not showtime.waiting_room:
+    if not is_on(showtime):
         return True
     member = member_for(user)
     if isinstance(member, NoPlace):
@@ -153,7 +160,7 @@ def estimate(ahead: int, per_minute: float | None) -> int | None:
 
 def finished(*, showtime: Showtime, user_id: int) -> None:
     """The account bought (or gave up): its active slot goes to the next in line."""
-    if showtime.waiting_room:
+    if is_on(showtime):
         queue.leave(showtime_id=showtime.pk, member=f"u{user_id}")
 
 
@@ -171,7 +178,9 @@ _told: dict[int, float] = {}
 def open_rooms():
     """The showtimes whose waiting room is on and whose showtime has not started: the worker's
     and the metrics' rooms."""
-    return Showtime.objects.filter(waiting_room=True, starts_at__gt=timezone.now())
+    return Showtime.objects.filter(room__on=True, starts_at__gt=timezone.now()).select_related(
+        "room"
+    )
 
 
 def admit_pass() -> int:
@@ -191,24 +200,24 @@ def admit_pass() -> int:
         if members or at / 1000 - _told.get(showtime.pk, 0) >= TELL_EVERY_SECONDS:
             _told[showtime.pk] = at / 1000
             queue.keep_until(showtime_id=showtime.pk, until_ms=_ms(showtime.starts_at + KEEP_AFTER))
-            moved = {"type": "queue.moved", "at": at, "paused": showtime.room_paused}
+            moved = {"type": "queue.moved", "at": at, "paused": showtime.room.paused}
             send_to_group(group_name(showtime.pk), moved)
     return total
 
 
 # What staff tell a room (the staff page's buttons, the command's actions) -> what it sets.
 SWITCHES = {
-    "on": {"waiting_room": True},
-    "off": {"waiting_room": False},
-    "pause": {"room_paused": True},
-    "resume": {"room_paused": False},
+    "on": {"on": True},
+    "off": {"on": False},
+    "pause": {"paused": True},
+    "resume": {"paused": False},
 }
 # The room's numbers by the names staff give them (the page's fields, the command's options)
-# -> (the Showtime field, what it is called). Each is a whole number, 1 or more.
+# -> (the WaitingRoom field, what it is called). Each is a whole number, 1 or more.
 NUMBERS = {
-    "max_active": ("room_max_active", "shoppers at once"),
-    "rate": ("room_admit_per_minute", "shoppers let in a minute"),
-    "window": ("room_window_minutes", "minutes to hold seats"),
+    "max_active": ("max_active", "shoppers at once"),
+    "rate": ("admit_per_minute", "shoppers let in a minute"),
+    "window": ("window_minutes", "minutes to hold seats"),
 }
 _SWITCH_FIELDS = {field for sets in SWITCHES.values() for field in sets}
 _NUMBER_FIELDS = dict(NUMBERS.values())
@@ -220,8 +229,9 @@ class RoomError(DomainError):
     code = "invalid_room_change"
 
 
-def change_room(*, showtime: Showtime, action: str, changes: dict, by: str) -> Showtime:
-    """Turn the room on or off, pause or resume it, or change its numbers; audited."""
+def change_room(*, showtime: Showtime, action: str, changes: dict, by: str) -> WaitingRoom:
+    """Turn the room on or off, pause or resume it, or change its numbers; audited. Returns the
+    room as it now is."""
     for field, value in changes.items():
         if field in _SWITCH_FIELDS:
             if not isinstance(value, bool):
@@ -232,13 +242,23 @@ def change_room(*, showtime: Showtime, action: str, changes: dict, by: str) -> S
                 raise RoomError(f"The number of {name} must be a whole number, 1 or more.")
         else:
             raise RoomError(f"{field} is not a setting of the waiting room.")
-    if changes:
-        with transaction.atomic():
-            Showtime.objects.filter(pk=showtime.pk).update(**changes)
-            record(
-                Kind.WAITING_ROOM_CHANGED,
-                showtime_id=showtime.pk,
-                detail={"action": action, **changes, "by": by},
-            )
-        showtime.refresh_from_db()
-    return showtime
+    if not changes:
+        return WaitingRoom.of(showtime)
+    with transaction.atomic():
+        room, _ = WaitingRoom.objects.select_for_update().get_or_create(showtime=showtime)
+        for field, value in changes.items():
+            setattr(room, field, value)
+        room.save(update_fields=list(changes))
+        record(
+            Kind.WAITING_ROOM_CHANGED,
+            showtime_id=showtime.pk,
+            detail={"action": action, **changes, "by": by},
+        )
+    showtime.room = room
+    return room
+
+
+def open_for_high_demand(*, showtime: Showtime) -> None:
+    """A new showtime of a high-demand film starts with its waiting room on."""
+    if showtime.movie.high_demand:
+        WaitingRoom.objects.create(showtime=showtime, on=True)

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from cinema.models import Showtime
 from infra.limits import ARRIVED
 from waitingroom import queue, services
+from waitingroom.models import WaitingRoom
 
 POLL_SECONDS = 2
 # The claim to a place outlives any queue: a day.
@@ -25,9 +26,9 @@ def _moment(ms: int) -> datetime | None:
 @require_GET
 def queue_page(request, showtime_id: int):
     showtime = get_object_or_404(
-        Showtime.objects.select_related("movie", "auditorium"), pk=showtime_id
+        Showtime.objects.select_related("movie", "auditorium", "room"), pk=showtime_id
     )
-    if not showtime.waiting_room:
+    if not services.is_on(showtime):
         return redirect(showtime.get_absolute_url())
     member = services.member_for(request.user)
     try:
@@ -51,6 +52,7 @@ def queue_page(request, showtime_id: int):
         context = place_context(
             showtime=showtime,
             place=entry.place,
+            paused=WaitingRoom.of(showtime).paused,
             queue_url=request.path,
             wait_minutes=services.wait_minutes(showtime, entry.place),
         )
@@ -80,12 +82,13 @@ def _no_place(request, showtime: Showtime, why):
     return render(request, "waitingroom/queue.html", context)
 
 
-def place_context(*, showtime: Showtime, place, queue_url: str, wait_minutes) -> dict:
+def place_context(*, showtime: Showtime, place, paused: bool, queue_url: str, wait_minutes) -> dict:
     """What `_place.html` shows, for the page, its polling and the WebSocket alike."""
     ahead, rounded = services.shown_ahead(place.ahead)
     return {
         "showtime": showtime,
         "place": place,
+        "paused": paused,
         "ahead": ahead,
         "rounded": rounded,
         "queue_url": queue_url,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from bookings.tests.test_reports import sell
-from conftest import redis_unreachable, verified_user
+from conftest import open_waiting_room, redis_unreachable, room_of, verified_user
 from waitingroom import queue, services
 
 pytestmark = pytest.mark.django_db
@@ -18,11 +18,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def room(showtime):
-    showtime.waiting_room = True
-    showtime.room_max_active = 1
     showtime.on_sale_at = timezone.now() - timedelta(minutes=2)
-    showtime.save(update_fields=["waiting_room", "room_max_active", "on_sale_at"])
-    return showtime
+    showtime.save(update_fields=["on_sale_at"])
+    return open_waiting_room(showtime, max_active=1)
 
 
 def page(showtime) -> str:
@@ -65,13 +63,12 @@ def test_staff_pause_resume_and_change_the_pace_audited(staff, room, staff_user)
     assert staff.get(page(room)).status_code == 200
     response = staff.post(page(room), {"action": "pause"})
     assert response.status_code == 303 and response["Location"] == page(room)
-    room.refresh_from_db()
-    assert room.room_paused
+    assert room_of(room).paused
     staff.post(page(room), {"action": "resume"})
     staff.post(page(room), {"action": "set", "max_active": "40", "rate": "900", "window": "8"})
-    room.refresh_from_db()
-    assert not room.room_paused
-    assert (room.room_max_active, room.room_admit_per_minute, room.room_window_minutes) == (
+    assert not room_of(room).paused
+    settings = room_of(room)
+    assert (settings.max_active, settings.admit_per_minute, settings.window_minutes) == (
         40,
         900,
         8,
@@ -82,7 +79,7 @@ def test_staff_pause_resume_and_change_the_pace_audited(staff, room, staff_user)
         ("resume", "ops"),
         ("set", "ops"),
     ]
-    assert events.last().detail["room_admit_per_minute"] == 900
+    assert events.last().detail["admit_per_minute"] == 900
 
 
 @pytest.mark.parametrize(
@@ -103,8 +100,8 @@ def test_bad_changes_are_refused_with_a_message_and_change_nothing(staff, room, 
     response = staff.post(page(room), form)
     assert response.status_code == 400
     assert 'class="errornote" role="alert"' in response.text
-    room.refresh_from_db()
-    assert (room.room_max_active, room.room_admit_per_minute, room.room_window_minutes) == (
+    settings = room_of(room)
+    assert (settings.max_active, settings.admit_per_minute, settings.window_minutes) == (
         1,
         600,
         10,
@@ -124,16 +121,14 @@ def test_only_staff_who_may_change_showtimes_steer_the_room(client, room, user):
     shown = client.get(page(room))
     assert shown.status_code == 200 and "Steer the room" not in shown.text
     assert client.post(page(room), {"action": "pause"}).status_code == 403
-    room.refresh_from_db()
-    assert not room.room_paused
+    assert not room_of(room).paused
 
 
 def test_a_post_without_csrf_is_refused(staff_user, room):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff_user)
     assert client.post(page(room), {"action": "pause"}).status_code == 403
-    room.refresh_from_db()
-    assert not room.room_paused
+    assert not room_of(room).paused
 
 
 def test_with_redis_down_the_page_says_so(staff, room, settings):
@@ -151,6 +146,13 @@ def test_the_list_shows_upcoming_rooms_and_later_on_sales(staff, room, showtime)
     listed = staff.get("/admin/waiting-room/")
     assert listed.status_code == 200
     assert f'href="{page(room)}"' in listed.text
-    room.waiting_room = False
-    room.save(update_fields=["waiting_room"])
+    open_waiting_room(room, on=False)
     assert f'href="{page(room)}"' not in staff.get("/admin/waiting-room/").text
+
+
+def test_the_showtimes_admin_page_says_how_its_room_is_and_links_to_it(staff, room, showtime):
+    shown = staff.get(f"/admin/cinema/showtime/{room.pk}/change/")
+    assert shown.status_code == 200
+    assert f'on: <a href="{page(room)}">steer it</a>' in shown.text
+    # The form has no room fields: changes go through the audited page.
+    assert 'name="on"' not in shown.text and 'name="max_active"' not in shown.text

@@ -26,7 +26,7 @@ def locked(booking: Booking) -> Booking:
     showtime every other buyer reads)."""
     return (
         Booking.objects.select_for_update(of=("self",))
-        .select_related("user", "showtime__movie", "showtime__auditorium")
+        .select_related("user", "showtime__movie", "showtime__auditorium", "showtime__room")
         .get(pk=booking.pk)
     )
 

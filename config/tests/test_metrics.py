@@ -9,6 +9,7 @@ from prometheus_client import REGISTRY
 from audit.notifier import Notifier
 from audit.services import Kind, record
 from config.asgi import application
+from conftest import open_waiting_room
 from infra.tests.test_overload import _assert_busy, _request, _slow_request, one_place  # noqa: F401
 from tests.websocket import ORIGIN, close_worker_connections  # noqa: F401 (fixture)
 from waitingroom import queue
@@ -91,8 +92,7 @@ def test_holds_are_counted_by_outcome(showtime, user, bob, token):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_scrape_reads_the_waiting_rooms_the_stream_and_the_pools(showtime, token):
-    showtime.waiting_room = True
-    showtime.save(update_fields=["waiting_room"])
+    open_waiting_room(showtime)
     for member in ("u1", "u2", "u3"):
         queue.join(showtime_id=showtime.pk, member=member, on_sale_ms=0)
     record(Kind.SYSTEM_ERROR)

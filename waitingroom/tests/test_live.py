@@ -8,6 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from config.asgi import application
+from conftest import open_waiting_room
 from tests.websocket import ORIGIN, close_worker_connections, session_cookie  # noqa: F401 (fixture)
 from waitingroom import queue, services
 
@@ -16,10 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def room(showtime):
-    showtime.waiting_room = True
-    showtime.room_max_active = 1
-    showtime.save(update_fields=["waiting_room", "room_max_active"])
-    return showtime
+    return open_waiting_room(showtime, max_active=1)
 
 
 async def _connect(path: str, *headers) -> WebsocketCommunicator:

@@ -16,9 +16,8 @@ from audit.models import AuditEvent
 from bookings import services as bookings
 from bookings.errors import WaitingRoomRequired
 from bookings.models import Booking
-from cinema.models import Showtime
 from cinema.services import schedule_showtime
-from conftest import pay, redis_unreachable, verified_user
+from conftest import open_waiting_room, pay, redis_unreachable, room_of, verified_user
 from waitingroom import queue, services
 
 pytestmark = pytest.mark.django_db
@@ -26,9 +25,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def room(showtime):
-    showtime.waiting_room = True
-    showtime.save(update_fields=["waiting_room"])
-    return showtime
+    return open_waiting_room(showtime)
 
 
 def _client(user=None) -> Client:
@@ -112,8 +109,7 @@ def test_a_token_works_only_for_its_account_and_showtime_and_until_it_expires(
         starts_at=room.starts_at + timedelta(hours=3),
         price_list=room.price_list,
     )
-    Showtime.objects.filter(pk=second.pk).update(waiting_room=True)
-    second.refresh_from_db()
+    open_waiting_room(second)
     elsewhere = _client(user)
     elsewhere.cookies[services.cookie_name(second.pk)] = token
     assert _hold(elsewhere, second, "A4").status_code == 403
@@ -131,8 +127,7 @@ def test_buying_frees_the_slot_for_the_next_in_line(
     room, user, bob, django_capture_on_commit_callbacks
 ):
     buyer, next_in_line = _client(user), _client(bob)
-    room.room_max_active = 1
-    room.save(update_fields=["room_max_active"])
+    open_waiting_room(room, max_active=1)
     _queue(buyer, room)
     _queue(next_in_line, room)
     assert services.admit_pass() == 1
@@ -205,8 +200,7 @@ def test_ops_turn_the_room_on_pause_it_and_change_its_pace(showtime, user):
     assert services.admit_pass() == 0  # paused: the queue keeps its order, nobody new comes in
     call_command("waiting_room", "resume", str(showtime.pk), "--rate", "30", stdout=StringIO())
     assert services.admit_pass() == 1
-    showtime.refresh_from_db()
-    assert (showtime.room_paused, showtime.room_admit_per_minute) == (False, 30)
+    assert (room_of(showtime).paused, room_of(showtime).admit_per_minute) == (False, 30)
     changes = AuditEvent.objects.filter(kind=AuditEvent.Kind.WAITING_ROOM_CHANGED)
     assert [event.detail["action"] for event in changes.order_by("id")] == ["on", "pause", "resume"]
     for bad in (["on", "x"], ["on", "999999"], ["on", str(showtime.pk), "--rate", "0"]):
@@ -259,8 +253,7 @@ def own_redis(settings):
 
 def test_a_redis_restart_costs_no_one_their_place(room, user, bob, own_redis):
     carol = verified_user("carol")
-    room.room_max_active = 1
-    room.save(update_fields=["room_max_active"])
+    open_waiting_room(room, max_active=1)
     shopper, second, third = _client(user), _client(bob), _client(carol)
     for client in (shopper, second, third):
         _queue(client, room)

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"There is no showtime {showtime}.")
         try:
-            found = services.change_room(
+            room = services.change_room(
                 showtime=found,
                 action=action,
                 changes=self._changes(action, options),
@@ -37,11 +37,11 @@ class Command(BaseCommand):
         except services.RoomError as error:
             raise CommandError(str(error)) from None
         queued, active = queue.sizes(showtime_id=found.pk)
-        state = "off" if not found.waiting_room else "paused" if found.room_paused else "on"
+        state = "off" if not room.on else "paused" if room.paused else "on"
         self.stdout.write(
             f"Showtime {found.pk} ({found}): waiting room {state}; {queued} queued, {active} "
-            f"shopping (at most {found.room_max_active}); {found.room_admit_per_minute} let in "
-            f"a minute; {found.room_window_minutes} minutes each."
+            f"shopping (at most {room.max_active}); {room.admit_per_minute} let in "
+            f"a minute; {room.window_minutes} minutes each."
         )
 
     def _changes(self, action: str, options: dict) -> dict:
