@@ -77,7 +77,13 @@ class WaitingRoomRequired(BookingError):
 
 
 class RateLimited(BookingError):
+    """Too many of one action in a window; `wait` is the seconds until the next."""
+
     code = "rate_limited"
+
+    def __init__(self, message: str, *, wait: int):
+        super().__init__(message)
+        self.wait = wait
 
 
 class UnknownPayment(BookingError):

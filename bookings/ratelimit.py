@@ -18,4 +18,5 @@ def check_rate(*, user, action: str) -> None:
     pipe.expire(key, window)
     count, _ = pipe.execute()
     if count > limit:
-        raise RateLimited(f"Too many requests. Wait {window} seconds and try again.")
+        wait = window - int(time.time()) % window
+        raise RateLimited(f"Too many requests. Wait {wait} seconds and try again.", wait=wait)

@@ -169,14 +169,10 @@ def _hold_request(request) -> tuple[list[str], int | None]:
     if best is None:
         return labels, None
     count = whole_number(best, digits=4)
-    if labels:
-        problem = "Choose seats or ask for the best available, not both."
-    elif count is not None:
-        return labels, count
-    else:
-        problem = "Best available needs a number of seats."
-    check_rate(user=request.user, action="hold")
-    raise InvalidRequest(problem)
+    if count is None:
+        check_rate(user=request.user, action="hold")
+        raise InvalidRequest("Best available needs a number of seats.")
+    return labels, count
 
 
 def _back_to_the_selection(request, showtime_id: int) -> str:

@@ -115,3 +115,27 @@ def showtimes_by_day(*, movie: Movie) -> list[tuple[date, list[Showtime]]]:
         (day, list(group))
         for day, group in groupby(showtimes, key=lambda s: timezone.localdate(s.starts_at))
     ]
+
+
+def listed(showtimes: QuerySet[Showtime]) -> list[Showtime]:
+    """These showtimes (ordered and sliced as given) with their film, hall and price list, each
+    with its availability and "from" price."""
+    showtimes = showtimes.select_related("movie", "auditorium", "price_list")
+    return _attach_availability(list(_with_availability(showtimes)))
+
+
+def upcoming_showtimes(
+    *, day: date | None = None, film: str = "", projection: str = "", limit: int = 200
+) -> list[Showtime]:
+    """Showtimes still to start (on the local `day`, if given), of the film whose slug is `film`
+    and in the `projection` format if given, the soonest first: at most `limit` of them, each with
+    its availability and "from" price."""
+    showtimes = Showtime.objects.filter(starts_at__gt=timezone.now())
+    if day is not None:
+        start, end = _day_bounds(day)
+        showtimes = showtimes.filter(starts_at__gte=start, starts_at__lt=end)
+    if film:
+        showtimes = showtimes.filter(movie__slug=film)
+    if projection:
+        showtimes = showtimes.filter(format=projection)
+    return listed(showtimes.order_by("starts_at", "pk")[:limit])

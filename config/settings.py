@@ -110,6 +110,8 @@ INSTALLED_APPS = [
     "checkin",
     "waitingroom",
     "backoffice",
+    "api",
+    "ninja",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from api.v1 import api
 from config.health import health
 from config.metrics import metrics
 from infra.media import serve_media
@@ -22,6 +23,7 @@ urlpatterns = [
     path("admin/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
     path("", include("bookings.urls")),
     path("", include("checkin.urls")),
     path("", include("waitingroom.urls")),

@@ -133,6 +133,8 @@ def hold_seats(
     what is needed: every seat's for `best`, else those of `labels`).
     """
     check_rate(user=user, action="hold")
+    if best is not None and labels:
+        raise InvalidRequest("Choose seats or ask for the best available, not both.")
     check_on_sale(showtime)
     _check_let_in(showtime=showtime, user=user, admission=admission)
     plan = get_plan(showtime.auditorium)

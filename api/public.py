@@ -1,0 +1,146 @@
+"""What anyone may read: showtimes, a showtime, its seats as data, its prices."""
+
+from datetime import date
+from typing import Literal
+
+from django.conf import settings
+from django.db.models import prefetch_related_objects
+from django.http import Http404
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from api.schemas import PricesOut, Problem, SeatMapOut, ShowtimeOut
+from cinema.models import Showtime
+from cinema.plans import get_plan
+from cinema.pricing import showtime_card
+from cinema.selectors import listed, upcoming_showtimes
+from seats.broadcast import look, read_map
+from waitingroom.models import WaitingRoom
+
+router = Router(tags=["Showtimes"])
+
+LIST_MAX = 200
+
+
+class ShowtimeFilters(Schema):
+    day: date | None = Field(None, description="Only this local day (YYYY-MM-DD)")
+    film: str = Field("", max_length=200, description="Only this film (its slug)")
+    format: Literal["", "2d", "3d", "imax"] = Field("", description="Only this projection")
+
+
+def _money(amount) -> str | None:
+    return None if amount is None else f"{amount:.2f}"
+
+
+def _showtime(showtime: Showtime) -> dict:
+    movie = showtime.movie
+    return {
+        "id": showtime.pk,
+        "film": {
+            "slug": movie.slug,
+            "title": movie.title,
+            "runtime_minutes": movie.runtime_minutes,
+            "age_rating": movie.age_rating,
+        },
+        "auditorium": showtime.auditorium.name,
+        "starts_at": showtime.starts_at,
+        "ends_at": showtime.ends_at,
+        "format": showtime.format,
+        "subtitled": showtime.subtitled,
+        "audio_described": showtime.audio_described,
+        "on_sale": showtime.on_sale and not showtime.sale_opens_later,
+        "on_sale_at": showtime.on_sale_at if showtime.sale_opens_later else None,
+        "waiting_room": WaitingRoom.of(showtime).on,
+        "seats_left": showtime.availability.seats_left,
+        "from_price": _money(showtime.from_price),
+        "currency": settings.CURRENCY,
+    }
+
+
+def _listed(showtimes: list[Showtime]) -> list[dict]:
+    prefetch_related_objects(showtimes, "room")
+    return [_showtime(showtime) for showtime in showtimes]
+
+
+@router.get("/showtimes", response=list[ShowtimeOut], summary="Showtimes still to start")
+def showtimes(request, filters: Query[ShowtimeFilters]):
+    """The soonest first, at most 200."""
+    found = upcoming_showtimes(
+        day=filters.day, film=filters.film, projection=filters.format, limit=LIST_MAX
+    )
+    return _listed(found)
+
+
+def _one(showtime_id: int) -> Showtime:
+    found = (
+        Showtime.objects.select_related("movie", "auditorium", "price_list", "room")
+        .filter(pk=showtime_id)
+        .first()
+    )
+    if found is None:
+        raise Http404("There is no such showtime.")
+    return found
+
+
+@router.get(
+    "/showtimes/{showtime_id}",
+    response={200: ShowtimeOut, 404: Problem},
+    summary="A showtime",
+)
+def showtime(request, showtime_id: int):
+    found = _listed(listed(Showtime.objects.filter(pk=showtime_id)))
+    if not found:
+        raise Http404("There is no such showtime.")
+    return found[0]
+
+
+@router.get(
+    "/showtimes/{showtime_id}/seats",
+    response={200: SeatMapOut, 404: Problem},
+    summary="A showtime's seats, with their states and version",
+)
+def seats(request, showtime_id: int):
+    """Each seat's state as you see it (your own held seats are `mine`), read at `version`;
+    the live feed (`/showtimes/{id}/events`, the WebSocket) sends changes at higher ones."""
+    found = _one(showtime_id)
+    plan = get_plan(found.auditorium)
+    reading = read_map(showtime=found)
+    viewer = request.user.pk if request.user.is_authenticated else None
+    seats = []
+    for label, state, holder in reading.seats:
+        seat = plan.seats_by_label[label]
+        seats.append(
+            {
+                "label": label,
+                "row": seat.row,
+                "number": seat.number,
+                "kind": seat.kind,
+                "state": look(state, holder, viewer).value,
+            }
+        )
+    return {"showtime": found.pk, "version": reading.version, "seats": seats}
+
+
+@router.get(
+    "/showtimes/{showtime_id}/prices",
+    response={200: PricesOut, 404: Problem},
+    summary="A showtime's ticket types and prices",
+)
+def prices(request, showtime_id: int):
+    found = _one(showtime_id)
+    card = showtime_card(found)
+    return {
+        "showtime": found.pk,
+        "price_list": card.name,
+        "currency": settings.CURRENCY,
+        "ticket_types": [
+            {
+                "id": offer.type_id,
+                "name": offer.name,
+                "price": _money(offer.price),
+                "default": offer is card.default_for(found.movie.age_rating),
+            }
+            for offer in card.offers_for(found.movie.age_rating)
+        ],
+        "supplements": {kind: _money(amount) for kind, amount in card.supplements.items()},
+    }

@@ -1,0 +1,97 @@
+"""What anyone may read through the API: showtimes, a showtime, its seats with their version, its
+prices; refusals as problem+json with a stable code; the schema and its docs."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from bookings import services
+from cinema.models import Showtime
+from conftest import open_waiting_room
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+
+
+def _problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["detail"] and body["title"] and body["type"].endswith(code)
+    return body
+
+
+def test_showtimes_are_listed_and_filtered(client, showtime):
+    listed = client.get(f"{API}/showtimes").json()
+    assert [item["id"] for item in listed] == [showtime.pk]
+    item = listed[0]
+    assert item["film"]["slug"] == "test-film" and item["auditorium"] == "Test Hall"
+    assert (item["seats_left"], item["from_price"], item["waiting_room"]) == (23, "10.00", False)
+    day = timezone.localtime(showtime.starts_at).date()
+    assert len(client.get(f"{API}/showtimes", {"day": day.isoformat()}).json()) == 1
+    other_day = (day + timedelta(days=1)).isoformat()
+    assert client.get(f"{API}/showtimes", {"day": other_day}).json() == []
+    assert client.get(f"{API}/showtimes", {"film": "other"}).json() == []
+    assert client.get(f"{API}/showtimes", {"format": "imax"}).json() == []
+    assert len(client.get(f"{API}/showtimes", {"format": "2d", "film": "test-film"}).json()) == 1
+
+
+@pytest.mark.parametrize(
+    "query", [{"day": "tomorrow"}, {"day": "2026-13-01"}, {"format": "4d"}, {"film": "x" * 201}]
+)
+def test_a_bad_filter_is_a_400_problem(client, showtime, query):
+    body = _problem(client.get(f"{API}/showtimes", query), 400, "invalid_request")
+    assert body["errors"]
+
+
+def test_a_showtime_and_an_unknown_one(client, showtime):
+    one = client.get(f"{API}/showtimes/{showtime.pk}").json()
+    assert one["id"] == showtime.pk and one["on_sale"] is True
+    open_waiting_room(showtime)
+    assert client.get(f"{API}/showtimes/{showtime.pk}").json()["waiting_room"] is True
+    _problem(client.get(f"{API}/showtimes/999999"), 404, "not_found")
+    for bad in ("²", "x", "-1"):
+        assert client.get(f"{API}/showtimes/{bad}").status_code in (400, 404)
+
+
+def test_the_seats_say_each_state_as_the_viewer_sees_it_with_the_version(
+    client, showtime, user, bob
+):
+    before = client.get(f"{API}/showtimes/{showtime.pk}/seats").json()
+    assert {seat["state"] for seat in before["seats"]} == {"available", "blocked"}
+    a1 = next(seat for seat in before["seats"] if seat["label"] == "A1")
+    assert (a1["row"], a1["number"], a1["kind"]) == ("A", 1, "standard")
+    services.hold_seats(user=user, showtime=showtime, labels=["A1"])
+    client.force_login(user)
+    mine = client.get(f"{API}/showtimes/{showtime.pk}/seats").json()
+    assert mine["version"] > before["version"]
+    assert {s["label"]: s["state"] for s in mine["seats"]}["A1"] == "mine"
+    client.force_login(bob)
+    theirs = client.get(f"{API}/showtimes/{showtime.pk}/seats").json()
+    assert {s["label"]: s["state"] for s in theirs["seats"]}["A1"] == "held"
+    _problem(client.get(f"{API}/showtimes/999999/seats"), 404, "not_found")
+
+
+def test_the_prices(client, showtime):
+    prices = client.get(f"{API}/showtimes/{showtime.pk}/prices").json()
+    assert prices["currency"] == "GBP"
+    assert [(t["name"], t["price"], t["default"]) for t in prices["ticket_types"]] == [
+        ("Adult", "10.00", True)
+    ]
+
+
+def test_past_showtimes_are_not_listed(client, showtime):
+    Showtime.objects.filter(pk=showtime.pk).update(starts_at=timezone.now() - timedelta(hours=1))
+    assert client.get(f"{API}/showtimes").json() == []
+
+
+def test_the_schema_and_its_docs_need_no_cdn(client):
+    schema = client.get(f"{API}/openapi.json").json()
+    assert schema["openapi"].startswith("3.")
+    assert "/api/v1/showtimes/{showtime_id}/seats" in schema["paths"]
+    docs = client.get(f"{API}/docs")
+    assert docs.status_code == 200
+    assert "cdn" not in docs.text.lower() and "/static/ninja/swagger-ui-bundle" in docs.text
