@@ -35,7 +35,6 @@ admin.site.register(Auditorium, AuditoriumWithPreviewAdmin)
 
 class ShowtimeWithRoomAdmin(ShowtimeAdmin):
     readonly_fields = [*ShowtimeAdmin.readonly_fields, "waiting_room"]
-    list_select_related = [*ShowtimeAdmin.list_select_related, "room"]
 
     @admin.display(description="Waiting room")
     def waiting_room(self, showtime: Showtime) -> str:
