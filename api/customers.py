@@ -9,10 +9,10 @@ from ninja.decorators import decorate_view
 
 from accounts.services import has_verified_email
 from api.idempotency import idempotent
+from api.public import showtime_or_404
 from api.schemas import BookingOut, CancelOut, HoldIn, MeOut, PayIn, PaymentOut, Problem
 from bookings import services
 from bookings.models import Booking
-from cinema.models import Showtime
 from waitingroom import services as waiting_room
 
 router = Router(tags=["Customers"])
@@ -67,13 +67,7 @@ def hold(
 ):
     """Replaces your hold for this showtime, if any, or holds nothing. With the showtime's
     waiting room on, send the pass it gave you (`X-Waiting-Room-Pass`, or its cookie)."""
-    showtime = (
-        Showtime.objects.select_related("movie", "auditorium", "price_list", "room")
-        .filter(pk=showtime_id)
-        .first()
-    )
-    if showtime is None:
-        raise Http404("There is no such showtime.")
+    showtime = showtime_or_404(showtime_id)
     admission = waiting_room_pass or request.COOKIES.get(waiting_room.cookie_name(showtime.pk), "")
     booking = services.hold_seats(
         user=request.auth,

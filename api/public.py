@@ -71,7 +71,8 @@ def showtimes(request, filters: Query[ShowtimeFilters]):
     return _listed(found)
 
 
-def _one(showtime_id: int) -> Showtime:
+def showtime_or_404(showtime_id: int) -> Showtime:
+    """The showtime, read with what its answers need (the API's pages and the hold alike)."""
     found = (
         Showtime.objects.select_related("movie", "auditorium", "price_list", "room")
         .filter(pk=showtime_id)
@@ -102,7 +103,7 @@ def showtime(request, showtime_id: int):
 def seats(request, showtime_id: int):
     """Each seat's state as you see it (your own held seats are `mine`), read at `version`;
     the live feed (`/showtimes/{id}/events`, the WebSocket) sends changes at higher ones."""
-    found = _one(showtime_id)
+    found = showtime_or_404(showtime_id)
     plan = get_plan(found.auditorium)
     reading = read_map(showtime=found)
     viewer = request.user.pk if request.user.is_authenticated else None
@@ -127,7 +128,7 @@ def seats(request, showtime_id: int):
     summary="A showtime's ticket types and prices",
 )
 def prices(request, showtime_id: int):
-    found = _one(showtime_id)
+    found = showtime_or_404(showtime_id)
     card = showtime_card(found)
     return {
         "showtime": found.pk,
