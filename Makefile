@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format e2e clean
+.PHONY: run test lint format e2e fuzz-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ $(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
 ## Run the whole test suite against Redis (REDIS_URL) and the database in DATABASE_URL.
 test: $(VENV)/.dev $(AXE)
 	DEBUG=$${DEBUG:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Fuzz the JSON API with Schemathesis against its own schema, on a live server (REDIS_URL's db).
+fuzz-api: $(VENV)/.dev
+	DEBUG=$${DEBUG:-1} $(BIN)/python tests/fuzz/api.py $(FUZZ_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -21,3 +21,28 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status or 'being answered'})"
+
+
+class ApiToken(models.Model):
+    """A personal API token: staff make one in the back office and see it once; only its SHA-256
+    is kept (the token is random and long, so a fast hash is enough, as GitHub's are). Its scopes
+    are a subset of what its owner's roles may do, checked again on every use (api.auth)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. “box-office till 2”")
+    prefix = models.CharField(max_length=16, help_text="The token's start, to recognise it by")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until revoked")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,40 +1,43 @@
 """Errors as `application/problem+json` (RFC 9457): every refusal carries the domain's stable
 `code` (infra.domain) beside its message; the status is the HTTP mapping's choice."""
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from infra.domain import DomainError, http_status
+from infra.problems import problem
 
-CONTENT_TYPE = "application/problem+json"
-# Where each code is explained (a relative reference, resolved against the API's address).
-TYPE_BASE = "/api/v1/docs#problem-"
-
-TITLES = {
-    400: "Bad request",
-    401: "Not signed in",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    429: "Too many requests",
+# Every code the API answers with, and what it means (`codes_page` lists them: each
+# problem's `type` points there).
+CODES = {
+    "invalid_request": "The request is not valid: `errors` says where, `detail` what.",
+    "not_signed_in": "Sign in (the session) or send an API token.",
+    "token_refused": "The API token is not known, was revoked or has expired.",
+    "forbidden": "Not yours to do: the token lacks the scope, your role the permission, or "
+    "the session's POST its CSRF token.",
+    "not_found": "No such thing here, or not yours (another customer's booking).",
+    "method_not_allowed": "This address does not take that method.",
+    "verification_required": "Confirm your email address first: a link has been sent.",
+    "waiting_room_required": "This showtime's waiting room is on: queue and send its pass.",
+    "seats_unavailable": "Some seats are held or sold: `conflicts` names them.",
+    "hold_lost": "Your hold ran out or was released: hold the seats again.",
+    "hold_limit_reached": "You hold or bought as many seats as one customer may.",
+    "booking_closed": "The booking can no longer change this way (paid, cancelled, expired, or "
+    "past the refund cut-off).",
+    "price_changed": "The total is not the one you showed the buyer: show the new one.",
+    "sales_ended": "Sales for this showtime have closed.",
+    "not_for_sale": "This showtime is not on sale (yet).",
+    "voucher_refused": "The voucher cannot be used now: expired, used up or for another show.",
+    "payment_failed": "The payment provider declined or could not be reached.",
+    "rate_limited": "Too many requests: wait the `Retry-After` seconds.",
+    "idempotency_key_reused": "This Idempotency-Key came with another request: use a new key.",
+    "idempotency_key_in_use": "The first request with this Idempotency-Key is still running.",
 }
 
 
 # ninja's own refusals (its CSRF check is a 403).
 HTTP_ERROR_CODES = {403: "forbidden", 405: "method_not_allowed"}
-
-
-def problem(status: int, code: str, detail: str, **extra) -> JsonResponse:
-    body = {
-        "type": f"{TYPE_BASE}{code}",
-        "title": TITLES.get(status, "Refused"),
-        "status": status,
-        "code": code,
-        "detail": detail,
-        **extra,
-    }
-    return JsonResponse(body, status=status, content_type=CONTENT_TYPE)
 
 
 def install(api) -> None:
@@ -58,6 +61,8 @@ def install(api) -> None:
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, error: AuthenticationError):
+        if hasattr(error, "code"):  # a token refused, with its reason
+            return problem(401, error.code, str(error))
         return problem(401, "not_signed_in", "Sign in, or send an API token.")
 
     @api.exception_handler(Http404)
@@ -68,3 +73,19 @@ def install(api) -> None:
     def http_error(request: HttpRequest, error: HttpError):
         code = HTTP_ERROR_CODES.get(error.status_code, "invalid_request")
         return problem(error.status_code, code, str(error))
+
+
+def codes_page(request: HttpRequest) -> HttpResponse:
+    """The page each problem's `type` points into: one anchor per code."""
+    rows = format_html_join(
+        "\n", '<dt id="{}"><code>{}</code></dt><dd>{}</dd>', ((c, c, m) for c, m in CODES.items())
+    )
+    page = format_html(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Marquee API: problem codes</title></head><body><main>"
+        "<h1>Problem codes</h1><p>Every refusal of the API is <code>application/problem+json"
+        "</code> with one of these <code>code</code>s.</p><dl>{}</dl></main></body></html>",
+        rows,
+    )
+    return HttpResponse(page)

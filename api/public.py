@@ -1,20 +1,21 @@
 """What anyone may read: showtimes, a showtime, its seats as data, its prices."""
 
-from datetime import date
 from typing import Literal
 
 from django.conf import settings
 from django.db.models import prefetch_related_objects
 from django.http import Http404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from api.schemas import PricesOut, Problem, SeatMapOut, ShowtimeOut
+from api.auth import caller
+from api.schemas import Day, HealthOut, PricesOut, Problem, SeatMapOut, ShowtimeOut
+from audit.health import report
 from cinema.models import Showtime
 from cinema.plans import get_plan
 from cinema.pricing import showtime_card
 from cinema.selectors import listed, upcoming_showtimes
-from seats.broadcast import look, read_map
+from seats.broadcast import read_map, seats_data
 from waitingroom.models import WaitingRoom
 
 router = Router(tags=["Showtimes"])
@@ -23,8 +24,10 @@ LIST_MAX = 200
 
 
 class ShowtimeFilters(Schema):
-    day: date | None = Field(None, description="Only this local day (YYYY-MM-DD)")
-    film: str = Field("", max_length=200, description="Only this film (its slug)")
+    day: Day | None = Field(None, description="Only this local day (YYYY-MM-DD)")
+    film: str = Field(
+        "", pattern=r"^[-a-zA-Z0-9_]{0,200}$", description="Only this film (its slug)"
+    )
     format: Literal["", "2d", "3d", "imax"] = Field("", description="Only this projection")
 
 
@@ -102,23 +105,11 @@ def showtime(request, showtime_id: int):
 )
 def seats(request, showtime_id: int):
     """Each seat's state as you see it (your own held seats are `mine`), read at `version`;
-    the live feed (`/showtimes/{id}/events`, the WebSocket) sends changes at higher ones."""
+    the live feeds (`/showtimes/{id}/seats/events`, the WebSocket) send changes at higher ones."""
     found = showtime_or_404(showtime_id)
-    plan = get_plan(found.auditorium)
     reading = read_map(showtime=found)
-    viewer = request.user.pk if request.user.is_authenticated else None
-    seats = []
-    for label, state, holder in reading.seats:
-        seat = plan.seats_by_label[label]
-        seats.append(
-            {
-                "label": label,
-                "row": seat.row,
-                "number": seat.number,
-                "kind": seat.kind,
-                "state": look(state, holder, viewer).value,
-            }
-        )
+    viewer = getattr(caller(request), "pk", None)
+    seats = seats_data(plan=get_plan(found.auditorium), reading=reading, viewer_id=viewer)
     return {"showtime": found.pk, "version": reading.version, "seats": seats}
 
 
@@ -145,3 +136,14 @@ def prices(request, showtime_id: int):
         ],
         "supplements": {kind: _money(amount) for kind, amount in card.supplements.items()},
     }
+
+
+@router.get(
+    "/health",
+    response={200: HealthOut, 503: HealthOut},
+    tags=["System"],
+    summary="Whether this node reaches the database and Redis, and the workers' state",
+)
+def health(request):
+    healthy, body = report()
+    return Status(200 if healthy else 503, body)

@@ -1,11 +1,11 @@
 """What the API answers, as types: they make the OpenAPI schema and check every answer."""
 
-from datetime import datetime
-from decimal import Decimal
+import re
+from datetime import date, datetime
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
 
 
 class Problem(Schema):
@@ -82,14 +82,43 @@ class MeOut(Schema):
     staff: bool
 
 
-Label = Annotated[str, StringConstraints(min_length=1, max_length=10)]
+# Text as people type it: no control characters but tabs and line breaks (infra.edge).
+Text = Annotated[
+    str, StringConstraints(pattern=r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$")
+]
 
 
-class HoldIn(Schema):
-    """Either the seats by label, or the `best` n seats available."""
+def _iso_day(value):
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a day is YYYY-MM-DD")
+    return value
 
-    seats: list[Label] = Field(default_factory=list, max_length=50)
-    best: int | None = Field(None, ge=1, le=50)
+
+# A local day, written as YYYY-MM-DD (not a number of seconds, as pydantic would also read).
+Day = Annotated[date, BeforeValidator(_iso_day)]
+# A seat's label: its row's letters, then its number ("C7").
+Label = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}[0-9]{1,3}$")]
+# A booking's reference, as the API gives it.
+Ref = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{1,32}$")]
+# An amount of money as text, to the penny ("12.50"): exact, as the API's amounts are.
+Money = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
+
+
+class HoldSeats(Schema):
+    """These seats, by label."""
+
+    model_config = ConfigDict(extra="forbid")
+    seats: list[Label] = Field(min_length=1, max_length=50)
+
+
+class HoldBest(Schema):
+    """The best `best` seats available, side by side where possible."""
+
+    model_config = ConfigDict(extra="forbid")
+    best: int = Field(ge=1, le=50, strict=True)
+
+
+HoldIn = HoldSeats | HoldBest
 
 
 class BookingOut(Schema):
@@ -109,11 +138,130 @@ class CancelOut(Schema):
 
 
 class PayIn(Schema):
-    total: Decimal | None = Field(
-        None, ge=0, max_digits=9, decimal_places=2, description="The total you showed the buyer"
-    )
+    total: Money | None = Field(None, description="The total you showed the buyer, e.g. 12.50")
 
 
 class PaymentOut(Schema):
     url: str = Field(description="The payment provider's page: send the buyer there")
     booking: BookingOut
+
+
+class TicketOut(Schema):
+    seat: str
+    type: str = Field(description="The ticket type's name, e.g. Adult")
+    type_id: int | None = Field(description="The ticket type (see the showtime's prices)")
+    category: str = Field(description="The seat's category: standard, premium, vip, ...")
+    price: str = Field(description="What this seat costs, after any voucher, in `currency`")
+    code: str | None = Field(
+        description="The QR code's text, scanned at the door; only once the booking is paid"
+    )
+
+
+class BookingDetailOut(BookingOut):
+    voucher: str | None
+    discount: str = Field(description="Taken off by the voucher, in `currency`")
+    tickets: list[TicketOut]
+
+
+class TicketsIn(Schema):
+    """A ticket type per seat, for some or all of the booking's seats."""
+
+    choices: dict[Label, Annotated[int, Field(ge=1, strict=True)]] = Field(
+        examples=[{"A1": 1}], max_length=50
+    )
+
+
+class VoucherIn(Schema):
+    code: Annotated[Text, StringConstraints(min_length=1, max_length=32)]
+
+
+# Staff.
+
+
+class StaffBookingOut(BookingOut):
+    user: str = Field(description="The buyer's email address")
+    film: str = Field(description="The film's slug")
+    starts_at: datetime
+
+
+class BookingPage(Schema):
+    items: list[StaffBookingOut]
+    next: str | None = Field(description="Send as `cursor` for the next page; null at the end")
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    occurred_at: datetime
+    actor: str | None = Field(description="Who did it; null for the system")
+    showtime: int | None
+    booking: str = Field(description="The booking's ref, or empty")
+    seats: list[str]
+    detail: dict
+    request_id: str
+
+
+class EventPage(Schema):
+    items: list[EventOut]
+    next: str | None = Field(description="Send as `cursor` for older events; null at the end")
+
+
+class RefundIn(Schema):
+    reason: Annotated[Text, StringConstraints(min_length=1, max_length=500)] = Field(
+        description="Why: kept with the refund and on the audit trail"
+    )
+    seats: list[Label] | None = Field(None, max_length=50, description="All when left out")
+    amount: Money | None = Field(None, description="Less than was paid, if so, e.g. 5.00")
+
+
+class RefundOut(Schema):
+    booking: BookingOut
+    refunded: str
+    status: str = Field(description="requested (the provider is asked) or succeeded")
+
+
+class LiveHoldOut(Schema):
+    seats: list[str]
+    expires_at: datetime | None
+    booking: str | None = Field(description="Its booking's ref, if it has one")
+    user: str | None
+
+
+class ScanIn(Schema):
+    code: Annotated[Text, StringConstraints(min_length=1, max_length=500)]
+    device: Annotated[Text, StringConstraints(max_length=100)] = ""
+    door: Annotated[Text, StringConstraints(max_length=100)] = ""
+
+
+class ScanOut(Schema):
+    status: str = Field(description="admit, already, wrong_showtime, void or invalid")
+    admitted: bool
+    message: str
+    seat: str
+    ticket_id: int | None
+    checked_in: int
+    sold: int
+
+
+class RoomOut(Schema):
+    showtime: int
+    on: bool
+    paused: bool
+    max_active: int
+    admit_per_minute: int
+    capacity: int
+    sold: int
+    left: int
+    sold_per_minute: float
+    minutes_to_sell_out: float | None
+    queued: int | None = Field(description="null while Redis does not answer")
+    active: int | None
+    admitted_per_minute: float | None
+
+
+class HealthOut(Schema):
+    status: str
+    database: str
+    redis: str
+    workers: dict[str, str]
+    overload: dict[str, int]

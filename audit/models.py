@@ -75,6 +75,8 @@ class AuditEvent(models.Model):
         CHECK_IN_CONFLICT = "check_in_conflict", "Check-in conflict"
         WAITING_ROOM_ADMITTED = "waiting_room_admitted", "Shoppers let in from the queue"
         WAITING_ROOM_CHANGED = "waiting_room_changed", "Waiting room changed"
+        SHOWTIME_CHANGED = "showtime_changed", "Showtime changed"
+        WEBHOOK_SENT_AGAIN = "webhook_sent_again", "Webhook sent again"
         SYSTEM_ERROR = "system_error", "System error"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

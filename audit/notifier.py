@@ -1,13 +1,12 @@
 """The notification worker: a consumer group on the event stream that sends the emails.
 
-At least once, and one email in the mailbox: an entry is acknowledged only after its email went
-out, and a `Notification` row (UNIQUE per event, committed with the send) stops a second delivery
-of the same event, whether it comes from a redelivery, a reclaim or a duplicate append. A notifier
-killed before that commit sends the email again (its row was rolled back); the one such crash that
-reaches the mail server twice, between the send and the commit, sends it with the same
-`Message-ID` (made from the event), which a mailbox shows once (audit/tests/test_notifier_crashes.py
-kills a notifier at each step). Entries a dead consumer left pending are taken over with
-XAUTOCLAIM once idle long enough.
+At least once (reading as every `audit.groups.GroupReader` does), and one email in the mailbox:
+an entry is acknowledged only after its email went out, and a `Notification` row (UNIQUE per
+event, committed with the send) stops a second delivery of the same event, whether it comes from
+a redelivery, a reclaim or a duplicate append. A notifier killed before that commit sends the
+email again (its row was rolled back); the one such crash that reaches the mail server twice,
+between the send and the commit, sends it with the same `Message-ID` (made from the event), which
+a mailbox shows once (audit/tests/test_notifier_crashes.py kills a notifier at each step).
 
 The stream is only the fast path. Once an event is on it the outbox has let go, so Redis losing
 the stream (FLUSHALL, a failover to a replica behind, MAXLEN trimming an unread backlog) would
@@ -16,7 +15,6 @@ email-causing events older than `missed_grace` with no Notification row and send
 the same `handle`, which needs no Redis at all.
 """
 
-import json
 import logging
 import time
 from datetime import timedelta
@@ -28,12 +26,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from redis.exceptions import ResponseError
 
 from audit.emails import compose
+from audit.groups import GroupReader
 from audit.models import AuditEvent, Notification
-from audit.stream import publish_unpublished, stream_name
-from infra.redis import get_redis
+from audit.stream import publish_unpublished
 
 log = logging.getLogger("audit.notifier")
 
@@ -61,7 +58,9 @@ def message_id(event: dict) -> str:
     return f"<event-{event['id']}.{event['booking_ref'] or event['kind']}@{domain}>"
 
 
-class Notifier:
+class Notifier(GroupReader):
+    group = GROUP
+
     def __init__(
         self,
         *,
@@ -74,36 +73,12 @@ class Notifier:
         missed_every: float = 30.0,
         missed_limit: int = 50,
     ):
-        self.consumer = consumer
-        self.block_ms = block_ms
-        self.count = count
-        self.min_idle_ms = min_idle_ms
+        super().__init__(consumer=consumer, block_ms=block_ms, count=count, min_idle_ms=min_idle_ms)
         self.missed_grace = missed_grace
         self.missed_horizon = missed_horizon
         self.missed_every = missed_every
         self.missed_limit = missed_limit
         self.next_missed_look = 0.0
-        self.group_ready = False
-
-    @property
-    def redis(self):
-        # Looked up on use: a notifier starts, and sends what the database owes, with Redis down.
-        return get_redis()
-
-    def ensure_group(self) -> None:
-        """Create the group at the start of the stream, so nothing already on it is skipped.
-
-        Once per notifier, not per pass: the stream is only recreated if someone deletes it, and
-        then a pass fails with NOGROUP and the next one creates the group again.
-        """
-        if self.group_ready:
-            return
-        try:
-            self.redis.xgroup_create(stream_name(), GROUP, id="0", mkstream=True)
-        except ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
-        self.group_ready = True
 
     def run_once(self) -> int:
         """One pass: send what the stream lost (now and then), catch up the outbox, reclaim stale
@@ -118,26 +93,7 @@ class Notifier:
         caught_up = publish_unpublished()
         if caught_up:
             log.info("appended %d event(s) the stream had missed", caught_up)
-        try:
-            return self.read()
-        except ResponseError as error:
-            if "NOGROUP" not in str(error):
-                raise
-        # Redis lost the stream or the group (a wipe, a failover): start again from the stream's
-        # beginning; whatever it lost is the database look's to send.
-        log.warning("the event stream or its group %r is gone; creating it again", GROUP)
-        self.group_ready = False
-        self.ensure_group()
         return self.read()
-
-    def read(self) -> int:
-        handled = self.handle_entries(self.reclaim())
-        entries = self.redis.xreadgroup(
-            GROUP, self.consumer, {stream_name(): ">"}, count=self.count, block=self.block_ms
-        )
-        for _stream, stream_entries in entries or []:
-            handled += self.handle_entries(stream_entries)
-        return handled
 
     def send_missed(
         self,
@@ -172,31 +128,6 @@ class Notifier:
             except Exception:
                 log.exception("could not send the email event %s owes; trying again later", pk)
         return sent
-
-    def reclaim(self) -> list:
-        """Entries another consumer read and never acknowledged, idle for `min_idle_ms`."""
-        claimed, start = [], "0-0"
-        while True:
-            start, entries, _deleted = self.redis.xautoclaim(
-                stream_name(),
-                GROUP,
-                self.consumer,
-                min_idle_time=self.min_idle_ms,
-                start_id=start,
-                count=self.count,
-            )
-            claimed += [entry for entry in entries if entry[1]]
-            if start in ("0-0", b"0-0"):
-                return claimed
-
-    def handle_entries(self, entries) -> int:
-        for entry_id, fields in entries:
-            self.handle(json.loads(fields["event"]))
-            self.acknowledge(entry_id)
-        return len(entries)
-
-    def acknowledge(self, entry_id) -> None:
-        self.redis.xack(stream_name(), GROUP, entry_id)
 
     def handle(self, event: dict) -> bool:
         """Send the event's email unless it was sent before; True if one went out now."""

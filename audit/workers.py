@@ -6,8 +6,8 @@ waiting longer after each failure in a row so an outage is not a flood of identi
 
 After every pass, failed or not, the worker leaves a heartbeat in Redis that outlives the wait
 before its next pass by HEARTBEAT_GRACE seconds: /health reports a kind of worker (the first word
-of its name: "sweeper", "notifier", "waitingroom") with no live heartbeat from any process as
-missing.
+of its name: "sweeper", "notifier", "waitingroom", "webhooks") with no live heartbeat from any
+process as missing.
 """
 
 import logging
@@ -29,7 +29,7 @@ MAX_BACKOFF = 60.0
 # How long a pass may take before its worker counts as missing.
 HEARTBEAT_GRACE = 30.0
 # The workers every deployment runs (the compose services, `make run`).
-KINDS = ("sweeper", "notifier", "waitingroom")
+KINDS = ("sweeper", "notifier", "waitingroom", "webhooks")
 
 
 def run_passes(

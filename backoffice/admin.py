@@ -1,12 +1,17 @@
 """The model admin pages that need more than one app: the auditorium's layout with the seat map
 it makes (seats draws it; cinema, below seats, cannot), and the showtime's waiting room (which
-waitingroom owns; staff steer it, audited, on its own page)."""
+waitingroom owns; staff steer it, audited, on its own page). A change staff make to a showtime
+here is audited (SHOWTIME_CHANGED), which is what tells webhook receivers of it."""
+
+from datetime import UTC, datetime
 
 from django.contrib import admin
+from django.db import models
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 
+from audit.services import Kind, record
 from cinema.admin import AuditoriumAdmin, ShowtimeAdmin
 from cinema.models import Auditorium, Showtime
 from cinema.plans import get_plan
@@ -46,6 +51,41 @@ class ShowtimeWithRoomAdmin(ShowtimeAdmin):
             '{}: <a href="{}">steer it</a>', state, reverse("waiting_room", args=[showtime.pk])
         )
 
+    def save_model(self, request, obj, form, change):
+        """Save it (in the admin's transaction), and record what changed, as it is now and as
+        it was."""
+        before = Showtime.objects.get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        if before is None:
+            return
+        changed = [
+            name
+            for name in form.changed_data
+            if Showtime._meta.get_field(name).value_from_object(before)
+            != Showtime._meta.get_field(name).value_from_object(obj)
+        ]
+        if changed:
+            record(
+                Kind.SHOWTIME_CHANGED,
+                actor=request.user,
+                showtime_id=obj.pk,
+                detail={
+                    "changed": changed,
+                    **{name: _plain(getattr(obj, name)) for name in changed},
+                    "was": {name: _plain(getattr(before, name)) for name in changed},
+                },
+            )
+
 
 admin.site.unregister(Showtime)
 admin.site.register(Showtime, ShowtimeWithRoomAdmin)
+
+
+def _plain(value):
+    """A field's value as an audit event keeps it: a related row by name, a moment in ISO UTC
+    (as the booking events have the showtime's)."""
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value

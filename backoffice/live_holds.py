@@ -4,8 +4,7 @@ Staff only (wrapped in `admin.site.admin_view` in config/urls.py). Releasing goe
 booking service, so it is audited and every viewer's seat map frees the seats live.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
@@ -19,26 +18,11 @@ from django.views.decorators.http import require_POST
 from bookings import services
 from bookings.errors import BookingError
 from bookings.models import Booking
+from bookings.selectors import current_holds
 from cinema.models import Showtime
-from cinema.plans import get_plan
-from seats import holds
 
 # Showtimes that started this long ago still show up (late payers, staff checks).
 RECENT = timedelta(hours=3)
-
-
-@dataclass(frozen=True)
-class LiveHold:
-    token: str
-    seats: list[str]
-    expires_at: datetime | None
-    booking: Booking | None
-
-    @property
-    def seconds_left(self) -> int | None:
-        if self.expires_at is None:
-            return None
-        return max(0, int((self.expires_at - timezone.now()).total_seconds()))
 
 
 @permission_required("bookings.view_booking", raise_exception=True)
@@ -52,29 +36,6 @@ def live_holds_index(request):
     )
     context = {**admin.site.each_context(request), "title": "Live holds", "showtimes": showtimes}
     return render(request, "backoffice/live_holds_index.html", context)
-
-
-def current_holds(showtime: Showtime) -> list[LiveHold]:
-    """The holds in Redis right now, one per token, with their booking when there is one."""
-    plan = get_plan(showtime.auditorium)
-    seats: dict[str, list[str]] = {}
-    expiry: dict[str, datetime | None] = {}
-    for label, (token, expires_at) in holds.live(
-        showtime_id=showtime.pk, labels=list(plan.seats_by_label)
-    ).items():
-        seats.setdefault(token, []).append(label)
-        expiry[token] = max(filter(None, [expiry.get(token), expires_at]), default=None)
-    bookings = {
-        booking.hold_token: booking
-        for booking in Booking.objects.filter(showtime=showtime, hold_token__in=list(seats))
-        .select_related("user")
-        .order_by("created_at")
-    }
-    found = [
-        LiveHold(token=token, seats=labels, expires_at=expiry[token], booking=bookings.get(token))
-        for token, labels in seats.items()
-    ]
-    return sorted(found, key=lambda hold: (hold.expires_at is None, hold.expires_at))
 
 
 @permission_required("bookings.view_booking", raise_exception=True)

@@ -3,6 +3,7 @@
     .venv/bin/python bench/rush.py [--users 500] [--concurrency 16] [--quick]
     .venv/bin/python bench/rush.py --rate 60          # steady phase at 60 holds/s, not 0.8 x C
     .venv/bin/python bench/rush.py --profile 10       # also py-spy both daphnes (capacity phase)
+    .venv/bin/python bench/rush.py --api              # the same rush through /api/v1/ (JSON)
 
 Starts the product with `tests/e2e/stack.py` in production mode (DEBUG=0, collected static
 files, the mock gateway; migrate, seed_demo, TWO daphne processes and the hold sweeper,
@@ -15,7 +16,9 @@ http, so Django compares the Origin with the Host; the Secure cookie flag only m
 browsers). Users are spread half and half over the two daphnes.
 
 A user wants 1 to 4 seats, drawn towards the centre of the middle rows ("best rows"), adjacent
-in a row when its picture of the hall allows. It POSTs the hold as htmx does (`HX-Request`).
+in a row when its picture of the hall allows. It POSTs the hold as htmx does (`HX-Request`), or
+with `--api` as JSON to /api/v1/showtimes/<id>/holds (the session and CSRF the same; on 409 it
+reads GET /api/v1/showtimes/<id>/seats, then pays with POST /api/v1/bookings/<ref>/pay).
 When that holds (303, or htmx's HX-Redirect, to the booking) it pays: POST
 /bookings/<ref>/pay/ ("pay"), then the mock gateway's page with a test card ("gateway"; the
 gateway's webhook confirms), and is done. On 409 it reads the seat states in the answer (the
@@ -55,6 +58,7 @@ exits non-zero (130, 128 + the signal, or 124).
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import random
@@ -285,8 +289,10 @@ class Shopper:
         rng: random.Random,
         rebuy: bool,
         pays: bool = True,
+        api: bool = False,
     ):
         self.key = key
+        self.api = api  # True: hold and pay through the JSON API instead of the pages
         self.rebuy = rebuy
         self.pays = pays  # False: a successful hold ends the turn (the hold runs out by itself)
         self.base = base
@@ -326,10 +332,21 @@ class Shopper:
             else:
                 self.free.discard(label)
 
+    def see_data(self, seats: list[dict]) -> None:
+        """Update the picture of the hall from the API's seats (`/api/v1/showtimes/<id>/seats`)."""
+        for seat in seats:
+            if seat["label"] in self.hall.weight:
+                if seat["state"] == "available":
+                    self.free.add(seat["label"])
+                else:
+                    self.free.discard(seat["label"])
+
     async def post(
         self, http: aiohttp.ClientSession, stats: Stats, kind: str, url: str, **extra
     ) -> tuple[int, dict, str]:
-        """One POST, timed and counted: (status, headers, body); status 0 without an answer."""
+        """One request (a POST unless `method` says), timed and counted: (status, headers,
+        body); status 0 without an answer."""
+        method = extra.pop("method", "POST")
         headers = {
             "Cookie": f"sessionid={self.key}; csrftoken={CSRF}",
             "X-CSRFToken": CSRF,
@@ -338,8 +355,8 @@ class Shopper:
         }
         started = time.perf_counter()
         try:
-            async with http.post(
-                urljoin(self.base, url), headers=headers, allow_redirects=False, **extra
+            async with http.request(
+                method, urljoin(self.base, url), headers=headers, allow_redirects=False, **extra
             ) as response:
                 body = await response.text()
         except (aiohttp.ClientError, TimeoutError) as error:
@@ -361,6 +378,8 @@ class Shopper:
     async def turn(self, http: aiohttp.ClientSession, showtime: int, stats: Stats) -> float:
         """One hold attempt and, after a successful one, paying; returns the pause the server
         asked for before the next turn (0 unless it was busy)."""
+        if self.api:
+            return await self.api_turn(http, showtime, stats)
         labels = self.choose()
         status, headers, body = await self.post(
             http,
@@ -396,6 +415,47 @@ class Shopper:
         status, _, _ = await self.post_patiently(http, stats, "gateway", gateway, data=CARD)
         if status == 303:  # to the booking's return page: paid
             stats.paid.append(booking.rstrip("/").rsplit("/", 1)[-1])
+            self.free -= set(labels)
+            self.want = self.rng.randint(1, 4)
+            self.done = not self.rebuy or not self.free
+        return 0.0
+
+    async def api_turn(self, http: aiohttp.ClientSession, showtime: int, stats: Stats) -> float:
+        """`turn` through the JSON API, as an app would: POST the hold as JSON; on 409 read the
+        seats as data (GET, counted as "seats") and pick again later; after a hold, POST its
+        pay and then the gateway's page as the browser would."""
+        labels = self.choose()
+        status, headers, body = await self.post(
+            http, stats, "hold", f"/api/v1/showtimes/{showtime}/holds", json={"seats": labels}
+        )
+        if status in BUSY:
+            return pause(headers)
+        if status == 409:
+            status, _, body = await self.post(
+                http, stats, "seats", f"/api/v1/showtimes/{showtime}/seats", method="GET"
+            )
+            if status == 200:
+                self.see_data(json.loads(body)["seats"])
+            self.done = not self.free
+            return 0.0
+        if status != 201:
+            return 0.0  # counted; this user tries again later
+        ref = json.loads(body)["ref"]
+        stats.held += 1
+        if not self.pays:
+            self.free -= set(labels)
+            self.done = not self.rebuy or not self.free
+            return 0.0
+        status, headers, body = await self.post_patiently(
+            http, stats, "pay", f"/api/v1/bookings/{ref}/pay", json={}
+        )
+        if status != 201:
+            return 0.0  # the hold expires and the seats come back for everyone
+        status, _, _ = await self.post_patiently(
+            http, stats, "gateway", json.loads(body)["url"], data=CARD
+        )
+        if status == 303:
+            stats.paid.append(ref)
             self.free -= set(labels)
             self.want = self.rng.randint(1, 4)
             self.done = not self.rebuy or not self.free
@@ -444,7 +504,13 @@ def new_session() -> aiohttp.ClientSession:
 
 
 def shoppers_for(
-    keys: list[str], urls: list[str], hall: Hall, seed: int, rebuy: bool, pays: bool = True
+    keys: list[str],
+    urls: list[str],
+    hall: Hall,
+    seed: int,
+    rebuy: bool,
+    pays: bool = True,
+    api: bool = False,
 ) -> list[Shopper]:
     rng = random.Random(seed)
     return [
@@ -455,6 +521,7 @@ def shoppers_for(
             rng=random.Random(rng.random()),
             rebuy=rebuy,
             pays=pays,
+            api=api,
         )
         for n, key in enumerate(keys)
     ]
@@ -823,8 +890,10 @@ def report_sale(phase: Phase, title: str) -> None:
     for code in sorted({code for kind, code, _ in stats.requests if kind == "hold"}, key=str):
         print(line(f"hold {code}", stats.ms("hold", status=code)))
     print(line("pay (both requests)", stats.ms("pay", "gateway")))
-    print(line("  POST .../pay/", stats.ms("pay")))
+    print(line("  POST .../pay", stats.ms("pay")))
     print(line("  POST gateway page", stats.ms("gateway")))
+    if stats.ms("seats"):
+        print(line("seats read after a 409 (API)", stats.ms("seats")))
     print(line("every request", stats.ms()))
     statuses = ", ".join(
         f"{kind} {code}: {n}" for (kind, code), n in sorted(stats.statuses().items(), key=str)
@@ -899,6 +968,11 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="smoke run: 50 users (who buy again), 2 s of /health, sale phases of 30 s at most",
     )
+    parser.add_argument(
+        "--api",
+        action="store_true",
+        help="hold and pay through the JSON API (/api/v1/) instead of the pages' forms",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.quick:
@@ -939,7 +1013,8 @@ def run(args: argparse.Namespace) -> None:
         f"rush: {args.users} users; /health and capacity at concurrency {args.concurrency}, "
         f"steady at {f'{args.rate:.0f}/s' if args.rate else f'{STEADY_LOAD} x C'}, overload at "
         f"{OVERLOAD} x C; 2 daphnes with DEBUG=0, PostgreSQL {DB_NAME}, Redis db 13, "
-        f"hold TTL {HOLD_TTL} s; server env {overrides or 'as deployed'}"
+        f"hold TTL {HOLD_TTL} s; server env {overrides or 'as deployed'}; "
+        f"{'through the JSON API' if args.api else 'through the pages'}"
     )
     with running_stack(
         redis_url=REDIS_URL,
@@ -959,7 +1034,7 @@ def run(args: argparse.Namespace) -> None:
         asyncio.run(warm_up(urls, showtimes))
 
         def shoppers(seed: int, pays: bool = True) -> list[Shopper]:
-            return shoppers_for(keys, urls, hall, args.seed + seed, rebuy, pays)
+            return shoppers_for(keys, urls, hall, args.seed + seed, rebuy, pays, args.api)
 
         web = daphne_pids(urls)
         before = measured(

@@ -8,11 +8,12 @@ from bookings.errors import RateLimited
 from infra.redis import get_redis
 
 
-def check_rate(*, user, action: str) -> None:
-    """Count one `action` for the user; raise RateLimited past the configured limit."""
+def check_rate(*, user=None, action: str, who: str = "") -> None:
+    """Count one `action` for the user (or for `who`, such as an API token); raise RateLimited
+    past the configured limit."""
     limit, window = settings.RATE_LIMITS[action]
     bucket = int(time.time() // window)
-    key = f"ratelimit:{action}:{user.pk}:{bucket}"
+    key = f"ratelimit:{action}:{who or user.pk}:{bucket}"
     pipe = get_redis().pipeline()
     pipe.incr(key)
     pipe.expire(key, window)

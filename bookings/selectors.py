@@ -1,6 +1,8 @@
-"""Reads that need bookings: sold seats and holds behind every seat map, a user's bookings."""
+"""Reads that need bookings: sold seats and holds behind every seat map, a user's bookings, the
+holds live right now."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -10,7 +12,8 @@ from django.utils import timezone
 
 from bookings.models import Booking, Refund, Ticket
 from cinema.models import Showtime
-from cinema.plans import Plan
+from cinema.plans import Plan, get_plan
+from seats import holds
 
 
 def booked_labels(*, showtime: Showtime, plan: Plan) -> set[str]:
@@ -108,3 +111,40 @@ def user_bookings(*, user) -> MyBookings:
             booking.outcome, booking.outcome_label = _OUTCOMES[booking.status]
         (upcoming if booking.showtime.starts_at >= now else past).append(booking)
     return MyBookings(upcoming=upcoming, past=past[::-1])
+
+
+@dataclass(frozen=True)
+class LiveHold:
+    token: str
+    seats: list[str]
+    expires_at: datetime | None
+    booking: Booking | None
+
+    @property
+    def seconds_left(self) -> int | None:
+        if self.expires_at is None:
+            return None
+        return max(0, int((self.expires_at - timezone.now()).total_seconds()))
+
+
+def current_holds(showtime: Showtime) -> list[LiveHold]:
+    """The holds in Redis right now, one per token, with their booking when there is one."""
+    plan = get_plan(showtime.auditorium)
+    seats: dict[str, list[str]] = {}
+    expiry: dict[str, datetime | None] = {}
+    for label, (token, expires_at) in holds.live(
+        showtime_id=showtime.pk, labels=list(plan.seats_by_label)
+    ).items():
+        seats.setdefault(token, []).append(label)
+        expiry[token] = max(filter(None, [expiry.get(token), expires_at]), default=None)
+    bookings = {
+        booking.hold_token: booking
+        for booking in Booking.objects.filter(showtime=showtime, hold_token__in=list(seats))
+        .select_related("user")
+        .order_by("created_at")
+    }
+    found = [
+        LiveHold(token=token, seats=labels, expires_at=expiry[token], booking=bookings.get(token))
+        for token, labels in seats.items()
+    ]
+    return sorted(found, key=lambda hold: (hold.expires_at is None, hold.expires_at))

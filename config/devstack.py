@@ -26,6 +26,7 @@ WORKERS: list[tuple[str, list[str]]] = [
     ("sweeper", ["sweep_holds"]),
     ("notifier", ["run_notifier"]),
     ("waiting room", ["run_waiting_room"]),
+    ("webhooks", ["run_webhooks"]),
 ]
 
 

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "checkin",
     "waitingroom",
     "backoffice",
+    "webhooks",
     "api",
     "ninja",
 ]
@@ -117,8 +118,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "infra.requestid.RequestIdMiddleware",
     # A 500-seat map is ~200 kB of very repetitive HTML: about a tenth of that compressed. Django's
-    # GZip pads each response at random against BREACH (the pages carry CSRF tokens).
-    "django.middleware.gzip.GZipMiddleware",
+    # GZip pads each response at random against BREACH (the pages carry CSRF tokens); event
+    # streams go out as they are (infra.compression).
+    "infra.compression.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "infra.csp.ContentSecurityPolicyMiddleware",
     "infra.edge.RejectControlCharactersMiddleware",
@@ -339,6 +341,11 @@ HOLD_MAX_EXTENSIONS = env_int("HOLD_MAX_EXTENSIONS", 2)
 SEATMAP_CHECK_SECONDS = env_float("SEATMAP_CHECK_SECONDS", 5)
 if SEATMAP_CHECK_SECONDS <= 0:
     raise ImproperlyConfigured("SEATMAP_CHECK_SECONDS must be more than 0")
+# The longest an API event stream of seat changes lasts (seconds; api.events): then it ends and
+# its client reconnects to a fresh map, so no request's work is unbounded.
+SSE_MAX_SECONDS = env_int("SSE_MAX_SECONDS", 300)
+if SSE_MAX_SECONDS <= 0:
+    raise ImproperlyConfigured("SSE_MAX_SECONDS must be more than 0")
 MAX_SEATS_PER_BOOKING = env_int("MAX_SEATS_PER_BOOKING", 10)
 # Across all showtimes at once, so one account cannot keep many showtimes off sale.
 MAX_SEATS_HELD_PER_ACCOUNT = env_int("MAX_SEATS_HELD_PER_ACCOUNT", 10)
@@ -350,6 +357,8 @@ CLEANING_GAP_MINUTES = env_int("CLEANING_GAP_MINUTES", 15)
 RATE_LIMITS = {
     "hold": (env_int("HOLD_RATE_LIMIT", 30), 60),
     "release": (env_int("RELEASE_RATE_LIMIT", 30), 60),
+    # Every API call with a token (per token) or the session (per user).
+    "api": (env_int("API_RATE_LIMIT", 600), 60),
 }
 # Payments (payments/gateway.py is the interface; README "Payments" says how to add a provider).
 MOCK_GATEWAY = "payments.mock.gateway.MockGateway"
@@ -404,6 +413,15 @@ SEAT_SALES = "bookings.selectors.BookingSales"
 EMAIL_ATTACHMENTS = "bookings.tickets.attachments"
 # Names showtimes on the audit trail's staff pages (audit holds ids only; see audit/display.py).
 AUDIT_SHOWTIME_NAMES = "cinema.facts.showtime_facts"
+
+# Webhooks out (webhooks/): a receiver has this many seconds to connect and to answer each read,
+# and a delivery it does not take is tried again, with backoff, for this many hours.
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 5)
+WEBHOOK_RETRY_HOURS = env_float("WEBHOOK_RETRY_HOURS", 24)
+if WEBHOOK_TIMEOUT_SECONDS <= 0 or WEBHOOK_RETRY_HOURS <= 0:
+    raise ImproperlyConfigured(
+        "WEBHOOK_TIMEOUT_SECONDS and WEBHOOK_RETRY_HOURS must be more than 0"
+    )
 
 # Audit events go to this Redis Stream after commit, trimmed to about EVENT_STREAM_MAXLEN entries.
 EVENT_STREAM = os.environ.get("EVENT_STREAM", "events")

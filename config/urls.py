@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from api.events import seat_events
 from api.v1 import api
 from config.health import health
 from config.metrics import metrics
@@ -23,6 +24,8 @@ urlpatterns = [
     path("admin/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # A stream, not a ninja operation (api.events): before the API, so that it wins.
+    path("api/v1/showtimes/<int:showtime_id>/seats/events", seat_events, name="api-seat-events"),
     path("api/v1/", api.urls),
     path("", include("bookings.urls")),
     path("", include("checkin.urls")),

@@ -9,6 +9,8 @@ import re
 
 from django.http import HttpResponseBadRequest
 
+from infra.problems import API_PREFIX, problem
+
 # Unicode category Cc: C0 controls, DEL and C1 controls.
 _IN_PATH = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # In text (form and query values, anything stored): the same, but tab and line breaks are text.
@@ -30,6 +32,8 @@ class RejectControlCharactersMiddleware:
 
     def __call__(self, request):
         if _IN_PATH.search(request.path) or _has_control(request.GET) or self._bad_form(request):
+            if request.path.startswith(API_PREFIX):
+                return problem(400, "invalid_request", MESSAGE)
             return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

@@ -9,7 +9,9 @@ must keep a busy node in rotation), static files, media and the payment webhook 
 never turned away. The waiting room's queue page has a lane of its own (ROOM_MAX_IN_FLIGHT
 requests at once, waiting up to ROOM_WAIT_MS, in arrival order): an on-sale's crowd joining the
 queue waits its turn there instead of being turned away (a refused arrival would lose its place
-in line) or taking the places of the shoppers it has let in.
+in line) or taking the places of the shoppers it has let in. An event stream (api.events) gives
+its place back as soon as its response begins: it then only waits for events, for minutes, and
+would otherwise keep a place from every other request all that time.
 
 Request bodies: over MAX_REQUEST_BODY_BYTES is 413, told by Content-Length at once, or as soon as
 a streamed (chunked) body passes the limit. WebSockets: at most WEBSOCKET_MAX_PER_ADDRESS open at
@@ -47,6 +49,8 @@ ARRIVED = "arrived_ms"
 # The waiting room's queue page, joined or asked again (waitingroom.urls).
 QUEUE_PAGE = re.compile(r"/showtimes/\d+/queue/")
 TAKING_TURN = b"go=1"
+# An event stream leaves its place once its response has begun: it lasts minutes, waiting.
+EVENT_STREAM = b"text/event-stream"
 # How long a refused POST may take to hand over its body for the busy page to send it again.
 # Daphne has it all before the application is called; other servers may still be reading it.
 REFUSED_BODY_WAIT_SECONDS = 1.0
@@ -117,11 +121,24 @@ class Admission:
         if not await _take(slots, wait_ms / 1000):
             count_overload(REFUSED, what=f"{scope['method']} {scope['path']}")
             return await _busy(scope, receive, send)
+        held = True
+
+        def release():
+            nonlocal held
+            if held:
+                held = False
+                slots.release()
+
+        async def admitted_send(message):
+            if message["type"] == "http.response.start" and _event_stream(message):
+                release()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, admitted_send)
         finally:
             # However the request ended: answered, failed, or cancelled when the client left.
-            slots.release()
+            release()
 
     def _slots(self, lane: str, limit: int) -> asyncio.Semaphore:
         # Daphne runs one event loop for good; tests run one per test, and change the limit.
@@ -131,6 +148,15 @@ class Admission:
             slots = asyncio.Semaphore(limit)
             self.lanes[lane] = (key, slots)
         return slots
+
+
+def _event_stream(start: dict) -> bool:
+    """An event stream's response has begun: what is left of the request is a long wait for
+    events (api.events), with neither a thread nor a database connection of its own."""
+    return any(
+        key.lower() == b"content-type" and value.startswith(EVENT_STREAM)
+        for key, value in start.get("headers", ())
+    )
 
 
 def _joining_the_queue(scope) -> bool:

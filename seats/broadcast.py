@@ -6,7 +6,9 @@ the reading before it reads, so a message is at least as new as its version: of 
 messages about a seat, whoever sent them and in whatever order they arrive, the one with the
 highest version shows its latest state. Viewers apply a seat's message only when it is newer
 than what they show. Each transport renders the data for its viewer, a held seat being "mine"
-to its holder: HTML fragments carrying `data-v` for the page here, JSON for the API.
+to its holder: HTML fragments carrying `data-v` for the page here, JSON for the API (the
+WebSocket's `?format=json` and the API's event stream), each seat of a full map as the API's seat
+map shows it, so an API client reads one format whichever way it asked.
 
 `read_map` is the whole showtime as the same data: the full map sent on connect, and the truth
 every open socket is checked against (seats.consumers).
@@ -15,6 +17,7 @@ every open socket is checked against (seats.consumers).
 decides when a change is told, after its commit and before its events.
 """
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -142,3 +145,42 @@ def full_map_html(*, plan: Plan, reading: Reading, viewer_id: int | None) -> str
             "seat_version": reading.version,
         },
     )
+
+
+# The JSON transport.
+
+
+def seats_data(*, plan: Plan, reading: Reading, viewer_id: int | None) -> list[dict]:
+    """Every seat of a full reading as the API's seat map has a seat (label, row, number, kind)
+    with its state as this viewer sees it."""
+    seats = []
+    for label, state, holder in reading.seats:
+        seat = plan.seats_by_label[label]
+        seats.append(
+            {
+                "label": label,
+                "row": seat.row,
+                "number": seat.number,
+                "kind": seat.kind,
+                "state": look(state, holder, viewer_id).value,
+            }
+        )
+    return seats
+
+
+def map_json(*, showtime_id: int, plan: Plan, reading: Reading, viewer_id: int | None) -> str:
+    """Every seat as this viewer sees it, as one message, with the reading's version."""
+    seats = seats_data(plan=plan, reading=reading, viewer_id=viewer_id)
+    return _json(
+        {"type": "map", "showtime": showtime_id, "version": reading.version, "seats": seats}
+    )
+
+
+def change_json(*, version: int, looks: Iterable[tuple[str, str]]) -> str:
+    """Seats as one message, each with the state it shows, at the version they were read at."""
+    seats = [{"label": label, "state": state} for label, state in looks]
+    return _json({"type": "seats", "version": version, "seats": seats})
+
+
+def _json(data: dict) -> str:
+    return json.dumps(data, separators=(",", ":"))

@@ -44,6 +44,8 @@ STAFF_URLS = [
     ("GET", "/admin/audit-feed/", MANAGER),
     ("GET", "/admin/system/", MANAGER),
     ("GET", "/admin/audit/auditevent/", MANAGER),
+    ("GET", "/admin/webhooks/endpoint/", MANAGER),
+    ("GET", "/admin/webhooks/delivery/", MANAGER),
 ]
 # Named routes of our own staff pages (beside the model admin): each must be walked above.
 OURS = {

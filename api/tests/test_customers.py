@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
+from api.tests.problems import assert_problem
 from bookings.models import Booking
 from conftest import open_waiting_room
 from waitingroom import services as waiting_room
@@ -13,13 +14,6 @@ from waitingroom import services as waiting_room
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-def _problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == code
-    return response.json()
 
 
 def _signed_in(user) -> Client:
@@ -35,9 +29,9 @@ def _hold(client, showtime, **body):
 
 
 def test_signed_out_is_a_401(client, showtime):
-    _problem(client.get(f"{API}/me"), 401, "not_signed_in")
-    _problem(_hold(client, showtime, seats=["A1"]), 401, "not_signed_in")
-    _problem(client.get(f"{API}/bookings"), 401, "not_signed_in")
+    assert_problem(client.get(f"{API}/me"), 401, "not_signed_in")
+    assert_problem(_hold(client, showtime, seats=["A1"]), 401, "not_signed_in")
+    assert_problem(client.get(f"{API}/bookings"), 401, "not_signed_in")
 
 
 def test_me(user):
@@ -48,7 +42,7 @@ def test_me(user):
 def test_a_post_with_the_session_needs_its_csrf_token(user, showtime):
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
-    _problem(_hold(client, showtime, seats=["A1"]), 403, "forbidden")
+    assert_problem(_hold(client, showtime, seats=["A1"]), 403, "forbidden")
     assert not Booking.objects.exists()
     token = "k" * 32  # the CSRF cookie's secret, as a page would have set it
     client.cookies["csrftoken"] = token
@@ -72,7 +66,12 @@ def test_hold_then_read_then_cancel(user, showtime):
         "20.00",
     )
     assert booking["expires_at"]
-    assert client.get(f"{API}/bookings/{booking['ref']}").json() == booking
+    detail = client.get(f"{API}/bookings/{booking['ref']}").json()
+    assert {key: detail[key] for key in booking} == booking
+    assert [(t["seat"], t["type"], t["price"], t["code"]) for t in detail["tickets"]] == [
+        ("A1", "Adult", "10.00", None),
+        ("A2", "Adult", "10.00", None),
+    ]
     assert [b["ref"] for b in client.get(f"{API}/bookings").json()] == [booking["ref"]]
     cancelled = client.post(f"{API}/bookings/{booking['ref']}/cancel")
     assert cancelled.status_code == 200
@@ -88,33 +87,33 @@ def test_best_available(user, showtime):
 def test_the_services_rules_refuse_with_their_codes(user, bob, showtime):
     ann, other = _signed_in(user), _signed_in(bob)
     assert _hold(ann, showtime, seats=["A1"]).status_code == 201
-    taken = _problem(_hold(other, showtime, seats=["A1", "A2"]), 409, "seats_unavailable")
+    taken = assert_problem(_hold(other, showtime, seats=["A1", "A2"]), 409, "seats_unavailable")
     assert taken["conflicts"] == ["A1"]
-    _problem(_hold(other, showtime, seats=["A1"], best=1), 400, "invalid_request")
-    _problem(_hold(other, showtime, seats=["Z99"]), 400, "invalid_request")
-    _problem(_hold(other, showtime, best=11), 400, "invalid_request")
-    _problem(_hold(other, showtime), 400, "invalid_request")
-    _problem(_hold(other, showtime, seats="A1"), 400, "invalid_request")
-    _problem(
+    assert_problem(_hold(other, showtime, seats=["A1"], best=1), 400, "invalid_request")
+    assert_problem(_hold(other, showtime, seats=["Z99"]), 400, "invalid_request")
+    assert_problem(_hold(other, showtime, best=11), 400, "invalid_request")
+    assert_problem(_hold(other, showtime), 400, "invalid_request")
+    assert_problem(_hold(other, showtime, seats="A1"), 400, "invalid_request")
+    assert_problem(
         other.post(f"{API}/showtimes/{showtime.pk}/holds", "{", content_type="application/json"),
         400,
         "invalid_request",
     )
-    _problem(_hold(other, type("S", (), {"pk": 999999})(), seats=["A1"]), 404, "not_found")
+    assert_problem(_hold(other, type("S", (), {"pk": 999999})(), seats=["A1"]), 404, "not_found")
 
 
 def test_another_users_booking_is_not_found(user, bob, showtime):
     ref = _hold(_signed_in(user), showtime, seats=["A1"]).json()["ref"]
     other = _signed_in(bob)
-    _problem(other.get(f"{API}/bookings/{ref}"), 404, "not_found")
-    _problem(other.post(f"{API}/bookings/{ref}/cancel"), 404, "not_found")
+    assert_problem(other.get(f"{API}/bookings/{ref}"), 404, "not_found")
+    assert_problem(other.post(f"{API}/bookings/{ref}/cancel"), 404, "not_found")
     assert Booking.objects.get(ref=ref).status == Booking.Status.PENDING
 
 
 def test_an_unconfirmed_address_is_sent_the_link(showtime, settings):
     settings.HOLD_REQUIRES_VERIFIED_EMAIL = True
     unconfirmed = get_user_model().objects.create_user("cal", "cal@example.com", "pw-1234567")
-    body = _problem(
+    body = assert_problem(
         _hold(_signed_in(unconfirmed), showtime, seats=["A1"]), 403, "verification_required"
     )
     assert "cal@example.com" in body["detail"]
@@ -124,7 +123,7 @@ def test_an_unconfirmed_address_is_sent_the_link(showtime, settings):
 def test_the_waiting_room_needs_its_pass(user, showtime):
     open_waiting_room(showtime)
     client = _signed_in(user)
-    _problem(_hold(client, showtime, seats=["A1"]), 403, "waiting_room_required")
+    assert_problem(_hold(client, showtime, seats=["A1"]), 403, "waiting_room_required")
     entry = waiting_room.enter(showtime=showtime, member=f"u{user.pk}", token="", arrived_ms=None)
     waiting_room.admit_pass()
     let_in = waiting_room.enter(
@@ -145,7 +144,7 @@ def test_too_many_holds_is_a_429_with_retry_after(user, showtime, settings):
     for _ in range(2):
         _hold(client, showtime, seats=["A1"])
     refused = _hold(client, showtime, seats=["A1"])
-    _problem(refused, 429, "rate_limited")
+    assert_problem(refused, 429, "rate_limited")
     assert 1 <= int(refused["Retry-After"]) <= 60
 
 
@@ -158,13 +157,13 @@ def test_paying_through_the_api_confirms_once_the_provider_says_so(user, showtim
     def pay(body):
         return buyer.post(f"{API}/bookings/{ref}/pay", body, content_type="application/json")
 
-    _problem(pay({"total": "3.00"}), 409, "price_changed")
+    assert_problem(pay({"total": "3.00"}), 409, "price_changed")
     started = pay({"total": "10.00"})
     assert started.status_code == 201 and started.json()["booking"]["status"] == "pending"
     assert pay_on_gateway(buyer, started.json()["url"]).status_code == 303
     deliver_webhooks(client)
     assert buyer.get(f"{API}/bookings/{ref}").json()["status"] == "confirmed"
-    _problem(pay({}), 409, "booking_closed")
+    assert_problem(pay({}), 409, "booking_closed")
 
 
 def test_an_idempotent_retry_gets_the_first_answer_and_changes_nothing(user, showtime):
@@ -184,12 +183,12 @@ def test_an_idempotent_retry_gets_the_first_answer_and_changes_nothing(user, sho
     assert (again.status_code, again.json()) == (201, first.json())
     assert again["Idempotent-Replayed"] == "true"
     assert Booking.objects.count() == 1
-    _problem(hold("k-1", ["A2"]), 409, "idempotency_key_reused")
+    assert_problem(hold("k-1", ["A2"]), 409, "idempotency_key_reused")
     assert Booking.objects.get().seat_labels == ["A1"]
     # A refusal before the operation ran is not kept: the same key then runs.
-    _problem(hold("k-2", ["Z99"]), 400, "invalid_request")
+    assert_problem(hold("k-2", ["Z99"]), 400, "invalid_request")
     assert hold("k-2", ["A1", "A2"]).status_code == 201
-    _problem(hold("x" * 256, ["A1"]), 400, "invalid_request")
+    assert_problem(hold("x" * 256, ["A1"]), 400, "invalid_request")
 
 
 def test_the_same_key_of_another_user_is_theirs(user, bob, showtime):
@@ -201,3 +200,21 @@ def test_the_same_key_of_another_user_is_theirs(user, bob, showtime):
             headers={"Idempotency-Key": "same"},
         )
         assert response.status_code == 201 and response.json()["seats"] == [seat]
+
+
+def test_answers_older_than_a_day_are_forgotten_a_batch_at_a_time(user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.idempotency import KEEP, forget_old
+    from api.models import IdempotentRequest
+
+    for n in range(5):
+        IdempotentRequest.objects.create(user=user, key=f"old-{n}", fingerprint="x", status=201)
+    IdempotentRequest.objects.update(created_at=timezone.now() - KEEP - timedelta(minutes=1))
+    IdempotentRequest.objects.create(user=user, key="fresh", fingerprint="x", status=201)
+    assert forget_old(limit=3) == 3
+    assert forget_old(limit=3) == 2
+    assert forget_old(limit=3) == 0
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["fresh"]

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from api.tests.problems import assert_problem
 from bookings import services
 from cinema.models import Showtime
 from conftest import open_waiting_room
@@ -13,15 +14,6 @@ from conftest import open_waiting_room
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-def _problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["detail"] and body["title"] and body["type"].endswith(code)
-    return body
 
 
 def test_showtimes_are_listed_and_filtered(client, showtime):
@@ -42,8 +34,8 @@ def test_showtimes_are_listed_and_filtered(client, showtime):
 @pytest.mark.parametrize(
     "query", [{"day": "tomorrow"}, {"day": "2026-13-01"}, {"format": "4d"}, {"film": "x" * 201}]
 )
-def test_a_bad_filter_is_a_400_problem(client, showtime, query):
-    body = _problem(client.get(f"{API}/showtimes", query), 400, "invalid_request")
+def test_a_bad_filter_is_a_400assert_problem(client, showtime, query):
+    body = assert_problem(client.get(f"{API}/showtimes", query), 400, "invalid_request")
     assert body["errors"]
 
 
@@ -52,7 +44,7 @@ def test_a_showtime_and_an_unknown_one(client, showtime):
     assert one["id"] == showtime.pk and one["on_sale"] is True
     open_waiting_room(showtime)
     assert client.get(f"{API}/showtimes/{showtime.pk}").json()["waiting_room"] is True
-    _problem(client.get(f"{API}/showtimes/999999"), 404, "not_found")
+    assert_problem(client.get(f"{API}/showtimes/999999"), 404, "not_found")
     for bad in ("²", "x", "-1"):
         assert client.get(f"{API}/showtimes/{bad}").status_code in (400, 404)
 
@@ -72,7 +64,7 @@ def test_the_seats_say_each_state_as_the_viewer_sees_it_with_the_version(
     client.force_login(bob)
     theirs = client.get(f"{API}/showtimes/{showtime.pk}/seats").json()
     assert {s["label"]: s["state"] for s in theirs["seats"]}["A1"] == "held"
-    _problem(client.get(f"{API}/showtimes/999999/seats"), 404, "not_found")
+    assert_problem(client.get(f"{API}/showtimes/999999/seats"), 404, "not_found")
 
 
 def test_the_prices(client, showtime):
@@ -95,3 +87,20 @@ def test_the_schema_and_its_docs_need_no_cdn(client):
     docs = client.get(f"{API}/docs")
     assert docs.status_code == 200
     assert "cdn" not in docs.text.lower() and "/static/ninja/swagger-ui-bundle" in docs.text
+
+
+def test_every_problem_type_points_at_its_explanation(client):
+    from api.problems import CODES
+    from infra.domain import HTTP_STATUS
+
+    page = client.get("/api/v1/problems")
+    assert page.status_code == 200
+    for code in {*HTTP_STATUS, *CODES} - {
+        "unknown_payment",
+        "bad_webhook",
+        "bad_upload",
+        "invalid_room_change",
+    }:
+        assert f'id="{code}"' in page.content.decode(), code
+    problem = client.get("/api/v1/showtimes/999999").json()
+    assert problem["type"] == "/api/v1/problems#not_found"

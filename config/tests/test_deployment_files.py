@@ -5,6 +5,9 @@ from pathlib import Path
 
 import yaml
 
+from audit.workers import KINDS
+from config.devstack import WORKERS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,10 +32,12 @@ def test_every_setting_read_from_the_environment_is_documented():
 def test_compose_file_runs_the_whole_stack_on_one_image():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"db", "redis", "web", "sweeper", "notifier"} <= set(services)
+    assert {"db", "redis", "web", "sweeper", "notifier", "waiting-room", "webhooks"} <= set(
+        services
+    )
     assert services["db"]["image"].startswith("postgres:17")
     assert services["redis"]["image"].startswith("redis:7")
-    for name in ("web", "sweeper", "notifier"):
+    for name in ("web", "sweeper", "notifier", "waiting-room", "webhooks"):
         service = services[name]
         assert service["build"]["context"] == "."
         assert "profiles" not in service, f"{name} must start with a plain `docker compose up`"
@@ -44,7 +49,20 @@ def test_compose_file_runs_the_whole_stack_on_one_image():
     assert "migrate" in services["web"]["command"]
     assert services["sweeper"]["command"][-1] == "sweep_holds"
     assert services["notifier"]["command"][-1] == "run_notifier"
+    assert services["waiting-room"]["command"][-1] == "run_waiting_room"
+    assert services["webhooks"]["command"][-1] == "run_webhooks"
     assert all("healthcheck" in services[name] for name in ("db", "redis"))
+
+
+def test_compose_and_make_run_start_every_kind_of_worker_health_reports():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    composed = {
+        tuple(service["command"][2:])
+        for service in services.values()
+        if "profiles" not in service and service.get("command", [""])[0] == "python"
+    }
+    assert composed == {tuple(args) for _name, args in WORKERS}
+    assert len(WORKERS) == len(KINDS)
 
 
 def test_the_scale_profile_puts_three_web_nodes_behind_haproxy_on_a_redis_cluster():

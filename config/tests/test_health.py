@@ -22,7 +22,12 @@ def test_health_is_ok_when_database_and_redis_answer(client, db):
         "status": "ok",
         "database": "ok",
         "redis": "ok",
-        "workers": {"sweeper": "missing", "notifier": "missing", "waitingroom": "missing"},
+        "workers": {
+            "sweeper": "missing",
+            "notifier": "missing",
+            "waitingroom": "missing",
+            "webhooks": "missing",
+        },
         "overload": overload_counts(),
     }
 
@@ -43,7 +48,12 @@ def test_health_is_503_when_redis_is_unreachable(client, db, settings):
         "status": "error",
         "database": "ok",
         "redis": "error",
-        "workers": {"sweeper": "unknown", "notifier": "unknown", "waitingroom": "unknown"},
+        "workers": {
+            "sweeper": "unknown",
+            "notifier": "unknown",
+            "waitingroom": "unknown",
+            "webhooks": "unknown",
+        },
         "overload": overload_counts(),
     }
 
@@ -56,6 +66,7 @@ def test_workers_are_reported_but_never_take_the_node_out_of_rotation(client, db
         "sweeper": "ok",
         "notifier": "missing",
         "waitingroom": "missing",
+        "webhooks": "missing",
     }
 
     time.sleep(0.4)
@@ -63,6 +74,7 @@ def test_workers_are_reported_but_never_take_the_node_out_of_rotation(client, db
         "sweeper": "missing",
         "notifier": "missing",
         "waitingroom": "missing",
+        "webhooks": "missing",
     }
 
 

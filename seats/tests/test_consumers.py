@@ -24,9 +24,9 @@ from tests.websocket import ORIGIN, close_worker_connections, session_cookie  # 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def _connect(showtime_id, *headers) -> WebsocketCommunicator:
+async def _connect(showtime_id, *headers, query: str = "") -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(
-        application, f"/ws/showtimes/{showtime_id}/", headers=[ORIGIN, *headers]
+        application, f"/ws/showtimes/{showtime_id}/{query}", headers=[ORIGIN, *headers]
     )
     connected, _ = await communicator.connect()
     assert connected
@@ -248,4 +248,79 @@ async def test_a_hold_no_booking_owns_is_announced_when_it_lapses(showtime, user
     assert await sync_to_async(services.announce_lapsed_holds)() == [f"{showtime.pk}:B4"]
     assert _seats(await communicator.receive_from(timeout=3)) == {"B4": "available"}
     assert await sync_to_async(services.announce_lapsed_holds)() == []
+    await communicator.disconnect()
+
+
+# The JSON form (`?format=json`), for API clients.
+
+
+async def _connect_json(showtime_id, *headers) -> tuple[WebsocketCommunicator, dict]:
+    """A socket asking for JSON, and the map it is sent first."""
+    communicator = await _connect(showtime_id, *headers, query="?format=json")
+    return communicator, await communicator.receive_json_from()
+
+
+def _states(message: dict) -> dict[str, str]:
+    return {seat["label"]: seat["state"] for seat in message["seats"]}
+
+
+async def test_a_json_socket_gets_the_map_as_the_api_has_it_then_each_change(showtime, user):
+    communicator, first = await _connect_json(showtime.pk)
+    assert (first["type"], first["showtime"]) == ("map", showtime.pk)
+    a1 = next(seat for seat in first["seats"] if seat["label"] == "A1")
+    assert a1 == {"label": "A1", "row": "A", "number": 1, "kind": "standard", "state": "available"}
+    assert len(first["seats"]) == 24 and _states(first)["C4"] == "blocked"
+
+    await sync_to_async(services.hold_seats)(user=user, showtime=showtime, labels=["A3", "A4"])
+    change = await communicator.receive_json_from(timeout=5)
+    assert change == {
+        "type": "seats",
+        "version": change["version"],
+        "seats": [{"label": "A3", "state": "held"}, {"label": "A4", "state": "held"}],
+    }
+    assert change["version"] > first["version"]
+    await communicator.disconnect()
+
+
+async def test_a_json_socket_gets_mine_for_the_holder(showtime, user, bob):
+    mine, _ = await _connect_json(showtime.pk, await session_cookie(user))
+    theirs, _ = await _connect_json(showtime.pk, await session_cookie(bob))
+    page = await _connect(showtime.pk, await session_cookie(user))
+    await page.receive_from()
+    await sync_to_async(services.hold_seats)(user=user, showtime=showtime, labels=["B2"])
+    assert _states(await mine.receive_json_from(timeout=5)) == {"B2": "mine"}
+    assert _states(await theirs.receive_json_from(timeout=5)) == {"B2": "held"}
+    assert _seats(await page.receive_from(timeout=5)) == {"B2": "mine"}, "the page stays HTML"
+    _, again = await _connect_json(showtime.pk, await session_cookie(user))
+    assert _states(again)["B2"] == "mine"
+    for communicator in (mine, theirs, page):
+        await communicator.disconnect()
+
+
+async def test_a_json_socket_keeps_the_newer_state_of_a_seat(showtime, user):
+    communicator, _ = await _connect_json(showtime.pk)
+    await sync_to_async(services.hold_seats)(user=user, showtime=showtime, labels=["A3"])
+    newer = (await communicator.receive_json_from(timeout=5))["version"]
+    await sync_to_async(_tell_as_of)(
+        showtime, newer - 1, ("A3", "available", None), ("B1", "held", None)
+    )
+    message = await communicator.receive_json_from(timeout=5)
+    assert message == {
+        "type": "seats",
+        "version": newer - 1,
+        "seats": [{"label": "B1", "state": "held"}],
+    }
+    await communicator.disconnect()
+
+
+async def test_a_json_socket_is_healed_like_a_page(showtime, user, settings):
+    settings.SEATMAP_CHECK_SECONDS = 0.2
+    communicator, first = await _connect_json(showtime.pk)
+    await sync_to_async(holds.hold)(
+        showtime_id=showtime.pk, labels=["B4"], token=holds.new_token(user.pk), ttl_seconds=60
+    )
+    healed = await communicator.receive_json_from(timeout=3)
+    assert (healed["type"], _states(healed)) == ("seats", {"B4": "held"})
+    assert healed["version"] > first["version"]
+    assert await communicator.receive_nothing(timeout=0.6)
     await communicator.disconnect()

@@ -110,6 +110,7 @@ def running_stack(
     production: bool = False,
     notifier: int = 0,
     waiting_room: bool = False,
+    webhooks: bool = False,
     sweepers: int = 1,
     daphne_options: tuple[str, ...] = (),
 ):
@@ -120,8 +121,8 @@ def running_stack(
     override, e.g. with the SECRET_KEY a caller signs sessions with) and the static files
     collected by `collectstatic` into settings.STATIC_ROOT (`staticfiles/`, git-ignored).
     `notifier` runs that many notifiers too (give them an EMAIL_URL in `extra_env` to read their
-    mail), `waiting_room` the waiting room's worker; `sweepers` hold sweepers run (1); each
-    daphne gets `daphne_options` too.
+    mail), `waiting_room` the waiting room's worker, `webhooks` the webhooks' worker; `sweepers`
+    hold sweepers run (1); each daphne gets `daphne_options` too.
     The servers and the workers are stopped on the way out, whatever the exception.
     """
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,6 +173,9 @@ def running_stack(
                 processes.append(_start(env, [sys.executable, "manage.py", "run_notifier"]))
             if waiting_room:
                 command = [sys.executable, "manage.py", "run_waiting_room", "--interval", "0.5"]
+                processes.append(_start(env, command))
+            if webhooks:
+                command = [sys.executable, "manage.py", "run_webhooks", "--interval", "0.5"]
                 processes.append(_start(env, command))
             for url in urls:
                 _wait_healthy(url)
