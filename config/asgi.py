@@ -16,6 +16,7 @@ django_asgi_app = get_asgi_application()
 from audit.routing import websocket_urlpatterns as audit_websockets  # noqa: E402
 from infra.limits import (  # noqa: E402
     Admission,
+    EventStreamLimits,
     RequestBodyLimit,
     WebSocketLimits,
     limit_daphne_header_time,
@@ -34,7 +35,7 @@ application = CountResponses(
     ProtocolTypeRouter(
         {
             # Admission first: a request this process has no room for costs nothing more.
-            "http": Admission(RequestBodyLimit(django_asgi_app)),
+            "http": Admission(EventStreamLimits(RequestBodyLimit(django_asgi_app))),
             # The user comes from the session cookie, never from a token in the URL.
             "websocket": OriginCheck(
                 WebSocketLimits(

@@ -17,7 +17,8 @@ Request bodies: over MAX_REQUEST_BODY_BYTES is 413, told by Content-Length at on
 a streamed (chunked) body passes the limit. WebSockets: at most WEBSOCKET_MAX_PER_ADDRESS open at
 once per client address and WEBSOCKET_MAX_PER_SESSION per session cookie, counted in this process
 (so the limits apply per web process); one more is accepted and closed with TOO_MANY_SOCKETS,
-because a browser shows a refused handshake as 1006 and never the reason.
+because a browser shows a refused handshake as 1006 and never the reason. The seat map's event
+streams, open for minutes as sockets are, have the same limits of their own (a 429 beyond).
 
 Under daphne the body limit must also hold inside the server: see limit_daphne_request_bodies.
 """
@@ -37,6 +38,7 @@ from django.http.cookie import parse_cookie
 from infra.csp import build_policy
 from infra.errors import RESUBMIT_MAX_BYTES, busy_page, busy_retry_after
 from infra.overload import REFUSED, count_overload
+from infra.problems import CONTENT_TYPE, problem
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ QUEUE_PAGE = re.compile(r"/showtimes/\d+/queue/")
 TAKING_TURN = b"go=1"
 # An event stream leaves its place once its response has begun: it lasts minutes, waiting.
 EVENT_STREAM = b"text/event-stream"
+# The seat map's event streams (api.events), limited per address and session as sockets are.
+EVENT_STREAM_PATH = re.compile(r"/api/v1/showtimes/\d+/seats/events")
 # How long a refused POST may take to hand over its body for the busy page to send it again.
 # Daphne has it all before the application is called; other servers may still be reading it.
 REFUSED_BODY_WAIT_SECONDS = 1.0
@@ -248,7 +252,7 @@ class WebSocketLimits:
     async def __call__(self, scope, receive, send):
         counted = _limited_keys(scope)
         if any(self.open[key] >= limit for key, limit in counted):
-            return await _accept_and_close(receive, send, TOO_MANY_SOCKETS)
+            return await self.refuse(receive, send)
         for key, _ in counted:
             self.open[key] += 1
         try:
@@ -259,6 +263,25 @@ class WebSocketLimits:
                 self.open[key] -= 1
                 if not self.open[key]:
                     del self.open[key]
+
+    async def refuse(self, receive, send) -> None:
+        await _accept_and_close(receive, send, TOO_MANY_SOCKETS)
+
+
+class EventStreamLimits(WebSocketLimits):
+    """The same limits for the seat map's event streams (api.events), which stay open for
+    minutes too, counted apart from the sockets; one more is a 429 problem. Other requests pass."""
+
+    async def __call__(self, scope, receive, send):
+        if not EVENT_STREAM_PATH.fullmatch(scope["path"]):
+            return await self.app(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+    async def refuse(self, receive, send) -> None:
+        detail = "Too many seat event streams open from here: close one, then try again."
+        body = problem(429, "rate_limited", detail).content
+        headers = [(b"content-type", CONTENT_TYPE.encode()), (b"retry-after", b"10")]
+        await _respond(send, status=429, body=body, headers=headers)
 
 
 def _limited_keys(scope) -> list[tuple[tuple[str, str], int]]:

@@ -298,3 +298,21 @@ def test_a_stream_served_by_daphne_carries_a_hold_and_a_client_leaving_leaves_th
         while _subscribers(showtime) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _subscribers(showtime) == 0
+
+
+async def test_streams_are_limited_per_address_as_sockets_are(showtime, settings):
+    """One client cannot hold a process's streams open: past WEBSOCKET_MAX_PER_ADDRESS streams
+    from one address, one more is a 429 problem; one closed makes room again."""
+    settings.WEBSOCKET_MAX_PER_ADDRESS = 2
+    first, _, _ = await _opened(showtime.pk)
+    second, _, _ = await _opened(showtime.pk)
+    refused = EventStream(_events_path(showtime.pk))
+    start = await refused.open()
+    assert start["status"] == 429
+    assert (b"content-type", b"application/problem+json") in start["headers"]
+    body = json.loads((await refused.app.receive_output(timeout=5))["body"])
+    assert body["code"] == "rate_limited"
+    await first.leave()
+    third, _, _ = await _opened(showtime.pk)
+    for stream in (second, third):
+        await stream.leave()
