@@ -28,7 +28,7 @@ def new_secret() -> str:
 
 
 class Endpoint(models.Model):
-    url = models.URLField(max_length=500, help_text="Where the events are posted.")
+    url = models.URLField("URL", max_length=500, help_text="Where the events are posted.")
     description = models.CharField(max_length=200, blank=True)
     types = models.JSONField(default=list, help_text="The event types it receives.")
     secret = models.CharField(
