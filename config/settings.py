@@ -418,6 +418,8 @@ AUDIT_SHOWTIME_NAMES = "cinema.facts.showtime_facts"
 # and a delivery it does not take is tried again, with backoff, for this many hours.
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 5)
 WEBHOOK_RETRY_HOURS = env_float("WEBHOOK_RETRY_HOURS", 24)
+# Whether webhooks may go to loopback and private addresses (webhooks/addresses.py).
+WEBHOOK_PRIVATE_ADDRESSES = env_bool("WEBHOOK_PRIVATE_ADDRESSES", DEBUG)
 if WEBHOOK_TIMEOUT_SECONDS <= 0 or WEBHOOK_RETRY_HOURS <= 0:
     raise ImproperlyConfigured(
         "WEBHOOK_TIMEOUT_SECONDS and WEBHOOK_RETRY_HOURS must be more than 0"

@@ -13,7 +13,7 @@ from django.utils.dateformat import format as format_date
 from django.utils.html import format_html
 
 from infra.admin import ViewOnlyAdmin
-from webhooks import services
+from webhooks import addresses, services
 from webhooks.models import Attempt, Delivery, Endpoint, EventType
 
 
@@ -24,7 +24,10 @@ def local_moment(moment) -> str:
 
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(
-        assume_scheme="https", max_length=500, help_text="Where the events are posted."
+        label="URL",
+        assume_scheme="https",
+        max_length=500,
+        help_text="Where the events are posted: an address on the internet.",
     )
     types = forms.MultipleChoiceField(
         choices=EventType.choices,
@@ -35,6 +38,14 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = Endpoint
         fields = ["url", "description", "types", "secret", "active"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        try:
+            addresses.check(url, resolve=False)
+        except addresses.AddressRefused as error:
+            raise forms.ValidationError(str(error)) from None
+        return url
 
 
 @admin.register(Endpoint)

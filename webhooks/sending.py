@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from infra.edge import CONTROL_IN_TEXT
 from payments.signing import sign
+from webhooks import addresses
 from webhooks.models import Attempt, Delivery
 
 SIGNATURE_HEADER = "Marquee-Signature"
@@ -168,6 +169,10 @@ def _post(delivery: Delivery, *, session: requests.Session) -> Answer:
     def took() -> int:
         return int((time.monotonic() - started) * 1000)
 
+    try:
+        addresses.check(delivery.endpoint.url, resolve=True)
+    except addresses.AddressRefused as error:
+        return Answer(error=str(error)[:KEPT], duration_ms=took())
     try:
         # A redirect is a failure (as with payment providers), never a POST turned into a GET.
         response = session.post(

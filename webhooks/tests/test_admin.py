@@ -111,3 +111,30 @@ def test_staff_without_the_managers_permissions_are_refused(client, delivery, ro
         f"/admin/webhooks/delivery/{delivery.pk}/change/",
     ):
         assert client.get(path).status_code == 403, (role, path)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[fd00::1]/hook",
+    ],
+)
+def test_an_endpoint_inside_the_network_is_refused_when_saved(client, settings, url):
+    from webhooks.admin import EndpointForm
+
+    settings.WEBHOOK_PRIVATE_ADDRESSES = False
+    data = {"url": url, "types": ["booking.confirmed"], "active": "on", "secret": ""}
+    form = EndpointForm(data=data)
+    assert not form.is_valid()
+    assert "private or local address" in form.errors["url"][0]
+    settings.WEBHOOK_PRIVATE_ADDRESSES = True
+    assert EndpointForm(data=data).is_valid(), EndpointForm(data=data).errors
+    settings.WEBHOOK_PRIVATE_ADDRESSES = False
+    public = EndpointForm(data={**data, "url": "https://hooks.example.org/marquee"})
+    assert public.is_valid(), public.errors

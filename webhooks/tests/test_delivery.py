@@ -310,3 +310,21 @@ def test_run_webhooks_beats_and_stops_cleanly_on_sigterm(tmp_path, redis_db, set
         assert "stopped" in worker.stderr.read()
     finally:
         worker.kill()
+
+
+def test_a_name_that_resolves_inside_the_network_is_refused_at_each_attempt(
+    paid, receiver, worker, settings
+):
+    """A URL saved with a name, which resolves to this machine: each attempt is refused before
+    any connection, logged, and tried again later; the receiver hears nothing."""
+    endpoint_for(receiver.url.replace("127.0.0.1", "localhost"), types=[CONFIRMED])
+    worker.read()
+    settings.WEBHOOK_PRIVATE_ADDRESSES = False
+    assert send_due() == 0
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.PENDING and delivery.attempts == 1
+    assert "private or local address" in delivery.attempt_log.get().error
+    assert receiver.accepted == []
+    settings.WEBHOOK_PRIVATE_ADDRESSES = True  # the cinema's own network, allowed
+    assert send_all(now=delivery.next_attempt_at) == 1
+    assert len(receiver.accepted) == 1
