@@ -116,9 +116,11 @@ class LocalStripe:
     process: subprocess.Popen
 
     def call(self, method: str, path: str, *, key: str = SECRET_KEY, **data) -> dict:
-        """The API as a client of Stripe's calls it (form-encoded); the answer's JSON."""
+        """The API as a client of Stripe's calls it (form-encoded: in the query for a GET);
+        the answer's JSON."""
+        where = "params" if method == "GET" else "data"
         response = requests.request(
-            method, f"{self.url}{path}", data=_form(data), auth=(key, ""), timeout=10
+            method, f"{self.url}{path}", auth=(key, ""), timeout=10, **{where: _form(data)}
         )
         answer = response.json()
         if response.status_code >= 400:
