@@ -174,9 +174,7 @@ def audit_feed(request, filters: Query[EventFilters]):
     events = AuditEvent.objects.select_related("actor").order_by("-id")
     if filters.kind:
         events = events.filter(kind=filters.kind)
-    if filters.cursor:
-        if not filters.cursor.isascii() or not filters.cursor.isdigit():
-            raise InvalidRequest("That cursor is not one this API gave.")
+    if filters.cursor:  # digits only: EventFilters' pattern refused anything else
         events = events.filter(pk__lt=int(filters.cursor))
     page, last = _page(events, filters.limit)
     return {"items": [_event(event) for event in page], "next": last and str(last.pk)}
