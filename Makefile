@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint format e2e fuzz-api clean
 
+# localstripe, the Stripe-compatible server the Stripe provider is tested against, in a virtualenv
+# of its own: its pinned dependencies (aiohttp) are none of ours.
+LOCALSTRIPE := .venv-localstripe/bin/localstripe
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -16,6 +20,10 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
+
+$(LOCALSTRIPE):
+	$(PYTHON) -m venv .venv-localstripe
+	.venv-localstripe/bin/pip install --quiet localstripe==1.15.10
 
 ## Serve the whole product with demo data on http://127.0.0.1:8000 (Ctrl-C stops it).
 run: $(VENV)/.runtime
@@ -31,7 +39,7 @@ $(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
 	else echo "npm not found: the browser tests' accessibility checks will be skipped"; fi
 
 ## Run the whole test suite against Redis (REDIS_URL) and the database in DATABASE_URL.
-test: $(VENV)/.dev $(AXE)
+test: $(VENV)/.dev $(AXE) $(LOCALSTRIPE)
 	DEBUG=$${DEBUG:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Fuzz the JSON API with Schemathesis against its own schema, on a live server (REDIS_URL's db).
@@ -48,4 +56,4 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-localstripe staticfiles .pytest_cache .ruff_cache

@@ -46,6 +46,24 @@ def redis_cluster_url():
         yield cluster.url
 
 
+@pytest.fixture(scope="session")
+def localstripe():
+    """A real localstripe process (a Stripe-compatible server) for the session's Stripe tests."""
+    from tests.localstripe import localstripe_server
+
+    with localstripe_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def inbox(localstripe):
+    """Where localstripe's webhooks land, for a test to post to our endpoint when it chooses."""
+    from tests.localstripe import inbox_server
+
+    with inbox_server() as inbox:
+        yield inbox
+
+
 @pytest.fixture(autouse=True)
 def webhooks_by_hand(settings):
     """The mock gateway keeps its webhooks until a test delivers them (`deliver_webhooks`)."""

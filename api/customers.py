@@ -212,8 +212,10 @@ def cancel(request, ref: Ref):
 @decorate_view(idempotent)
 def pay(request, ref: Ref, body: PayIn):
     """Records the attempt, then opens the provider's page; only the provider's answer confirms
-    the booking. With `total`, a booking whose total has changed since is refused (409,
-    `price_changed`) and nothing is charged."""
+    the booking. With Stripe the `url` is this site's checkout page running Stripe.js: open it in
+    a browser (a web view), as card details and 3-D Secure stay with Stripe. With `total`, a
+    booking whose total has changed since is refused (409, `price_changed`) and nothing is
+    charged."""
     booking = _mine(request, ref)
     url = services.start_payment(
         booking=booking,

@@ -142,7 +142,12 @@ class PayIn(Schema):
 
 
 class PaymentOut(Schema):
-    url: str = Field(description="The payment provider's page: send the buyer there")
+    url: str = Field(
+        description="Where to send the buyer to pay, a path on this site or the provider's "
+        "address: the mock provider's hosted page, or, with Stripe, this site's own checkout page, "
+        "which takes the card with Stripe.js (3-D Secure included) and sends the buyer back to "
+        "the booking's return page"
+    )
     booking: BookingOut
 
 

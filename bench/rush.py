@@ -4,6 +4,7 @@
     .venv/bin/python bench/rush.py --rate 60          # steady phase at 60 holds/s, not 0.8 x C
     .venv/bin/python bench/rush.py --profile 10       # also py-spy both daphnes (capacity phase)
     .venv/bin/python bench/rush.py --api              # the same rush through /api/v1/ (JSON)
+    .venv/bin/python bench/rush.py --gateway stripe   # paying with Stripe, against localstripe
 
 Starts the product with `tests/e2e/stack.py` in production mode (DEBUG=0, collected static
 files, the mock gateway; migrate, seed_demo, TWO daphne processes and the hold sweeper,
@@ -21,12 +22,16 @@ with `--api` as JSON to /api/v1/showtimes/<id>/holds (the session and CSRF the s
 reads GET /api/v1/showtimes/<id>/seats, then pays with POST /api/v1/bookings/<ref>/pay).
 When that holds (303, or htmx's HX-Redirect, to the booking) it pays: POST
 /bookings/<ref>/pay/ ("pay"), then the mock gateway's page with a test card ("gateway"; the
-gateway's webhook confirms), and is done. On 409 it reads the seat states in the answer (the
-whole page, or only the seat map for htmx), picks again and comes back later; it gives up when
-that map shows no seat available (sold out). On 503 or 429 (busy: neither success nor failure)
-it goes back to the queue and may try again after the Retry-After pause, capped at 1 s; a busy
-answer while paying is retried the same way while the hold lasts. With `--quick` there are too
-few users to sell a hall out, so each buys again until the map shows it full.
+gateway's webhook confirms), and is done. With `--gateway stripe` the servers take Stripe against
+a localstripe process this script starts (`make .venv-localstripe`), whose webhooks go to the
+first daphne: the gateway step is GET our checkout page, then what Stripe.js does there (a
+PaymentMethod, the intent updated and confirmed at localstripe, "stripe"). On 409 it reads the
+seat states in the answer (the whole page, or only the seat map for htmx), picks again and comes
+back later; it gives up when that map shows no seat available (sold out). On 503 or 429 (busy:
+neither success nor failure) it goes back to the queue and may try again after the Retry-After
+pause, capped at 1 s; a busy answer while paying is retried the same way while the hold lasts.
+With `--quick` there are too few users to sell a hall out, so each buys again until the map
+shows it full.
 
 Phases, one run, the same servers, each sale on its own upcoming Grand showtime (seed_demo
 schedules the Grand four times a day for nine days, so three more than an hour ahead always
@@ -43,7 +48,8 @@ d. overload, OPEN loop at 5 x C, until sold out.
 e. /health again; then the audit (SQL) of the three showtimes: no seat in two tickets,
    tickets == seats of confirmed bookings == seats of the bookings the clients paid for, no
    PENDING booking once the sweeper has run (waits up to the hold TTL), and every charge of
-   the gateway a confirmed booking or a refund (else left for reconciliation to settle).
+   the gateway (the mock's ledger, or localstripe's succeeded intents) a confirmed booking or a
+   refund (else left for reconciliation to settle).
 A sale phase lasts `--phase-limit` seconds at most (600; 30 with `--quick`).
 Each phase also reports the machine's CPU per request by part (the web processes, every
 PostgreSQL backend, Redis, this client, anything else), from /proc: where a request's cost lies.
@@ -78,13 +84,19 @@ from urllib.parse import urljoin, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
-DB_NAME = "bench_rush"
+# RUSH_REDIS_URL and RUSH_DB_NAME move the run elsewhere (another Redis, another database name),
+# e.g. beside a CI run on the same machine.
+REDIS_URL = os.environ.get("RUSH_REDIS_URL", "redis://127.0.0.1:6379/13")
+DB_NAME = os.environ.get("RUSH_DB_NAME", "bench_rush")
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 HALL = "Screen 1 · Grand"
 HOLD_TTL = 30
 CARD = {"card": "4242 4242 4242 4242", "exp": "12/39", "cvc": "123"}
+# What Stripe.js sends for the card on our checkout page (localstripe takes it in a PaymentMethod).
+STRIPE_CARD = {"type": "card", "card[number]": "4242424242424242", "card[exp_month]": "12"}
+STRIPE_CARD |= {"card[exp_year]": "2039", "card[cvc]": "123"}
+CLIENT_SECRET = re.compile(r'data-secret="(pi_[A-Za-z0-9]+)_secret_')
 CSRF = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
 # Signs the sessions this script writes; the servers get the same key.
 SECRET_KEY = secrets.token_urlsafe(50)
@@ -119,6 +131,8 @@ import psycopg
 import redis
 
 from tests.e2e.stack import daphne_pids, running_stack
+from tests.localstripe import PUBLISHABLE_KEY, WEBHOOK_SECRET, LocalStripe, localstripe_server
+from tests.localstripe import SECRET_KEY as STRIPE_KEY
 
 STOPPED_BY: list[int] = []
 
@@ -290,8 +304,10 @@ class Shopper:
         rebuy: bool,
         pays: bool = True,
         api: bool = False,
+        stripe: str = "",
     ):
         self.key = key
+        self.stripe = stripe  # localstripe's URL when Stripe is the gateway
         self.api = api  # True: hold and pay through the JSON API instead of the pages
         self.rebuy = rebuy
         self.pays = pays  # False: a successful hold ends the turn (the hold runs out by itself)
@@ -411,14 +427,44 @@ class Shopper:
             # Not paying (back on the booking page with a message, or an error): the hold
             # expires and the seats come back for everyone.
             return 0.0
-        # The mock gateway's page, served by the same daphne; its webhook confirms later.
-        status, _, _ = await self.post_patiently(http, stats, "gateway", gateway, data=CARD)
-        if status == 303:  # to the booking's return page: paid
+        if await self.pay_on_gateway(http, stats, gateway):
             stats.paid.append(booking.rstrip("/").rsplit("/", 1)[-1])
             self.free -= set(labels)
             self.want = self.rng.randint(1, 4)
             self.done = not self.rebuy or not self.free
         return 0.0
+
+    async def pay_on_gateway(self, http, stats: Stats, url: str) -> bool:
+        """Pay on the gateway's page at `url`; True once it took the money (its webhook confirms
+        later). The mock's page is served by the same daphne; with Stripe our checkout page is,
+        and the card goes to localstripe as Stripe.js would send it."""
+        if not self.stripe:
+            status, _, _ = await self.post_patiently(http, stats, "gateway", url, data=CARD)
+            return status == 303  # to the booking's return page: paid
+        status, _, page = await self.post_patiently(http, stats, "gateway", url, method="GET")
+        intent = CLIENT_SECRET.search(page) if status == 200 else None
+        if intent is None:
+            return False
+        auth = {"Authorization": f"Bearer {STRIPE_KEY}"}
+        status, _, body = await self.post(
+            http,
+            stats,
+            "stripe",
+            f"{self.stripe}/v1/payment_methods",
+            data=STRIPE_CARD,
+            headers=auth,
+        )
+        if status != 200:
+            return False
+        intent_url = f"{self.stripe}/v1/payment_intents/{intent[1]}"
+        method = {"payment_method": json.loads(body)["id"]}
+        status, _, _ = await self.post(http, stats, "stripe", intent_url, data=method, headers=auth)
+        if status != 200:
+            return False
+        status, _, body = await self.post(
+            http, stats, "stripe", f"{intent_url}/confirm", headers=auth
+        )
+        return status == 200 and json.loads(body)["status"] == "succeeded"
 
     async def api_turn(self, http: aiohttp.ClientSession, showtime: int, stats: Stats) -> float:
         """`turn` through the JSON API, as an app would: POST the hold as JSON; on 409 read the
@@ -451,10 +497,7 @@ class Shopper:
         )
         if status != 201:
             return 0.0  # the hold expires and the seats come back for everyone
-        status, _, _ = await self.post_patiently(
-            http, stats, "gateway", json.loads(body)["url"], data=CARD
-        )
-        if status == 303:
+        if await self.pay_on_gateway(http, stats, json.loads(body)["url"]):
             stats.paid.append(ref)
             self.free -= set(labels)
             self.want = self.rng.randint(1, 4)
@@ -511,6 +554,7 @@ def shoppers_for(
     rebuy: bool,
     pays: bool = True,
     api: bool = False,
+    stripe: str = "",
 ) -> list[Shopper]:
     rng = random.Random(seed)
     return [
@@ -522,6 +566,7 @@ def shoppers_for(
             rebuy=rebuy,
             pays=pays,
             api=api,
+            stripe=stripe,
         )
         for n, key in enumerate(keys)
     ]
@@ -657,12 +702,15 @@ async def warm_up(urls: list[str], showtimes: list[int]) -> None:
 # Audit, profile, report.
 
 
-def audit(showtimes: list[int], paid: set[str]) -> dict:
+def audit(
+    showtimes: list[int], paid: set[str], stripe: LocalStripe | None = None, stack=None
+) -> dict:
     """The sale in the database, once the sweeper has expired every lapsed hold; `paid` are the
-    refs of the bookings the clients paid for (the gateway's page sent them back paid)."""
+    refs of the bookings the clients paid for (the gateway's page sent them back paid); the
+    charges are localstripe's with `stripe`."""
     from django.db import connection
 
-    from bookings.models import Booking
+    from bookings.models import Booking, Payment
 
     began = time.monotonic()
     while (
@@ -670,7 +718,23 @@ def audit(showtimes: list[int], paid: set[str]) -> dict:
         and time.monotonic() < began + HOLD_TTL + 15
     ):
         time.sleep(0.5)
-    result = {"waited": time.monotonic() - began, "showtimes": {}}
+    # localstripe's webhooks come a second after each charge, from one busy core: wait for them
+    # (every charge settles its payment, confirmed or refunded) as the sweeper is waited for.
+    while (
+        stripe is not None
+        and stripe_charges(stripe) > Payment.objects.filter(status="succeeded").count()
+        and time.monotonic() < began + HOLD_TTL + 90
+    ):
+        time.sleep(1)
+    result = {"waited": time.monotonic() - began, "showtimes": {}, "reconciled": ""}
+    if (
+        stripe is not None
+        and stripe_charges(stripe) > Payment.objects.filter(status="succeeded").count()
+    ):
+        # localstripe sends each webhook once: what it failed to deliver, reconciliation finds
+        # (as the hourly cron would).
+        out = stack.manage("reconcile_payments", check=False).stdout.strip().splitlines()
+        result["reconciled"] = out[-1] if out else "no output"
     with connection.cursor() as cursor:
 
         def one(sql: str, *params) -> tuple:
@@ -711,15 +775,29 @@ def audit(showtimes: list[int], paid: set[str]) -> dict:
                 [showtime],
             )
             facts["statuses"] = dict(cursor.fetchall())
-        # Every charge the mock gateway made pays for a confirmed booking or is refunded.
+        # Every charge the gateway made pays for a confirmed booking or is refunded.
+        (result["refunded"],) = one("SELECT count(DISTINCT payment_id) FROM bookings_refund")
+        if stripe is not None:
+            result["charges"], result["undelivered"] = stripe_charges(stripe), "not counted"
+            return result
         (result["charges"],) = one(
             "SELECT count(*) FROM mock_gateway_mocksession WHERE status = 'paid'"
         )
-        (result["refunded"],) = one("SELECT count(DISTINCT payment_id) FROM bookings_refund")
         (result["undelivered"],) = one(
             "SELECT count(*) FROM mock_gateway_mockwebhook WHERE delivered_at IS NULL"
         )
     return result
+
+
+def stripe_charges(stripe: LocalStripe) -> int:
+    """The PaymentIntents localstripe has charged (every page of its list)."""
+    charged, after = 0, {}
+    while True:
+        page = stripe.call("GET", "/v1/payment_intents", limit=100, **after)
+        charged += sum(intent["status"] == "succeeded" for intent in page["data"])
+        if not page["has_more"]:
+            return charged
+        after = {"starting_after": page["data"][-1]["id"]}
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -910,6 +988,8 @@ def report_audit(result: dict, size: int) -> int:
     """Print the audit of the sales (`audit`); returns the charges neither confirmed nor
     refunded (left for reconciliation)."""
     print(f"\naudit (after waiting {result['waited']:.1f} s for the sweeper):")
+    if result.get("reconciled"):
+        print(f"  webhooks localstripe did not deliver, by reconciliation: {result['reconciled']}")
     print(f"  (showtime, seat) in two tickets: {result['doubles']}")
     for showtime, facts in result["showtimes"].items():
         print(
@@ -973,6 +1053,12 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="hold and pay through the JSON API (/api/v1/) instead of the pages' forms",
     )
+    parser.add_argument(
+        "--gateway",
+        choices=["mock", "stripe"],
+        default="mock",
+        help="the payment provider: the mock, or Stripe against a localstripe process",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.quick:
@@ -1000,10 +1086,31 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.gateway == "mock":
+        sell(args)
+        return
+    with localstripe_server() as stripe:
+        sell(args, stripe)
+
+
+def stripe_env(stripe: LocalStripe) -> dict[str, str]:
+    """The servers' settings for Stripe against localstripe (test keys with DEBUG off)."""
+    return {
+        "PAYMENT_GATEWAY": "payments.stripe.gateway.StripeGateway",
+        "STRIPE_SECRET_KEY": STRIPE_KEY,
+        "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_ALLOW_TEST_KEYS": "1",
+        "STRIPE_API_BASE": stripe.url,
+        "STRIPE_JS_URL": f"{stripe.url}/js.stripe.com/v3/",
+    }
+
+
+def sell(args: argparse.Namespace, stripe: LocalStripe | None = None) -> None:
     # Users want 2.5 seats on average: too few users to sell the hall out buy again.
     rebuy = args.users * 2.5 < 1.5 * 478
     overrides = dict(setting.split("=", 1) for setting in args.server_env)
-    server_env = {"SECRET_KEY": SECRET_KEY, **overrides}
+    server_env = {"SECRET_KEY": SECRET_KEY, **(stripe_env(stripe) if stripe else {}), **overrides}
 
     reset_stores()
     django.setup()
@@ -1012,9 +1119,10 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"rush: {args.users} users; /health and capacity at concurrency {args.concurrency}, "
         f"steady at {f'{args.rate:.0f}/s' if args.rate else f'{STEADY_LOAD} x C'}, overload at "
-        f"{OVERLOAD} x C; 2 daphnes with DEBUG=0, PostgreSQL {DB_NAME}, Redis db 13, "
+        f"{OVERLOAD} x C; 2 daphnes with DEBUG=0, PostgreSQL {DB_NAME}, Redis {REDIS_URL}, "
         f"hold TTL {HOLD_TTL} s; server env {overrides or 'as deployed'}; "
-        f"{'through the JSON API' if args.api else 'through the pages'}"
+        f"{'through the JSON API' if args.api else 'through the pages'}; paying with "
+        f"{'Stripe (localstripe)' if stripe else 'the mock'}"
     )
     with running_stack(
         redis_url=REDIS_URL,
@@ -1024,6 +1132,8 @@ def run(args: argparse.Namespace) -> None:
         extra_env=server_env,
         production=True,
     ) as urls:
+        if stripe:
+            stripe.send_webhooks_to(f"{urls[0]}/payments/webhook/", secret=WEBHOOK_SECRET)
         keys = make_users(args.users)
         hall, showtimes = load_hall(3)
         connections.close_all()
@@ -1034,7 +1144,8 @@ def run(args: argparse.Namespace) -> None:
         asyncio.run(warm_up(urls, showtimes))
 
         def shoppers(seed: int, pays: bool = True) -> list[Shopper]:
-            return shoppers_for(keys, urls, hall, args.seed + seed, rebuy, pays, args.api)
+            ls = stripe.url if stripe else ""
+            return shoppers_for(keys, urls, hall, args.seed + seed, rebuy, pays, args.api, ls)
 
         web = daphne_pids(urls)
         before = measured(
@@ -1079,7 +1190,10 @@ def run(args: argparse.Namespace) -> None:
             hammer_health("/health after", urls, args.concurrency, args.health_seconds),
         )
         result = audit(
-            showtimes, {ref for phase in (capacity, steady, overload) for ref in phase.stats.paid}
+            showtimes,
+            {ref for phase in (capacity, steady, overload) for ref in phase.stats.paid},
+            stripe,
+            urls,
         )
         connections.close_all()
 
@@ -1095,7 +1209,7 @@ def run(args: argparse.Namespace) -> None:
         f"C = {c:.1f} holds/s -> ratio {ratio:.2f}"
     )
 
-    report_audit(result, hall.size)
+    unsettled = report_audit(result, hall.size)
     sales = (capacity, steady, overload)
     facts = result["showtimes"]
     tickets = sum(f["tickets"] for f in facts.values())
@@ -1133,6 +1247,10 @@ def run(args: argparse.Namespace) -> None:
         f"the clients paid for ({tickets} tickets, {paid_seats} seats paid for)"
     )
     print(f"  {verdict(pending == 0)}  no PENDING booking after the sweeper ({pending})")
+    print(
+        f"  {verdict(unsettled == 0)}  every charge of the gateway confirmed or refunded "
+        f"({unsettled} unsettled)"
+    )
     print(
         f"  {verdict(errors_500['overload'] == 0)}  at {OVERLOAD} x C: no 500 "
         f"({errors_500['overload']})"

@@ -52,7 +52,12 @@ def reconcile_payments(*, since: datetime, fix: bool = True) -> Report:
     for payment in Payment.objects.filter(created_at__gte=since).exclude(pk__in=seen):
         report.checked += 1
         if payment.status in (Payment.Status.CREATED, Payment.Status.OPEN):
-            if payment.created_at < stale:
+            if payment.created_at < stale and payment.session_id:
+                # A provider that lists only the sessions that took money (Stripe) left it out:
+                # ask about it by itself, as the sweeper does.
+                what = f"booking {payment.booking.ref}: payment {payment.pk} was not listed"
+                _fix(report, fix, what, payment)
+            elif payment.created_at < stale:
                 ref = payment.booking.ref
                 what = f"booking {ref}: payment {payment.pk} never reached the gateway"
                 if fix:

@@ -4,6 +4,7 @@ import ipaddress
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import dj_email_url
@@ -371,9 +372,71 @@ if not PAYMENT_GATEWAY and not DEBUG:
     )
 PAYMENT_GATEWAY = PAYMENT_GATEWAY or MOCK_GATEWAY
 CURRENCY = os.environ.get("CURRENCY", "GBP").upper()
+# Stripe (payments/stripe/; README, "Going live with Stripe"). The API base and the Stripe.js
+# address are for testing against a Stripe-compatible server; live keys only ever go to Stripe.
+STRIPE_GATEWAY = "payments.stripe.gateway.StripeGateway"
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "").rstrip("/")
+STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/"
+# A staging site (DEBUG off) may take test keys when it says so.
+STRIPE_ALLOW_TEST_KEYS = env_bool("STRIPE_ALLOW_TEST_KEYS", False)
+
+
+def stripe_problem(
+    *,
+    secret_key: str,
+    publishable_key: str,
+    webhook_secret: str,
+    api_base: str,
+    currency: str,
+    debug: bool,
+    allow_test_keys: bool,
+) -> str:
+    """Why these Stripe settings must not start, or "" when they may."""
+    secret = re.fullmatch(r"(?:sk|rk)_(test|live)_\w+", secret_key)
+    public = re.fullmatch(r"pk_(test|live)_\w+", publishable_key)
+    if not secret:
+        return "STRIPE_SECRET_KEY is missing or not a secret key (sk_test_... or sk_live_...)."
+    if not public:
+        return "STRIPE_PUBLISHABLE_KEY is missing or not a publishable key (pk_test_ or pk_live_)."
+    if secret[1] != public[1]:
+        return "STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY must be both test or both live keys."
+    if secret[1] == "live" and debug:
+        return "A live Stripe key while DEBUG is on: a development site would charge real cards."
+    if secret[1] == "live" and api_base:
+        return "A live Stripe key with STRIPE_API_BASE set: live keys only ever go to Stripe."
+    if secret[1] == "test" and not debug and not allow_test_keys:
+        return (
+            "A test Stripe key while DEBUG is off: no money would be taken for real tickets. Use "
+            "the live keys, or set STRIPE_ALLOW_TEST_KEYS=1 for a staging site."
+        )
+    if not webhook_secret.startswith("whsec_"):
+        return (
+            "STRIPE_WEBHOOK_SECRET is missing: copy the signing secret (whsec_...) of the webhook "
+            "endpoint from Stripe's dashboard (or `stripe listen`)."
+        )
+    if currency in {"BHD", "JOD", "KWD", "OMR", "TND"}:
+        return f"CURRENCY {currency} has three decimal places, which this site does not charge in."
+    return ""
+
+
 # The secret the gateway signs its webhooks with; a signature older than the tolerance is refused.
 DEV_WEBHOOK_SECRET = "whsec-insecure-development-secret"  # noqa: S105
 PAYMENT_WEBHOOK_SECRET = os.environ.get("PAYMENT_WEBHOOK_SECRET", "")
+if PAYMENT_GATEWAY == STRIPE_GATEWAY:
+    PAYMENT_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or PAYMENT_WEBHOOK_SECRET
+    if problem := stripe_problem(
+        secret_key=STRIPE_SECRET_KEY,
+        publishable_key=STRIPE_PUBLISHABLE_KEY,
+        webhook_secret=PAYMENT_WEBHOOK_SECRET,
+        api_base=STRIPE_API_BASE,
+        currency=CURRENCY,
+        debug=DEBUG,
+        allow_test_keys=STRIPE_ALLOW_TEST_KEYS,
+    ):
+        raise ImproperlyConfigured(problem)
 # The development secret is in the source: with it anyone could sign a payment. With DEBUG off a
 # secret of the site's own is required, the mock's too (it signs its webhooks with it).
 if not DEBUG and (PAYMENT_WEBHOOK_SECRET == DEV_WEBHOOK_SECRET or len(PAYMENT_WEBHOOK_SECRET) < 24):
@@ -404,6 +467,8 @@ MOCK_GATEWAY_WEBHOOK_DUPLICATE = env_bool("MOCK_GATEWAY_WEBHOOK_DUPLICATE", Fals
 MOCK_GATEWAY_WEBHOOK_REORDER = env_bool("MOCK_GATEWAY_WEBHOOK_REORDER", False)
 if PAYMENT_GATEWAY == MOCK_GATEWAY:
     INSTALLED_APPS.append("payments.mock")
+if PAYMENT_GATEWAY == STRIPE_GATEWAY:
+    INSTALLED_APPS.append("payments.stripe")
 # What records a bug no view or consumer handled (infra.errors: infra imports no app).
 ERROR_RECORDER = "audit.services.record_error"
 # Who bought which seat, for the seat map (seats/seatmap.py SeatSales): where bookings' tickets
@@ -532,6 +597,23 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": ["'none'"],
     "form-action": ["'self'", *(["https://accounts.google.com"] if GOOGLE_CLIENT_ID else [])],
 }
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# Stripe.js (its script, its card frame and 3-D Secure frames, its calls to the API) is allowed
+# exactly when Stripe is the provider, as its CSP guide lists.
+if PAYMENT_GATEWAY == STRIPE_GATEWAY:
+    STRIPE_JS_ORIGINS = [origin(STRIPE_JS_URL), "https://*.js.stripe.com"]
+    CONTENT_SECURITY_POLICY["script-src"] += STRIPE_JS_ORIGINS
+    CONTENT_SECURITY_POLICY["frame-src"] = [*STRIPE_JS_ORIGINS, "https://hooks.stripe.com"]
+    CONTENT_SECURITY_POLICY["connect-src"] += [
+        origin(STRIPE_API_BASE or "https://api.stripe.com"),
+        origin(STRIPE_JS_URL),
+    ]
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

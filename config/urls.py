@@ -34,5 +34,7 @@ urlpatterns = [
 ]
 if settings.PAYMENT_GATEWAY == settings.MOCK_GATEWAY:
     urlpatterns.insert(0, path("mock-gateway/", include("payments.mock.urls")))
+if settings.PAYMENT_GATEWAY == settings.STRIPE_GATEWAY:
+    urlpatterns.insert(0, path("payments/stripe/", include("payments.stripe.urls")))
 
 handler500 = "infra.errors.server_error"

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from django.conf import settings
+from django.db import connection
 from django.utils.module_loading import import_string
 
 
@@ -94,8 +95,11 @@ class Gateway(Protocol):
         return_url: str,
         cancel_url: str,
         expires_at: datetime,
+        metadata: Mapping[str, str] | None = None,
     ) -> Session:
-        """A hosted payment page for `amount`; the same key again returns the same session."""
+        """A payment page for `amount`; the same key again returns the same session. `metadata`
+        (short strings: the booking's ref, our payment's id) is shown to staff in the provider's
+        dashboard; a provider without such a field ignores it."""
 
     def parse_webhook(self, *, payload: bytes, headers: Mapping[str, str]) -> Event:
         """The verified event in a webhook request, or BadSignature (or GatewayError if the
@@ -105,13 +109,29 @@ class Gateway(Protocol):
         """The session as the provider has it now (GatewayError if it has no such session)."""
 
     def list_sessions(self, *, created_after: datetime) -> list[Session]:
-        """Every session created after the time, oldest first."""
+        """The sessions created after the time, oldest first: at least every one that took money
+        (a provider may leave out the ones never charged; reconciliation asks about those one by
+        one)."""
 
     def refund(
         self, *, session_id: str, amount: Decimal, idempotency_key: str, reason: str = ""
     ) -> Refund:
         """Give back `amount` of a paid session, once per key; GatewayError if it is more than
         what is left of the charge or the session was never paid."""
+
+
+INSIDE_TRANSACTION = (
+    "The payment gateway was called inside a database transaction: commit the payment record first."
+)
+
+
+def refuse_inside_transaction() -> None:
+    """A payment is a record before it is a call: the caller's record must be committed first.
+    Every provider calls this before it asks anything of its provider.
+
+    The per-test transactions of Django's TestCase (and pytest-django's `db`) do not count."""
+    if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
+        raise RuntimeError(INSIDE_TRANSACTION)
 
 
 def get_gateway() -> Gateway:

@@ -98,6 +98,7 @@ def start_payment(
             return_url=return_url,
             cancel_url=cancel_url,
             expires_at=timezone.now() + PAYMENT_SESSION_LIFETIME,
+            metadata={"booking": booking.ref, "payment": str(payment.pk)},
         )
     except GatewayError as error:
         with transaction.atomic():

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 
 from infra.inputs import load_json
 from payments import signing
@@ -23,15 +22,13 @@ from payments.gateway import (
     Session,
     SessionStatus,
     checked_id,
+    refuse_inside_transaction,
 )
 from payments.mock import services
 from payments.mock.models import MockRefund, MockSession
 from payments.mock.webhooks import SIGNATURE_HEADER
 
 EVENT_TYPES = {event_type.value for event_type in EventType}
-INSIDE_TRANSACTION = (
-    "The payment gateway was called inside a database transaction: commit the payment record first."
-)
 
 
 class MockGateway:
@@ -45,8 +42,9 @@ class MockGateway:
         return_url: str,
         cancel_url: str,
         expires_at: datetime,
+        metadata: Mapping[str, str] | None = None,  # the mock has no dashboard to show it in
     ) -> Session:
-        _refuse_inside_transaction()
+        refuse_inside_transaction()
         return _session(
             services.open_session(
                 amount=amount,
@@ -85,11 +83,11 @@ class MockGateway:
             raise GatewayError("The webhook body is not an event.") from error
 
     def retrieve_session(self, *, session_id: str) -> Session:
-        _refuse_inside_transaction()
+        refuse_inside_transaction()
         return _session(services.find_session(session_id=session_id))
 
     def list_sessions(self, *, created_after: datetime) -> list[Session]:
-        _refuse_inside_transaction()
+        refuse_inside_transaction()
         return [
             _session(session, refunded=refunded)
             for session, refunded in services.sessions_created_after(created_after=created_after)
@@ -98,7 +96,7 @@ class MockGateway:
     def refund(
         self, *, session_id: str, amount: Decimal, idempotency_key: str, reason: str = ""
     ) -> Refund:
-        _refuse_inside_transaction()
+        refuse_inside_transaction()
         refund = services.refund_session(
             session_id=session_id, amount=amount, idempotency_key=idempotency_key, reason=reason
         )
@@ -109,16 +107,8 @@ class MockGateway:
 
         Beyond the `Gateway` interface: tests and ops use it to expire a session without waiting
         for its time."""
-        _refuse_inside_transaction()
+        refuse_inside_transaction()
         return _session(services.expire_session(session_id=session_id))
-
-
-def _refuse_inside_transaction() -> None:
-    """A payment is a record before it is a call: the caller's record must be committed first.
-
-    The per-test transactions of Django's TestCase (and pytest-django's `db`) do not count."""
-    if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
-        raise RuntimeError(INSIDE_TRANSACTION)
 
 
 def _session(session: MockSession, *, refunded: Decimal | None = None) -> Session:
