@@ -37,7 +37,7 @@ def test_a_notifier_killed_at_any_step_leaves_one_email_in_the_mailbox(
 ):
     maildir = tmp_path / "mail"
     env = crash_env(tmp_path, settings.REDIS_URL, EMAIL_URL=f"file:///{maildir}")
-    for booking_step in ("setup", "confirm"):  # a paid booking: its confirmation is owed
+    for booking_step in ("setup", "pay", "confirm"):  # a paid booking: its confirmation is owed
         run(env, str(BOOKING_WORKER), booking_step)
 
     killed = run(env, str(NOTIFIER), step, check=False)
