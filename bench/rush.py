@@ -1089,7 +1089,8 @@ def run(args: argparse.Namespace) -> None:
     if args.gateway == "mock":
         sell(args)
         return
-    with localstripe_server() as stripe:
+    log_dir = os.environ.get("STACK_LOG_DIR")
+    with localstripe_server(Path(log_dir) / "localstripe.log" if log_dir else None) as stripe:
         sell(args, stripe)
 
 

@@ -187,8 +187,9 @@ def _form(data: dict, prefix: str = "") -> dict[str, str]:
 
 
 @contextmanager
-def localstripe_server():
-    """A localstripe process on a free port, ready; stopped (by its own id) afterwards."""
+def localstripe_server(log: Path | None = None):
+    """A localstripe process on a free port, ready; stopped (by its own id) afterwards. With
+    `log`, its output (each request, each webhook delivered or failed) is written there."""
     if not LOCALSTRIPE.exists():
         raise RuntimeError(
             f"{LOCALSTRIPE} is missing: make .venv-localstripe (the Stripe provider's tests run "
@@ -196,12 +197,13 @@ def localstripe_server():
         )
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
+        output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
         process = subprocess.Popen(
             [str(LOCALSTRIPE), "--port", str(port), "--from-scratch"],
             cwd=workdir,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
         server = LocalStripe(url=f"http://127.0.0.1:{port}", process=process)
         try:
@@ -214,6 +216,8 @@ def localstripe_server():
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            if log:
+                output.close()
 
 
 def _wait_ready(server: LocalStripe, timeout: float = 30) -> None:

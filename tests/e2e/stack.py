@@ -123,7 +123,8 @@ def running_stack(
     `notifier` runs that many notifiers too (give them an EMAIL_URL in `extra_env` to read their
     mail), `waiting_room` the waiting room's worker, `webhooks` the webhooks' worker; `sweepers`
     hold sweepers run (1); each daphne gets `daphne_options` too.
-    The servers and the workers are stopped on the way out, whatever the exception.
+    The servers and the workers are stopped on the way out, whatever the exception. Their output
+    is dropped, unless STACK_LOG_DIR names a directory to write each one's log in.
     """
     with tempfile.TemporaryDirectory() as tmp:
         ports = [free_port() for _ in range(web_processes)]
@@ -185,9 +186,15 @@ def running_stack(
 
 
 def _start(env: dict, command: list[str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    log_dir = os.environ.get("STACK_LOG_DIR")
+    if not log_dir:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    name = "-".join(arg.rsplit("/", 1)[-1] for arg in command[1:4] if not arg.startswith("-"))
+    with open(Path(log_dir) / f"{name}-{time.monotonic_ns()}.log", "wb") as log:
+        # The child keeps its own copy of the file descriptor.
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _stop(processes: list[subprocess.Popen], grace: float = 10) -> None:
