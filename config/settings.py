@@ -321,16 +321,20 @@ WEBSOCKET_MAX_PER_SESSION = env_int("WEBSOCKET_MAX_PER_SESSION", 10)
 # busy). /health, static files, media and the payment webhook are never turned away.
 WEB_MAX_IN_FLIGHT = env_int("WEB_MAX_IN_FLIGHT", DATABASE_POOL_SIZE or 10)
 OVERLOAD_WAIT_MS = env_int("OVERLOAD_WAIT_MS", 250)
+# A buyer paying for held seats (the pay button, the provider's checkout page on this site, the
+# return page) waits up to PAYING_WAIT_MS for a place in the same lane: turned away, their hold
+# could run out while the provider takes the money, and they would be refunded, not seated.
+PAYING_WAIT_MS = env_int("PAYING_WAIT_MS", 10_000)
 # The waiting room's queue page has a lane of its own: at most ROOM_MAX_IN_FLIGHT of its requests
 # inside Django at once, per web process, the rest waiting in arrival order up to ROOM_WAIT_MS.
 # An on-sale's crowd arriving at once is served in turn, keeping its order, without taking the
 # places of the shoppers the room lets in (0: the queue page shares the lane of every request).
 ROOM_MAX_IN_FLIGHT = env_int("ROOM_MAX_IN_FLIGHT", 2)
 ROOM_WAIT_MS = env_int("ROOM_WAIT_MS", 30_000)
-if min(WEB_MAX_IN_FLIGHT, OVERLOAD_WAIT_MS, ROOM_MAX_IN_FLIGHT, ROOM_WAIT_MS) < 0:
+if min(WEB_MAX_IN_FLIGHT, OVERLOAD_WAIT_MS, PAYING_WAIT_MS, ROOM_MAX_IN_FLIGHT, ROOM_WAIT_MS) < 0:
     raise ImproperlyConfigured(
-        "WEB_MAX_IN_FLIGHT, OVERLOAD_WAIT_MS, ROOM_MAX_IN_FLIGHT and ROOM_WAIT_MS must not be "
-        "negative"
+        "WEB_MAX_IN_FLIGHT, OVERLOAD_WAIT_MS, PAYING_WAIT_MS, ROOM_MAX_IN_FLIGHT and ROOM_WAIT_MS "
+        "must not be negative"
     )
 
 # Booking rules.

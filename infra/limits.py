@@ -4,7 +4,9 @@ Admission: at most WEB_MAX_IN_FLIGHT HTTP requests inside Django at once, per we
 more waits up to OVERLOAD_WAIT_MS for a place and is otherwise answered at once with 503, a
 Retry-After of a few seconds and the busy page (infra.errors.busy_page), without Django's views,
 the database or Redis. A full server must say so quickly and cheaply: before this, every request
-of a rush waited its turn on the database pool and ended in a 500. /health (the load balancer
+of a rush waited its turn on the database pool and ended in a 500. A buyer paying for held seats
+waits longer for a place (PAYING_WAIT_MS): turned away, their hold could run out while the
+provider takes the money, and they would be refunded instead of seated. /health (the load balancer
 must keep a busy node in rotation), static files, media and the payment webhook (money) are
 never turned away. The waiting room's queue page has a lane of its own (ROOM_MAX_IN_FLIGHT
 requests at once, waiting up to ROOM_WAIT_MS, in arrival order): an on-sale's crowd joining the
@@ -51,6 +53,12 @@ ARRIVED = "arrived_ms"
 # The waiting room's queue page, joined or asked again (waitingroom.urls).
 QUEUE_PAGE = re.compile(r"/showtimes/\d+/queue/")
 TAKING_TURN = b"go=1"
+# A buyer paying: the pay button (page and API), the provider's checkout page served here (Stripe's
+# with Stripe.js, the mock's), and the page the provider sends them back to.
+PAYING = re.compile(
+    r"(/api/v1)?/bookings/\w+/pay/?|/bookings/\w+/paid/"
+    r"|/payments/stripe/checkout/[^/]+/|/mock-gateway/checkout/[^/]+/(authenticate/)?"
+)
 # An event stream leaves its place once its response has begun: it lasts minutes, waiting.
 EVENT_STREAM = b"text/event-stream"
 # The seat map's event streams (api.events), limited per address and session as sockets are.
@@ -106,7 +114,8 @@ class RequestBodyLimit:
 
 class Admission:
     """At most WEB_MAX_IN_FLIGHT HTTP requests inside the application at once, in this process;
-    the rest wait up to OVERLOAD_WAIT_MS for a place, then get the busy page (503)."""
+    the rest wait up to OVERLOAD_WAIT_MS (a buyer paying, PAYING_WAIT_MS) for a place, then get
+    the busy page (503)."""
 
     def __init__(self, app):
         self.app = app
@@ -119,6 +128,8 @@ class Admission:
         lane, limit, wait_ms = "web", settings.WEB_MAX_IN_FLIGHT, settings.OVERLOAD_WAIT_MS
         if settings.ROOM_MAX_IN_FLIGHT and _joining_the_queue(scope):
             lane, limit, wait_ms = "queue", settings.ROOM_MAX_IN_FLIGHT, settings.ROOM_WAIT_MS
+        elif PAYING.fullmatch(scope["path"]):
+            wait_ms = max(wait_ms, settings.PAYING_WAIT_MS)
         if not limit:
             return await self.app(scope, receive, send)
         slots = self._slots(lane, limit)

@@ -302,3 +302,33 @@ async def test_the_queue_page_waits_in_a_lane_of_its_own(one_place, settings):
     _assert_busy(*(await _request("GET", "/no-such-page/"))[:2])
     _assert_busy(*(await _request("GET", "/showtimes/999/queue/?go=1"))[:2])
     await _finish(slow)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("POST", "/bookings/NOSUCHREF/pay/"),
+        ("GET", "/bookings/NOSUCHREF/paid/"),
+        ("GET", "/payments/stripe/checkout/pi_123:signature/"),
+        ("GET", "/mock-gateway/checkout/cs_123/"),
+        ("POST", "/api/v1/bookings/NOSUCHREF/pay"),
+    ],
+)
+async def test_a_buyer_paying_waits_for_a_place_instead_of_being_turned_away(
+    one_place, settings, method, url
+):
+    """A buyer whose seats are held is paying for them: turned away, their hold may run out
+    while the money is taken, and they are refunded instead of seated. They wait longer."""
+    settings.PAYING_WAIT_MS = 5000
+    slow = await _slow_request()  # the only place is taken
+    paying = ApplicationCommunicator(application, _scope(method, url))
+    await paying.send_input({"type": "http.request", "body": b""})
+    await paying.receive_nothing(timeout=0.5)  # past OVERLOAD_WAIT_MS: still waiting
+    # Anyone else is still turned away at once.
+    _assert_busy(*(await _request("GET", "/no-such-page/"))[:2])
+
+    await _finish(slow)
+    answer = await paying.receive_output(timeout=5)
+    assert answer["status"] != 503  # served: whatever Django says of the made-up ref
+    await paying.wait(timeout=5)
