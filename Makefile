@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format e2e fuzz-api clean
+.PHONY: run manage test lint format e2e fuzz-api clean
 
 # localstripe, the Stripe-compatible server the Stripe provider is tested against, in a virtualenv
 # of its own: its pinned dependencies (aiohttp) are none of ours.
@@ -28,6 +28,10 @@ $(LOCALSTRIPE):
 ## Serve the whole product with demo data on http://127.0.0.1:8000 (Ctrl-C stops it).
 run: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-1} $(BIN)/python -m config.devstack
+
+## Run a manage.py command on the running `make run`'s database and Redis: make manage ARGS="...".
+manage: $(VENV)/.runtime
+	DEBUG=$${DEBUG:-1} $(BIN)/python -m config.devstack manage $(ARGS)
 
 AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
 
