@@ -63,7 +63,12 @@ class Frame:
         return self.plot_bottom - (self.plot_bottom - TOP) * float(value - self.low) / span
 
     def ticks(self, values: Sequence[Number], label: Callable[[Number], str] = str):
-        return [ChartTick(y=round(self.y(v), 1), value=v, label=label(v)) for v in values]
+        """A tick per value, but one per label: on a scale of 0 to 1 person, the half is "0"."""
+        ticks: dict[str, ChartTick] = {}
+        for value in values:
+            text = label(value)
+            ticks.setdefault(text, ChartTick(y=round(self.y(value), 1), value=value, label=text))
+        return list(ticks.values())
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,9 @@ def test_a_frame_puts_its_low_at_the_bottom_and_its_high_at_the_top():
 
 def test_no_values_no_chart():
     assert bar_chart([]) is None
+
+
+def test_ticks_that_would_say_the_same_are_drawn_once():
+    chart = bar_chart([("Mon", 0), ("Tue", 1)], label=lambda value: f"{value:.0f}")
+
+    assert [tick.label for tick in chart.ticks] == ["0", "1"]
