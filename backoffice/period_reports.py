@@ -4,6 +4,7 @@ from the query string (?from=YYYY-MM-DD&to=YYYY-MM-DD&group=day|week|month) and 
 
 from datetime import MAXYEAR, MINYEAR, date
 from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
@@ -111,7 +112,14 @@ def period_report(request):
         {
             "title": f"Reports: {_span(period.first, period.last)}",
             "period": period,
-            "query": request.GET.urlencode(),
+            # The CSV links name the period shown, not what the address left to the defaults.
+            "query": urlencode(
+                {
+                    "from": period.first.isoformat(),
+                    "to": period.last.isoformat(),
+                    "group": period.group,
+                }
+            ),
             "revenue": revenue,
             "revenue_chart": bar_chart(
                 [(_span(line.first, line.last), line.net) for line in revenue.lines],

@@ -384,6 +384,8 @@ def test_the_period_defaults_to_this_month_by_day(staff):
     assert response.context["period"] == selectors.Period(
         first=today.replace(day=1), last=today, group="day"
     )
+    csv_link = f"/admin/reports/films.csv?from={today.replace(day=1).isoformat()}&amp;to="
+    assert csv_link + f"{today.isoformat()}&amp;group=day" in response.content.decode()
 
 
 def test_only_staff_with_the_sales_permission_see_reports(client, user):
