@@ -50,7 +50,7 @@ class PeriodForm(forms.Form):
         error_messages={"invalid": "Give the last day as YYYY-MM-DD, for example 2026-11-30."},
     )
     group = forms.ChoiceField(
-        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")],
+        choices=[(group, group.capitalize()) for group in selectors.GROUPINGS],
         error_messages={"invalid_choice": "Group by day, week or month."},
     )
 
@@ -59,8 +59,11 @@ class PeriodForm(forms.Form):
         """The form filled from the query string; what is missing or blank is this month so
         far, by day."""
         today = timezone.localdate()
-        defaults = {"first": today.replace(day=1).isoformat(), "last": today.isoformat()}
-        defaults["group"] = "day"
+        defaults = {
+            "first": today.replace(day=1).isoformat(),
+            "last": today.isoformat(),
+            "group": "day",
+        }
         given = {"first": query.get("from"), "last": query.get("to"), "group": query.get("group")}
         return cls({name: given[name] or value for name, value in defaults.items()})
 
@@ -70,7 +73,10 @@ class PeriodForm(forms.Form):
         for day in (first, last):
             # The first and last years have no day before or after to count to.
             if day is not None and not MINYEAR < day.year < MAXYEAR:
-                raise forms.ValidationError(f"{day.isoformat()} is out of range.")
+                raise forms.ValidationError(
+                    f"{day.isoformat()} is out of range: give a year from {MINYEAR + 1} to "
+                    f"{MAXYEAR - 1}."
+                )
         if first and last:
             if last < first:
                 raise forms.ValidationError("The last day is before the first day.")

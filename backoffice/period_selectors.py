@@ -1,9 +1,9 @@
 """Reports over a period for the back office: revenue by day, week or month, per film, per
 ticket type, vouchers, refunds, and attendance at the door.
 
-Selectors only, each one grouped query in the database whatever the number of sales, so the work
-of a request is bounded by the period (at most MAX_DAYS) and never by the rows in it. Days, weeks
-(Monday to Sunday) and months are the cinema's local time (TIME_ZONE).
+Selectors only, each one to three grouped queries in the database whatever the number of sales,
+so the work of a request is bounded by the period (at most MAX_DAYS), not by the rows in it.
+Days, weeks (Monday to Sunday) and months are the cinema's local time (TIME_ZONE).
 
 What counts where, as the page says it to staff:
 - Money taken is a payment the gateway confirmed, on the day it did (a succeeded payment is never

@@ -354,7 +354,10 @@ def test_every_report_has_its_csv(staff, summer):
             "A report covers at most 366 days; 2024-01-01 to 2025-01-01 is 367.",
         ),
         ({"group": "year"}, "Group by day, week or month."),
-        ({"from": "0001-01-01", "to": "0001-01-02"}, "0001-01-01 is out of range."),
+        (
+            {"from": "0001-01-01", "to": "0001-01-02"},
+            "0001-01-01 is out of range: give a year from 2 to 9998.",
+        ),
         ({"from": "2025-06-01\x00"}, "contains a control character"),
         ({"from": "9" * 5000}, "Give the first day as YYYY-MM-DD"),
     ],
@@ -367,6 +370,14 @@ def test_bad_periods_are_400_with_the_reason(staff, query, message):
     assert message in page.content.decode()
     assert download.status_code == 400
     assert message in download.content.decode()
+
+
+@pytest.mark.parametrize("edge", [("0002-01-01", "0002-01-09"), ("9998-12-20", "9998-12-31")])
+def test_the_first_and_last_years_allowed_report_nothing_without_failing(staff, edge):
+    query = {"from": edge[0], "to": edge[1], "group": "week"}
+
+    assert staff.get(PAGE, query).status_code == 200
+    assert staff.get("/admin/reports/attendance.csv", query).status_code == 200
 
 
 def test_a_whole_leap_year_is_allowed(staff):
