@@ -4,7 +4,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from backoffice import live_holds, sales, system, waiting_rooms
+from backoffice import live_holds, period_reports, sales, system, waiting_rooms
 
 urlpatterns = [
     path("live-holds/", admin.site.admin_view(live_holds.live_holds_index), name="live_holds"),
@@ -25,6 +25,12 @@ urlpatterns = [
         "sales/<int:showtime_id>/",
         admin.site.admin_view(sales.sales_showtime),
         name="sales_showtime",
+    ),
+    path("reports/", period_reports.staff_page(period_reports.period_report), name="period_report"),
+    path(
+        "reports/<slug:report>.csv",
+        period_reports.staff_page(period_reports.period_report_csv),
+        name="period_report_csv",
     ),
     path(
         "waiting-room/",

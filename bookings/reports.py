@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from bookings.models import Ticket
 from cinema.models import Seat, Showtime
+from infra.charts import ChartTick, Frame
 from waitingroom import queue
 from waitingroom import services as room
 from waitingroom.models import WaitingRoom
@@ -31,14 +32,6 @@ HOURLY_UP_TO = timedelta(hours=48)
 # Occupancy bands on the day page: a showtime this full is busy, or as good as sold out.
 BUSY = 0.5
 FULL = 0.9
-
-# The sales chart's drawing area, in SVG user units (the <svg> scales it to the page).
-CHART_WIDTH = 480
-CHART_HEIGHT = 200
-CHART_LEFT = 40
-CHART_RIGHT = 12
-CHART_TOP = 12
-CHART_BOTTOM = 28
 
 
 @dataclass(frozen=True)
@@ -60,20 +53,11 @@ class SalesBucket:
 
 
 @dataclass(frozen=True)
-class ChartTick:
-    y: float
-    value: int
-
-
-@dataclass(frozen=True)
 class SalesChart:
     """A step line of cumulative sales, already in SVG coordinates."""
 
-    width: int
-    height: int
+    frame: Frame
     path: str
-    plot_left: int
-    plot_right: int
     capacity_y: float
     ticks: list[ChartTick]
     starts_at: datetime
@@ -252,28 +236,20 @@ def _sales_chart(
     ends_at = max(until, buckets[-1].starts_at + step)
     span = (ends_at - starts_at).total_seconds()
     top = max(capacity, buckets[-1].total, 1)
-    left, right = CHART_LEFT, CHART_WIDTH - CHART_RIGHT
-    bottom = CHART_HEIGHT - CHART_BOTTOM
+    frame = Frame(high=top)
 
     def x(moment: datetime) -> float:
-        return left + (right - left) * (moment - starts_at).total_seconds() / span
+        return frame.x((moment - starts_at).total_seconds() / span)
 
-    def y(count: int) -> float:
-        return bottom - (bottom - CHART_TOP) * count / top
-
-    path = [f"M{left:.1f},{bottom:.1f}"]
+    path = [f"M{frame.plot_left:.1f},{frame.plot_bottom:.1f}"]
     for bucket in buckets:
-        path.append(f"H{x(bucket.starts_at):.1f}V{y(bucket.total):.1f}")
-    path.append(f"H{right:.1f}")
-    tick_values = sorted({0, top // 2, top})
+        path.append(f"H{x(bucket.starts_at):.1f}V{frame.y(bucket.total):.1f}")
+    path.append(f"H{frame.plot_right:.1f}")
     return SalesChart(
-        width=CHART_WIDTH,
-        height=CHART_HEIGHT,
+        frame=frame,
         path="".join(path),
-        plot_left=left,
-        plot_right=right,
-        capacity_y=round(y(capacity), 1),
-        ticks=[ChartTick(y=round(y(value), 1), value=value) for value in tick_values],
+        capacity_y=round(frame.y(capacity), 1),
+        ticks=frame.ticks(sorted({0, top // 2, top})),
         starts_at=starts_at,
         ends_at=ends_at,
     )

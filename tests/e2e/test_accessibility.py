@@ -20,6 +20,7 @@ STAFF_PAGES = [
     "/admin/audit-feed/",
     "/admin/system/",
     "/admin/sales/",
+    "/admin/reports/",
 ]
 
 
