@@ -14,6 +14,7 @@ from django.utils import timezone
 from cinema.layout import LayoutError, parse_layout
 from cinema.money import format_money
 from cinema.posters import CARD_BOX, fit
+from infra.dates import show_when
 from infra.media import media_url
 
 
@@ -190,8 +191,7 @@ class Showtime(models.Model):
         ]
 
     def __str__(self) -> str:
-        local = timezone.localtime(self.starts_at)
-        return f"{self.movie} · {self.auditorium} · {local:%a %d %b %H:%M}"
+        return f"{self.movie} · {self.auditorium} · {show_when(self.starts_at)}"
 
     def save(self, *args, **kwargs) -> None:
         self.ends_at = self.compute_ends_at()
@@ -228,10 +228,9 @@ class Showtime(models.Model):
             return
         clash = self.overlapping().first()
         if clash is not None:
-            local = timezone.localtime(clash.starts_at)
             raise ValidationError(
                 f"{self.auditorium_name()} is busy: '{clash.movie}' starts at "
-                f"{local:%a %d %b %H:%M} and runs until "
+                f"{show_when(clash.starts_at)} and runs until "
                 f"{timezone.localtime(clash.ends_at):%H:%M} with cleaning. Pick another time."
             )
 

@@ -278,6 +278,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True
+# A 24-hour clock in the admin and wherever Django formats a date by itself (infra/formats).
+FORMAT_MODULE_PATH = ["infra.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
