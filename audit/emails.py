@@ -39,11 +39,14 @@ def compose(event: dict) -> Email | None:
     if template is None or not recipient:
         return None
     starts_at = detail.get("starts_at")
+    venue_path = detail.get("venue_path")
     context = {
         "ref": event["booking_ref"],
         "seats": event["seats"],
         "movie": detail.get("movie", ""),
         "auditorium": detail.get("auditorium", ""),
+        "address": detail.get("address", ""),
+        "venue_link": f"{settings.SITE_URL}{venue_path}" if venue_path else "",
         "starts_at": timezone.localtime(datetime.fromisoformat(starts_at)) if starts_at else None,
         "amount": detail.get("money") or detail.get("amount", ""),
         "tickets": detail.get("tickets") or [],

@@ -452,6 +452,10 @@ PAYMENT_WEBHOOK_SECRET = PAYMENT_WEBHOOK_SECRET or DEV_WEBHOOK_SECRET
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
 # A customer may cancel a paid booking for a full refund until this long before the show.
 REFUND_CUTOFF_HOURS = env_int("REFUND_CUTOFF_HOURS", 2)
+# Adverts and trailers before the film: a calendar event ends this long after start + runtime.
+TRAILERS_MINUTES = env_int("TRAILERS_MINUTES", 20)
+# The calendar event reminds the buyer this long before the show.
+REMINDER_MINUTES = env_int("REMINDER_MINUTES", 60)
 # The mock provider (payments/mock/, served only when it is PAYMENT_GATEWAY) delivers its
 # webhooks over HTTP from the web process ("http") or keeps them until a test sends them
 # ("manual"); it can delay, duplicate or reorder them, as real providers sometimes do.
