@@ -306,6 +306,8 @@ STORAGES = {
 CINEMA_NAME = os.environ.get("CINEMA_NAME") or "Marquee Cinemas"
 vars().update(dj_email_url.parse(os.environ.get("EMAIL_URL") or "console://"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"{CINEMA_NAME} <tickets@localhost>"
+# An email's Date carries TIME_ZONE's offset ("+0100"), not "-0000" (which says "zone unknown").
+EMAIL_USE_LOCALTIME = True
 
 # Limits at the ASGI edge (infra.limits), per web process: a larger request body is 413, and a
 # client address or session past its number of open WebSockets is closed with code 4429.
