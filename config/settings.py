@@ -486,6 +486,8 @@ SEAT_SALES = "bookings.selectors.BookingSales"
 EMAIL_ATTACHMENTS = "bookings.tickets.attachments"
 # Names showtimes on the audit trail's staff pages (audit holds ids only; see audit/display.py).
 AUDIT_SHOWTIME_NAMES = "cinema.facts.showtime_facts"
+# Where the cinema is, for the booking emails (audit imports no catalogue; see audit/emails.py).
+EMAIL_VENUE = "cinema.facts.venue_facts"
 
 # Webhooks out (webhooks/): a receiver has this many seconds to connect and to answer each read,
 # and a delivery it does not take is tried again, with backoff, for this many hours.

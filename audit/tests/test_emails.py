@@ -3,8 +3,14 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from audit.emails import compose
 from audit.models import AuditEvent
+from cinema.models import Venue
+
+# The cinema's address is read when an email is written (EMAIL_VENUE).
+pytestmark = pytest.mark.django_db
 
 TITLE = "Fast & Furious <3"
 
@@ -62,13 +68,8 @@ def test_booking_emails_link_to_the_site_url_and_are_signed_by_the_cinema(settin
 
 def test_the_confirmation_says_where_the_cinema_is_and_links_its_page(settings):
     settings.SITE_URL = "https://tickets.example.com"
-    email = compose(
-        _event(
-            AuditEvent.Kind.BOOKING_CONFIRMED,
-            address="14 Harbour Street, Bristol BS1 4RN",
-            venue_path="/visit/",
-        )
-    )
+    Venue.objects.create(address="14 Harbour Street\nBristol BS1 4RN")
+    email = compose(_event(AuditEvent.Kind.BOOKING_CONFIRMED))
     assert (
         "Where:      Screen <1> & 2, Marquee Cinemas\n"
         "            14 Harbour Street, Bristol BS1 4RN\n"
@@ -77,3 +78,10 @@ def test_the_confirmation_says_where_the_cinema_is_and_links_its_page(settings):
     assert "14 Harbour Street, Bristol BS1 4RN" in email.html
     assert 'href="https://tickets.example.com/visit/"' in email.html
     assert "When:       Monday 4 March 2030, 19:30" in email.text
+
+
+def test_the_address_is_the_one_of_the_day_the_email_is_written(settings):
+    Venue.objects.create(address="1 Old Road")
+    event = _event(AuditEvent.Kind.BOOKING_CONFIRMED)
+    Venue.objects.update(address="2 New Road")
+    assert "2 New Road" in compose(event).text

@@ -3,13 +3,10 @@ are made of, and the lock its changes take."""
 
 from decimal import Decimal
 
-from django.urls import reverse
-
 from audit.services import record
 from bookings.models import Booking
 from cinema.money import format_money
 from cinema.pricing import Quote
-from cinema.selectors import current_venue
 
 
 def audit_booking(kind: str, booking: Booking, *, actor=None, seats=None, **detail) -> None:
@@ -41,8 +38,6 @@ def booking_facts(booking: Booking) -> dict:
         "email": booking.user.email,
         "movie": showtime.movie.title,
         "auditorium": showtime.auditorium.name,
-        "address": current_venue().address_line,
-        "venue_path": reverse("cinema:venue"),
         "starts_at": showtime.starts_at.isoformat(),
         **money_facts(booking.amount),
         "booking_path": booking.get_absolute_url(),
