@@ -458,6 +458,8 @@ REFUND_CUTOFF_HOURS = env_int("REFUND_CUTOFF_HOURS", 2)
 TRAILERS_MINUTES = env_int("TRAILERS_MINUTES", 20)
 # The calendar event reminds the buyer this long before the show.
 REMINDER_MINUTES = env_int("REMINDER_MINUTES", 60)
+if TRAILERS_MINUTES < 0 or REMINDER_MINUTES < 0:
+    raise ImproperlyConfigured("TRAILERS_MINUTES and REMINDER_MINUTES must be 0 or more")
 # The mock provider (payments/mock/, served only when it is PAYMENT_GATEWAY) delivers its
 # webhooks over HTTP from the web process ("http") or keeps them until a test sends them
 # ("manual"); it can delay, duplicate or reorder them, as real providers sometimes do.
