@@ -11,13 +11,11 @@ from datetime import datetime
 from functools import cache
 
 from django.conf import settings
-from django.utils import timezone
-from django.utils.dateformat import format as format_date
 from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 
-# "Wed 25 Nov 19:30": the weekday and time staff think in; the year only gets in the way.
-WHEN_FORMAT = "D j M H:i"
+from infra.dates import show_when
+
 # Detail keys that hold ISO timestamps.
 MOMENT_KEYS = frozenset({"expires_at", "starts_at"})
 # Detail keys not shown on staff pages (the buyer's email stays on the event, off the screen).
@@ -25,7 +23,8 @@ HIDDEN_KEYS = frozenset({"email"})
 
 
 def local_when(moment: datetime | str | None) -> str:
-    """`moment` (aware, or an ISO string) as local "Wed 25 Nov 19:30"; "" for nothing."""
+    """`moment` (aware, or an ISO string) as local "Wed 25 Nov, 19:30" (infra.dates); "" for
+    nothing."""
     if isinstance(moment, str):
         try:
             moment = parse_datetime(moment)
@@ -33,7 +32,7 @@ def local_when(moment: datetime | str | None) -> str:
             moment = None
     if moment is None:
         return ""
-    return format_date(timezone.localtime(moment), WHEN_FORMAT)
+    return show_when(moment)
 
 
 @cache

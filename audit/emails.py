@@ -6,6 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from audit.models import AuditEvent
 
@@ -31,6 +32,13 @@ def _template_for(event: dict) -> str | None:
     return None
 
 
+def _venue() -> dict:
+    """The cinema's `address` and its page's `path`, from the app that keeps them:
+    settings.EMAIL_VENUE names the function (audit imports no other app); {} without one."""
+    path = getattr(settings, "EMAIL_VENUE", "")
+    return import_string(path)() if path else {}
+
+
 def compose(event: dict) -> Email | None:
     """The email for a stream event, or None when the event sends none."""
     template = _template_for(event)
@@ -39,11 +47,14 @@ def compose(event: dict) -> Email | None:
     if template is None or not recipient:
         return None
     starts_at = detail.get("starts_at")
+    venue = _venue()
     context = {
         "ref": event["booking_ref"],
         "seats": event["seats"],
         "movie": detail.get("movie", ""),
         "auditorium": detail.get("auditorium", ""),
+        "address": venue.get("address", ""),
+        "venue_link": f"{settings.SITE_URL}{venue['path']}" if venue.get("path") else "",
         "starts_at": timezone.localtime(datetime.fromisoformat(starts_at)) if starts_at else None,
         "amount": detail.get("money") or detail.get("amount", ""),
         "tickets": detail.get("tickets") or [],

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import SafeMIMEMultipart
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -56,6 +57,31 @@ def message_id(event: dict) -> str:
     """The same for every sending of an event's email, so that a mailbox shows one."""
     domain = urlsplit(settings.SITE_URL).hostname or "localhost"
     return f"<event-{event['id']}.{event['booking_ref'] or event['kind']}@{domain}>"
+
+
+class NotifierEmail(EmailMultiAlternatives):
+    """multipart/mixed: first the body (text, and the HTML with the images it shows in a
+    multipart/related of its own), then each file. Mail apps list the files of the mixed part;
+    files inside a related part are the HTML's pieces, which some of them never show."""
+
+    def __init__(self, *args, related=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.related = list(related)
+
+    def _create_alternatives(self, msg):
+        msg = super()._create_alternatives(msg)
+        if not self.related:
+            return msg
+        parts = msg.get_payload()
+        # The HTML is the last alternative: the one a mail app prefers (RFC 2046).
+        related = SafeMIMEMultipart(
+            _subtype="related", encoding=self.encoding or settings.DEFAULT_CHARSET
+        )
+        related.attach(parts[-1])
+        for part in self.related:
+            related.attach(part)
+        parts[-1] = related
+        return msg
 
 
 class Notifier(GroupReader):
@@ -143,7 +169,7 @@ class Notifier(GroupReader):
             except IntegrityError:
                 log.info("event %s was already notified; skipping", event["id"])
                 return False
-            message = EmailMultiAlternatives(
+            message = NotifierEmail(
                 email.subject,
                 email.text,
                 to=[email.recipient],
@@ -152,8 +178,7 @@ class Notifier(GroupReader):
             message.attach_alternative(email.html, "text/html")
             for attachment in attachments_for(event):
                 if isinstance(attachment, MIMEBase):  # an inline image the HTML shows
-                    message.mixed_subtype = "related"
-                    message.attach(attachment)
+                    message.related.append(attachment)
                 else:
                     message.attach(*attachment)
             # A failed send raises and rolls the Notification back: the entry stays pending.

@@ -7,10 +7,11 @@ from django.contrib import admin
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
 from bookings import reports
 from cinema.models import Showtime
+from infra.dates import show_day, show_when
 
 BAD_DATE = "Give the day as ?date=YYYY-MM-DD, for example ?date=2025-06-01."
 
@@ -22,7 +23,7 @@ def sales_showtime(request, showtime_id: int):
     except Showtime.DoesNotExist:
         raise Http404("No such showtime.") from None
     showtime = sales.showtime
-    starts = dateformat.format(timezone.localtime(showtime.starts_at), "D j M H:i")
+    starts = show_when(showtime.starts_at)
     context = {
         **admin.site.each_context(request),
         "title": f"Sales: {showtime.movie}, {starts}",
@@ -39,7 +40,7 @@ def sales_day(request):
         return HttpResponseBadRequest(BAD_DATE, content_type="text/plain; charset=utf-8")
     context = {
         **admin.site.each_context(request),
-        "title": f"Sales: {dateformat.format(day, 'l j F Y')}",
+        "title": f"Sales: {show_day(day, long=True)}",
         "report": reports.get_day_occupancy(day=day),
         "is_today": day == timezone.localdate(),
     }

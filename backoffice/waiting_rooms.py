@@ -8,10 +8,11 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
 from bookings import reports
 from cinema.models import Showtime
+from infra.dates import show_when
 from infra.inputs import whole_number
 from waitingroom import services as room_services
 from waitingroom.models import WaitingRoom
@@ -50,7 +51,7 @@ def waiting_room(request, showtime_id: int):
 
 def _room_page(request, figures, *, error: str = "", status: int = 200):
     showtime = figures.showtime
-    starts = dateformat.format(timezone.localtime(showtime.starts_at), "D j M H:i")
+    starts = show_when(showtime.starts_at)
     context = {
         **admin.site.each_context(request),
         "title": f"Waiting room: {showtime.movie}, {starts}",

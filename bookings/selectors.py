@@ -74,11 +74,12 @@ def open_booking(*, user, showtime: Showtime) -> Booking | None:
 
 @dataclass(frozen=True)
 class MyBookings:
-    upcoming: list[Booking]  # soonest showtime first
+    upcoming: list[Booking]  # paid, or held and still payable; soonest showtime first
+    ended: list[Booking]  # upcoming shows' holds not paid and cancelled bookings; newest first
     past: list[Booking]  # latest showtime first
 
     def __bool__(self) -> bool:
-        return bool(self.upcoming or self.past)
+        return bool(self.upcoming or self.ended or self.past)
 
 
 # What a customer calls each ending: a refund is not an abandoned hold.
@@ -89,9 +90,22 @@ _OUTCOMES = {
 }
 
 
+def _outcome(booking: Booking, *, now: datetime) -> tuple[str, str]:
+    if booking.status == Booking.Status.CANCELLED:
+        if booking.refunded:
+            return "refunded", "Cancelled and refunded"
+        return "cancelled", "Released, not paid"
+    lapsed = booking.expires_at is not None and booking.expires_at <= now
+    if booking.status == Booking.Status.PENDING and lapsed:
+        # Run out, and the sweeper has not been by yet: it is no longer payable.
+        return _OUTCOMES[Booking.Status.EXPIRED]
+    return _OUTCOMES[booking.status]
+
+
 def user_bookings(*, user) -> MyBookings:
-    """The user's bookings, upcoming showtimes first, each with `outcome` and `outcome_label`
-    (refunded, released or expired told apart); one query."""
+    """The user's bookings, each with `outcome` and `outcome_label` (refunded, released or
+    expired told apart): upcoming ones that stand (paid, or held and still payable) apart from
+    the ones that ended unpaid or cancelled; one query."""
     bookings = (
         Booking.objects.filter(user=user)
         .select_related("showtime__movie", "showtime__auditorium")
@@ -99,18 +113,17 @@ def user_bookings(*, user) -> MyBookings:
         .order_by("showtime__starts_at", "-created_at")
     )
     now = timezone.now()
-    upcoming, past = [], []
+    upcoming, ended, past = [], [], []
     for booking in bookings:
-        if booking.status == Booking.Status.CANCELLED:
-            booking.outcome, booking.outcome_label = (
-                ("refunded", "Cancelled and refunded")
-                if booking.refunded
-                else ("cancelled", "Released, not paid")
-            )
+        booking.outcome, booking.outcome_label = _outcome(booking, now=now)
+        if booking.showtime.starts_at < now:
+            past.append(booking)
+        elif booking.outcome in {"confirmed", "pending"}:
+            upcoming.append(booking)
         else:
-            booking.outcome, booking.outcome_label = _OUTCOMES[booking.status]
-        (upcoming if booking.showtime.starts_at >= now else past).append(booking)
-    return MyBookings(upcoming=upcoming, past=past[::-1])
+            ended.append(booking)
+    ended.sort(key=lambda booking: booking.created_at, reverse=True)
+    return MyBookings(upcoming=upcoming, ended=ended, past=past[::-1])
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from fpdf import FPDF
 from bookings import ticket_codes
 from bookings.models import Booking, Ticket
 from cinema.money import format_money
+from cinema.selectors import current_venue
+from infra.dates import show_when
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,16 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
+def where(address: str) -> str:
+    """The cinema's name and address on one line, as a calendar or a map looks it up."""
+    return ", ".join(filter(None, [settings.CINEMA_NAME, address]))
+
+
 def tickets_pdf(booking: Booking) -> bytes:
-    """A printable page per seat: the film, time, screen, seat, ticket type and its QR code."""
+    """A printable page per seat: the cinema and its address, the film, time, screen, seat,
+    ticket type and its QR code."""
     showtime = booking.showtime
-    when = timezone.localtime(showtime.starts_at)
+    address = current_venue().address_line
     pdf = FPDF(format=(105, 148))  # A6
     pdf.set_title(_latin1(f"Tickets {booking.ref}"))
     pdf.set_author(_latin1(settings.CINEMA_NAME))
@@ -76,11 +84,15 @@ def tickets_pdf(booking: Booking) -> bytes:
         pdf.add_page()
         pdf.set_font("helvetica", size=9)
         pdf.cell(0, 5, _latin1(settings.CINEMA_NAME), new_x="LMARGIN", new_y="NEXT")
+        if address:
+            pdf.set_font("helvetica", size=7)
+            pdf.multi_cell(0, 3.5, _latin1(address), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1)
         pdf.set_font("helvetica", style="B", size=15)
         pdf.multi_cell(0, 7, _latin1(showtime.movie.title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("helvetica", size=11)
         lines = [
-            f"{when:%A %d %B %Y, %H:%M}",
+            show_when(showtime.starts_at, long=True),
             showtime.auditorium.name,
             f"Seat {ticket.seat} ({ticket.category})",
             f"{ticket.kind}, {format_money(ticket.ticket.price)}",
@@ -116,9 +128,12 @@ def _fold(line: str) -> str:
 
 
 def calendar_event(booking: Booking) -> str:
-    """The showing as an iCalendar event (UTC times, the booking as its unique id)."""
+    """The showing as an iCalendar event (UTC times, the booking as its unique id): at the
+    cinema's address, ending after the trailers and the film, with a reminder before it."""
     showtime = booking.showtime
-    ends = showtime.starts_at + timedelta(minutes=showtime.movie.runtime_minutes)
+    ends = showtime.starts_at + timedelta(
+        minutes=settings.TRAILERS_MINUTES + showtime.movie.runtime_minutes
+    )
     stamp = "%Y%m%dT%H%M%SZ"
     link = f"{settings.SITE_URL}{booking.get_absolute_url()}"
     host = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0]
@@ -134,13 +149,19 @@ def calendar_event(booking: Booking) -> str:
         f"DTSTART:{showtime.starts_at.astimezone(UTC):{stamp}}",
         f"DTEND:{ends.astimezone(UTC):{stamp}}",
         f"SUMMARY:{_ics_text(showtime.movie.title)}",
-        f"LOCATION:{_ics_text(f'{settings.CINEMA_NAME}, {showtime.auditorium.name}')}",
+        f"LOCATION:{_ics_text(where(current_venue().address_line))}",
         "DESCRIPTION:"
         + _ics_text(
-            f"Seats {', '.join(booking.seat_labels)}. Booking {booking.ref}: show your tickets "
-            f"at the door. {link}"
+            f"{showtime.auditorium.name}, seats {', '.join(booking.seat_labels)}. Booking "
+            f"{booking.ref}: show your tickets at the door. The film starts after about "
+            f"{settings.TRAILERS_MINUTES} minutes of trailers. {link}"
         ),
         f"URL:{link}",
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        f"DESCRIPTION:{_ics_text(f'{showtime.movie.title} at {settings.CINEMA_NAME}')}",
+        f"TRIGGER:-PT{settings.REMINDER_MINUTES}M",
+        "END:VALARM",
         "END:VEVENT",
         "END:VCALENDAR",
     ]

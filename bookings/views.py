@@ -231,6 +231,8 @@ def _render_booking(
 ):
     refunds = list(Refund.objects.filter(payment__booking=booking))
     pending = booking.status == Booking.Status.PENDING
+    refunds_close_at = services.refunds_close_at(booking.showtime)
+    refunds_open = timezone.now() < refunds_close_at
     context = {
         "booking": booking,
         "error": error.message if error else None,
@@ -247,8 +249,10 @@ def _render_booking(
         "refunded": sum(refund.amount for refund in refunds),
         # Recorded but not yet done by the gateway (reconciliation sends it again).
         "refund_on_its_way": any(refund.status == Refund.Status.REQUESTED for refund in refunds),
-        "can_cancel": booking.status == Booking.Status.CONFIRMED
-        and timezone.now() < services.refunds_close_at(booking.showtime),
+        "can_cancel": booking.status == Booking.Status.CONFIRMED and refunds_open,
+        # The policy is shown while it can be used: at checkout and on the ticket until then.
+        "refunds_open": refunds_open,
+        "refunds_close_at": refunds_close_at,
         "refund_cutoff_hours": settings.REFUND_CUTOFF_HOURS,
         "hold_ttl": settings.HOLD_TTL_SECONDS,
         "room_presence": pending and waiting_room.is_on(booking.showtime),

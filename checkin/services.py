@@ -18,6 +18,7 @@ from bookings import ticket_codes
 from bookings.models import Ticket, VoidTicket
 from checkin.models import CheckIn, OfflineScan
 from cinema.models import Showtime
+from infra.dates import show_day
 
 ADMIT = "admit"
 ALREADY = "already"
@@ -104,7 +105,7 @@ def _read(*, showtime: Showtime, code: str) -> tuple[Outcome, Ticket | None]:
 def _when_and_where(showtime: Showtime) -> str:
     local = timezone.localtime(showtime.starts_at)
     today = timezone.localdate()
-    day = "" if local.date() == today else f" on {local:%a %-d %b}"
+    day = "" if local.date() == today else f" on {show_day(local)}"
     return f"{showtime.auditorium.name}{day} at {local:%H:%M}"
 
 

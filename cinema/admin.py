@@ -25,6 +25,7 @@ from cinema.models import (
     Showtime,
     TicketPrice,
     TicketType,
+    Venue,
     Voucher,
 )
 from cinema.posters import Poster, PosterError, make_poster, save_movie_poster
@@ -340,3 +341,33 @@ class VoucherAdmin(admin.ModelAdmin):
             for voucher in queryset.order_by("batch", "code")
         )
         return csv_response("vouchers", VOUCHER_CSV_COLUMNS, rows)
+
+
+@admin.register(Venue)
+class VenueAdmin(admin.ModelAdmin):
+    """The one cinema page: the list goes straight to it (made on first save), never a second."""
+
+    fieldsets = [
+        (None, {"fields": ["address"]}),
+        ("Visiting", {"fields": ["getting_here", "accessibility"]}),
+        ("Contact", {"fields": ["phone", "email", "box_office_hours"]}),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return redirect(reverse("admin:cinema_venue_change", args=[Venue.SINGLE]))
+
+    def get_object(self, request, object_id, from_field=None):
+        if str(object_id) != str(Venue.SINGLE):
+            return None
+        return super().get_object(request, object_id, from_field) or Venue()
+
+    def view_on_site(self, obj) -> str:
+        return reverse("cinema:venue")

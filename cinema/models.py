@@ -14,6 +14,7 @@ from django.utils import timezone
 from cinema.layout import LayoutError, parse_layout
 from cinema.money import format_money
 from cinema.posters import CARD_BOX, fit
+from infra.dates import show_when
 from infra.media import media_url
 
 
@@ -190,8 +191,7 @@ class Showtime(models.Model):
         ]
 
     def __str__(self) -> str:
-        local = timezone.localtime(self.starts_at)
-        return f"{self.movie} · {self.auditorium} · {local:%a %d %b %H:%M}"
+        return f"{self.movie} · {self.auditorium} · {show_when(self.starts_at)}"
 
     def save(self, *args, **kwargs) -> None:
         self.ends_at = self.compute_ends_at()
@@ -228,10 +228,9 @@ class Showtime(models.Model):
             return
         clash = self.overlapping().first()
         if clash is not None:
-            local = timezone.localtime(clash.starts_at)
             raise ValidationError(
                 f"{self.auditorium_name()} is busy: '{clash.movie}' starts at "
-                f"{local:%a %d %b %H:%M} and runs until "
+                f"{show_when(clash.starts_at)} and runs until "
                 f"{timezone.localtime(clash.ends_at):%H:%M} with cleaning. Pick another time."
             )
 
@@ -449,3 +448,49 @@ VOUCHER_CODE = re.compile(r"[A-Z0-9-]{3,32}")
 def normalise_code(code: str) -> str:
     """Codes are read out and retyped: case and surrounding spaces do not matter."""
     return (code or "").strip().upper()
+
+
+class Venue(models.Model):
+    """The cinema as moviegoers find it: where it is, how to get there, access, how to reach it.
+    One row, edited by staff in the admin; its address goes on the tickets, the calendar event
+    and the emails. Its name is CINEMA_NAME, as the emails' sender."""
+
+    SINGLE = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLE, editable=False)
+    address = models.TextField(
+        blank=True, help_text="As on an envelope, one line per line: street, town, postcode."
+    )
+    getting_here = models.TextField(
+        "How to get here",
+        blank=True,
+        help_text="Public transport, parking, bikes. A blank line starts a new paragraph.",
+    )
+    accessibility = models.TextField(
+        blank=True,
+        help_text="Step-free access, wheelchair spaces, hearing loops, audio description, "
+        "accessible toilets. A blank line starts a new paragraph.",
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    box_office_hours = models.CharField(
+        max_length=200, blank=True, help_text='For example "Daily 11:00 to the last show".'
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "cinema page"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="venue_single_row"),
+        ]
+
+    def __str__(self) -> str:
+        return settings.CINEMA_NAME
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [line.strip(" ,") for line in self.address.splitlines() if line.strip(" ,")]
+
+    @property
+    def address_line(self) -> str:
+        """The address on one line, "12 High Street, Bristol BS1 4DJ"; "" when not given."""
+        return ", ".join(self.address_lines)

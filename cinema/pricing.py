@@ -24,6 +24,7 @@ from cinema.models import (
     Voucher,
     sold_for,
 )
+from infra.dates import show_when
 from infra.domain import DomainError
 
 CENT = Decimal("0.01")
@@ -257,8 +258,7 @@ def check_voucher(*, voucher: Voucher, showtime: Showtime, now: datetime | None 
     now = now or timezone.now()
     code = voucher.code
     if voucher.valid_from and now < voucher.valid_from:
-        start = timezone.localtime(voucher.valid_from)
-        raise PricingError(f"{code} can be used from {start:%d %b %Y %H:%M}.")
+        raise PricingError(f"{code} can be used from {show_when(voucher.valid_from)}.")
     if voucher.valid_until and now >= voucher.valid_until:
         raise PricingError(f"{code} has expired.")
     if voucher.uses >= voucher.max_uses:

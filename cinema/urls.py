@@ -6,4 +6,5 @@ app_name = "cinema"
 urlpatterns = [
     path("", views.home, name="home"),
     path("movies/<slug:slug>/", views.movie_detail, name="movie"),
+    path("visit/", views.venue, name="venue"),
 ]

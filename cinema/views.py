@@ -1,11 +1,13 @@
+from django.conf import settings
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from cinema.forms import FORMAT_CHOICES, SEARCH_MAX_LENGTH, BrowseForm
 from cinema.models import Movie
-from cinema.selectors import date_strip, showing_on, showtimes_by_day
+from cinema.selectors import current_venue, date_strip, showing_on, showtimes_by_day
+from infra.dates import show_day
 
 
 def home(request):
@@ -17,7 +19,7 @@ def home(request):
     day = values.get("date") or today
     if "date" in form.errors or day not in days:
         notes.append(
-            f"We list films from today to {dateformat.format(days[-1], 'l j F')}, "
+            f"We list films from today to {show_day(days[-1], long=True)}, "
             "so here is what is on today."
         )
         day = today
@@ -55,4 +57,17 @@ def movie_detail(request, slug: str):
         request,
         "cinema/movie.html",
         {"movie": movie, "days": showtimes_by_day(movie=movie)},
+    )
+
+
+def venue(request):
+    """The cinema's page: where it is, how to get there, access, contact (written in the admin)."""
+    return render(
+        request,
+        "cinema/venue.html",
+        {
+            "venue": current_venue(),
+            "cinema_name": settings.CINEMA_NAME,
+            "refund_cutoff_hours": settings.REFUND_CUTOFF_HOURS,
+        },
     )

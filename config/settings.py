@@ -278,6 +278,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True
+# A 24-hour clock in the admin and wherever Django formats a date by itself (infra/formats).
+FORMAT_MODULE_PATH = ["infra.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -304,6 +306,8 @@ STORAGES = {
 CINEMA_NAME = os.environ.get("CINEMA_NAME") or "Marquee Cinemas"
 vars().update(dj_email_url.parse(os.environ.get("EMAIL_URL") or "console://"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"{CINEMA_NAME} <tickets@localhost>"
+# An email's Date carries TIME_ZONE's offset ("+0100"), not "-0000" (which says "zone unknown").
+EMAIL_USE_LOCALTIME = True
 
 # Limits at the ASGI edge (infra.limits), per web process: a larger request body is 413, and a
 # client address or session past its number of open WebSockets is closed with code 4429.
@@ -454,6 +458,12 @@ PAYMENT_WEBHOOK_SECRET = PAYMENT_WEBHOOK_SECRET or DEV_WEBHOOK_SECRET
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
 # A customer may cancel a paid booking for a full refund until this long before the show.
 REFUND_CUTOFF_HOURS = env_int("REFUND_CUTOFF_HOURS", 2)
+# Adverts and trailers before the film: a calendar event ends this long after start + runtime.
+TRAILERS_MINUTES = env_int("TRAILERS_MINUTES", 20)
+# The calendar event reminds the buyer this long before the show.
+REMINDER_MINUTES = env_int("REMINDER_MINUTES", 60)
+if TRAILERS_MINUTES < 0 or REMINDER_MINUTES < 0:
+    raise ImproperlyConfigured("TRAILERS_MINUTES and REMINDER_MINUTES must be 0 or more")
 # The mock provider (payments/mock/, served only when it is PAYMENT_GATEWAY) delivers its
 # webhooks over HTTP from the web process ("http") or keeps them until a test sends them
 # ("manual"); it can delay, duplicate or reorder them, as real providers sometimes do.
@@ -482,6 +492,8 @@ SEAT_SALES = "bookings.selectors.BookingSales"
 EMAIL_ATTACHMENTS = "bookings.tickets.attachments"
 # Names showtimes on the audit trail's staff pages (audit holds ids only; see audit/display.py).
 AUDIT_SHOWTIME_NAMES = "cinema.facts.showtime_facts"
+# Where the cinema is, for the booking emails (audit imports no catalogue; see audit/emails.py).
+EMAIL_VENUE = "cinema.facts.venue_facts"
 
 # Webhooks out (webhooks/): a receiver has this many seconds to connect and to answer each read,
 # and a delivery it does not take is tried again, with backoff, for this many hours.

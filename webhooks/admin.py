@@ -8,18 +8,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateformat import format as format_date
 from django.utils.html import format_html
 
 from infra.admin import ViewOnlyAdmin
+from infra.dates import show_when
 from webhooks import addresses, services
 from webhooks.models import Attempt, Delivery, Endpoint, EventType
 
 
 def local_moment(moment) -> str:
     """Local "Wed 25 Nov 19:30:05": retries are seconds apart."""
-    return format_date(timezone.localtime(moment), "D j M H:i:s") if moment else ""
+    return show_when(moment, seconds=True)
 
 
 class EndpointForm(forms.ModelForm):

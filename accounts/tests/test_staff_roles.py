@@ -36,6 +36,8 @@ STAFF_URLS = [
     ("GET", "/admin/cinema/tickettype/", PROGRAMMING),
     ("GET", "/admin/cinema/pricelist/", PROGRAMMING),
     ("GET", "/admin/cinema/voucher/", PROGRAMMING),
+    ("GET", "/admin/cinema/venue/", PROGRAMMING),
+    ("GET", "/admin/cinema/venue/1/change/", PROGRAMMING),
     ("GET", "/admin/waiting-room/", PROGRAMMING),
     ("GET", "/admin/waiting-room/{st}/", PROGRAMMING),
     ("POST", "/admin/waiting-room/{st}/", PROGRAMMING),

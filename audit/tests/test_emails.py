@@ -3,8 +3,14 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from audit.emails import compose
 from audit.models import AuditEvent
+from cinema.models import Venue
+
+# The cinema's address is read when an email is written (EMAIL_VENUE).
+pytestmark = pytest.mark.django_db
 
 TITLE = "Fast & Furious <3"
 
@@ -29,7 +35,8 @@ def _event(kind: str, **detail) -> dict:
 
 def test_the_confirmation_subject_carries_the_title_as_written():
     email = compose(_event(AuditEvent.Kind.BOOKING_CONFIRMED))
-    assert email.subject == "Your tickets for Fast & Furious <3, Mon 4 Mar, 19:30 (BK7Q2X)"
+    # 2030 is not this year: the date says so.
+    assert email.subject == "Your tickets for Fast & Furious <3, Mon 4 Mar 2030, 19:30 (BK7Q2X)"
 
 
 def test_the_refund_subject_is_plain_text():
@@ -40,7 +47,7 @@ def test_the_refund_subject_is_plain_text():
 def test_the_text_body_is_as_written_and_the_html_body_stays_escaped():
     email = compose(_event(AuditEvent.Kind.BOOKING_CONFIRMED))
     assert f"Film:       {TITLE}\n" in email.text
-    assert "Where:      Screen <1> & 2\n" in email.text
+    assert "Where:      Screen <1> & 2, Marquee Cinemas\n" in email.text
     assert "<td>Fast &amp; Furious &lt;3</td>" in email.html
     assert TITLE not in email.html
 
@@ -57,3 +64,24 @@ def test_booking_emails_link_to_the_site_url_and_are_signed_by_the_cinema(settin
         assert 'href="https://tickets.example.com/bookings/BK7Q2X/"' in email.html
         assert email.text.rstrip().endswith("Roxy Pictures")
         assert "Roxy Pictures" in email.html
+
+
+def test_the_confirmation_says_where_the_cinema_is_and_links_its_page(settings):
+    settings.SITE_URL = "https://tickets.example.com"
+    Venue.objects.create(address="14 Harbour Street\nBristol BS1 4RN")
+    email = compose(_event(AuditEvent.Kind.BOOKING_CONFIRMED))
+    assert (
+        "Where:      Screen <1> & 2, Marquee Cinemas\n"
+        "            14 Harbour Street, Bristol BS1 4RN\n"
+        "            Getting here and accessibility: https://tickets.example.com/visit/\n"
+    ) in email.text
+    assert "14 Harbour Street, Bristol BS1 4RN" in email.html
+    assert 'href="https://tickets.example.com/visit/"' in email.html
+    assert "When:       Monday 4 March 2030, 19:30" in email.text
+
+
+def test_the_address_is_the_one_of_the_day_the_email_is_written(settings):
+    Venue.objects.create(address="1 Old Road")
+    event = _event(AuditEvent.Kind.BOOKING_CONFIRMED)
+    Venue.objects.update(address="2 New Road")
+    assert "2 New Road" in compose(event).text

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from audit.display import local_when
 from audit.models import AuditEvent
@@ -22,9 +23,13 @@ LONDON = ZoneInfo("Europe/London")
 
 def test_local_when_is_the_weekday_day_month_and_local_time(settings):
     settings.TIME_ZONE = "Europe/London"
-    summer = datetime(2026, 7, 1, 18, 30, tzinfo=ZoneInfo("UTC"))
-    assert local_when(summer) == "Wed 1 Jul 19:30"
-    assert local_when("2026-11-25T19:30:00+00:00") == "Wed 25 Nov 19:30"
+    year = timezone.localdate().year
+    summer = datetime(year, 7, 1, 18, 30, tzinfo=ZoneInfo("UTC"))
+    assert local_when(summer) == f"{summer:%a} 1 Jul, 19:30"
+    winter = datetime(year, 11, 25, 19, 30, tzinfo=ZoneInfo("UTC"))
+    assert local_when(winter.isoformat()) == f"{winter:%a} 25 Nov, 19:30"
+    # Another year's moment says which.
+    assert local_when("2019-11-25T19:30:00+00:00") == "Mon 25 Nov 2019, 19:30"
 
 
 def test_the_feed_names_the_film_and_time(staff, user, showtime):

@@ -11,6 +11,7 @@ from bookings.errors import BookingClosed, SalesEnded
 from bookings.models import Booking
 from bookings.services import seat_changes
 from cinema.models import Showtime
+from infra.dates import show_when
 from seats import holds
 
 
@@ -42,8 +43,7 @@ def check_on_sale(showtime: Showtime) -> None:
     if reason := sales_ended(showtime):
         raise BookingClosed(NOT_ON_SALE[reason])
     if showtime.sale_opens_later:
-        opens = timezone.localtime(showtime.on_sale_at)
-        raise BookingClosed(f"Tickets go on sale on {opens:%a %-d %b at %H:%M}.")
+        raise BookingClosed(f"Tickets go on sale on {show_when(showtime.on_sale_at)}.")
 
 
 def check_sales_open(showtime: Showtime) -> None:

@@ -68,3 +68,42 @@ def test_upcoming_showtimes_come_first_soonest_first_and_past_ones_below(
     upcoming, past_part = html.split("<h2", 2)[1:]
     assert upcoming.index(soon.ref) < upcoming.index(far.ref)
     assert gone.ref in past_part and gone.ref not in upcoming
+
+
+def test_upcoming_lists_only_bookings_that_stand_and_abandoned_holds_go_apart(
+    client, user, showtime, settings
+):
+    settings.MAX_OPEN_BOOKINGS_PER_ACCOUNT = 5
+    paid = pay(services.hold_seats(user=user, showtime=showtime, labels=["A1"]))
+    released = services.hold_seats(user=user, showtime=showtime, labels=["A2"])
+    services.cancel_booking(booking=released)
+    held = services.hold_seats(user=user, showtime=showtime, labels=["B2"])
+    # An earlier hold that ran out a moment ago, before the sweeper has been by; an older one
+    # it did expire.
+    another = schedule_showtime(
+        movie=showtime.movie,
+        auditorium=showtime.auditorium,
+        starts_at=showtime.starts_at + timedelta(days=1),
+        price_list=showtime.price_list,
+    )
+    run_out = Booking.objects.create(
+        user=user,
+        showtime=another,
+        status=Booking.Status.PENDING,
+        amount=10,
+        seat_labels=["A3"],
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    expired = Booking.objects.create(
+        user=user, showtime=showtime, status=Booking.Status.EXPIRED, amount=10, seat_labels=["B1"]
+    )
+    client.force_login(user)
+
+    html = client.get("/bookings/").content.decode()
+
+    _, upcoming, ended = re.split(r"<h2 [^>]*>", html)
+    assert upcoming.startswith("Upcoming") and ended.startswith("Cancelled or not paid")
+    assert {paid.ref, held.ref} == set(re.findall(r"Ref (\w+)", upcoming))
+    assert {released.ref, run_out.ref, expired.ref} == set(re.findall(r"Ref (\w+)", ended))
+    by_ref = {ref: row for row in _rows(ended) for ref in re.findall(r"Ref (\w+)", row)}
+    assert "Hold expired, not paid" in by_ref[run_out.ref]

@@ -2,6 +2,9 @@
 
 import shutil
 import subprocess
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -11,12 +14,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from icalendar import Calendar
 
 from audit.models import AuditEvent
 from audit.notifier import Notifier
 from bookings import services, ticket_codes, tickets
 from bookings.models import Ticket, VoidTicket
+from cinema.models import Venue
+from cinema.services import schedule_showtime
 from conftest import pay
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +31,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def paid(showtime, user):
     return pay(services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"]))
+
+
+@pytest.fixture
+def venue(db):
+    return Venue.objects.create(address="14 Harbour Street,\n Bristol BS1 4RN\n")
 
 
 @pytest.fixture
@@ -111,6 +122,29 @@ def test_the_calendar_event_opens_in_a_calendar_library(paid, buyer):
     assert "A3, A4" in str(event["DESCRIPTION"]) and str(event["UID"]).startswith(paid.ref)
 
 
+def test_the_calendar_event_is_at_the_cinemas_address_and_lasts_trailers_and_film(
+    paid, buyer, venue, settings
+):
+    settings.TRAILERS_MINUTES, settings.REMINDER_MINUTES = 25, 45
+    (event,) = Calendar.from_ical(buyer.get(f"/bookings/{paid.ref}/event.ics").content).walk(
+        "VEVENT"
+    )
+    starts = paid.showtime.starts_at.replace(microsecond=0)
+    assert event["DTEND"].dt - event["DTSTART"].dt == timedelta(minutes=25 + 100)
+    assert event["DTSTART"].dt == starts
+    assert str(event["LOCATION"]) == "Marquee Cinemas, 14 Harbour Street, Bristol BS1 4RN"
+    assert "Test Hall" in str(event["DESCRIPTION"])
+    (alarm,) = event.walk("VALARM")
+    assert str(alarm["ACTION"]) == "DISPLAY"
+    assert alarm["TRIGGER"].dt == timedelta(minutes=-45)
+    assert "Test Film" in str(alarm["DESCRIPTION"])
+
+
+def test_without_an_address_the_calendar_event_is_at_the_cinemas_name(paid):
+    (event,) = Calendar.from_ical(tickets.calendar_event(paid)).walk("VEVENT")
+    assert str(event["LOCATION"]) == "Marquee Cinemas"
+
+
 PDFTOPPM, ZBARIMG = shutil.which("pdftoppm"), shutil.which("zbarimg")
 
 
@@ -136,6 +170,33 @@ def test_the_pdf_renders_and_each_page_qr_decodes_to_its_ticket(paid, buyer, tmp
     assert found == expected
 
 
+PDFTOTEXT = shutil.which("pdftotext")
+
+
+@pytest.mark.skipif(not PDFTOTEXT, reason="needs pdftotext (poppler-utils)")
+def test_the_pdf_carries_the_cinemas_address_and_the_year_of_a_show_next_year(
+    user, showtime, venue, tmp_path
+):
+    next_year = timezone.localtime().replace(
+        year=timezone.localdate().year + 1, month=1, day=7, hour=19, minute=30
+    )
+    later = schedule_showtime(
+        movie=showtime.movie,
+        auditorium=showtime.auditorium,
+        starts_at=next_year,
+        price_list=showtime.price_list,
+    )
+    booking = pay(services.hold_seats(user=user, showtime=later, labels=["B2"]))
+    pdf = tmp_path / "tickets.pdf"
+    pdf.write_bytes(tickets.tickets_pdf(booking))
+    text = subprocess.run(
+        [PDFTOTEXT, "-layout", pdf, "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Marquee Cinemas" in text and "14 Harbour Street, Bristol BS1 4RN" in text
+    weekday = f"{next_year:%A}"
+    assert f"{weekday} 7 January {next_year.year}, 19:30" in text
+
+
 def test_no_ticket_files_for_a_booking_not_paid_or_not_yours(showtime, user, bob, buyer, paid):
     held = services.hold_seats(user=user, showtime=showtime, labels=["B1"])
     response = buyer.get(f"/bookings/{held.ref}/tickets.pdf")
@@ -147,23 +208,63 @@ def test_no_ticket_files_for_a_booking_not_paid_or_not_yours(showtime, user, bob
     assert Client().get(f"/bookings/{paid.ref}/event.ics").status_code == 302
 
 
+def _tree(part) -> list:
+    """A MIME part as [content type, children...] (a leaf: its type)."""
+    if not part.is_multipart():
+        return part.get_content_type()
+    return [part.get_content_type(), *(_tree(child) for child in part.iter_parts())]
+
+
 def test_the_confirmation_email_attaches_the_pdf_and_the_calendar_event(paid, redis_db):
     confirmed = AuditEvent.objects.get(kind=AuditEvent.Kind.BOOKING_CONFIRMED)
     assert Notifier(consumer="test", block_ms=1).handle(confirmed.as_message())
     (email,) = mail.outbox
-    files = {a.filename: a.mimetype for a in email.attachments if isinstance(a, tuple)}
+    message = message_from_bytes(email.message().as_bytes(), policy=policy.default)
+    # Files in the mixed part, where every mail app lists them; the QR codes with the HTML.
+    assert _tree(message) == [
+        "multipart/mixed",
+        [
+            "multipart/alternative",
+            "text/plain",
+            ["multipart/related", "text/html", "image/png", "image/png"],
+        ],
+        "application/pdf",
+        "text/calendar",
+    ]
+    files = {part.get_filename(): part.get_content_type() for part in message.iter_attachments()}
     assert files == {
         f"tickets-{paid.ref}.pdf": "application/pdf",
         f"{paid.ref}.ics": "text/calendar",
     }
-    # A QR code per seat shown in the HTML itself, as cid: images of the message.
-    inline = [a["Content-ID"] for a in email.attachments if not isinstance(a, tuple)]
-    assert inline == ["<ticket-A3>", "<ticket-A4>"]
-    html, _ = email.alternatives[0]
-    assert 'src="cid:ticket-A3"' in html and 'src="cid:ticket-A4"' in html
-    raw = email.message().as_bytes()
-    assert b"multipart/related" in raw and b"Content-ID: <ticket-A3>" in raw
+    related = message.get_payload(0).get_payload(1)
+    html, *images = related.get_payload()
+    assert [image["Content-ID"] for image in images] == ["<ticket-A3>", "<ticket-A4>"]
+    assert all(image.get_content_disposition() == "inline" for image in images)
+    assert (
+        'src="cid:ticket-A3"' in html.get_content() and 'src="cid:ticket-A4"' in html.get_content()
+    )
     assert tickets.attachments({"kind": "seats_released", "booking_ref": paid.ref}) == []
+
+
+def test_the_confirmation_email_carries_the_cinemas_address(
+    showtime, user, venue, redis_db, settings
+):
+    pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
+    confirmed = AuditEvent.objects.get(kind=AuditEvent.Kind.BOOKING_CONFIRMED)
+    Notifier(consumer="test", block_ms=1).handle(confirmed.as_message())
+    (email,) = mail.outbox
+    assert "14 Harbour Street, Bristol BS1 4RN" in email.body
+    assert f"{settings.SITE_URL}/visit/" in email.body
+
+
+def test_the_email_is_dated_with_the_cinemas_offset_not_an_unknown_zone(paid, redis_db):
+    confirmed = AuditEvent.objects.get(kind=AuditEvent.Kind.BOOKING_CONFIRMED)
+    Notifier(consumer="test", block_ms=1).handle(confirmed.as_message())
+    date = mail.outbox[0].message()["Date"]
+    assert not date.endswith("-0000")
+    sent = parsedate_to_datetime(date)
+    assert sent.utcoffset() == timezone.localtime().utcoffset()
+    assert abs(sent - timezone.now()) < timedelta(minutes=1)
 
 
 def test_ticket_key_makes_a_key_production_accepts(settings):

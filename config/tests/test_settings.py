@@ -80,6 +80,13 @@ def test_a_bad_boolean_is_a_clear_error():
     assert "DEBUG must be a boolean" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["TRAILERS_MINUTES", "REMINDER_MINUTES"])
+def test_a_calendar_event_cannot_end_early_or_remind_after_the_start(name):
+    result = _manage("check", env={"DEBUG": "1", name: "-5"})
+    assert result.returncode != 0
+    assert "TRAILERS_MINUTES and REMINDER_MINUTES must be 0 or more" in result.stderr
+
+
 def test_check_deploy_is_clean_in_a_production_like_environment():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr

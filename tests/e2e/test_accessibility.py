@@ -50,7 +50,13 @@ def test_no_axe_violations_on_any_page(browser, stack, width, height, user, seat
         found[name] = _violations(page)
 
     try:
-        for path in ["/", "/movies/the-long-orbit/", "/accounts/login/", "/accounts/signup/"]:
+        for path in [
+            "/",
+            "/movies/the-long-orbit/",
+            "/visit/",
+            "/accounts/login/",
+            "/accounts/signup/",
+        ]:
             page.goto(base + path)
             check(path)
         showtime = _a_showtime_path(base)
@@ -78,4 +84,4 @@ def test_no_axe_violations_on_any_page(browser, stack, width, height, user, seat
     finally:
         context.close()
     assert {name: problems for name, problems in found.items() if problems} == {}
-    assert len(found) == 9 + len(STAFF_PAGES)
+    assert len(found) == 10 + len(STAFF_PAGES)

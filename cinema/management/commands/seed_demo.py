@@ -21,6 +21,7 @@ from cinema.models import (
     Showtime,
     TicketPrice,
     TicketType,
+    Venue,
     Voucher,
 )
 from cinema.posters import draw_demo_poster, make_poster, save_movie_poster
@@ -180,6 +181,27 @@ def _extras(auditorium: str, slot: int, day_offset: int) -> dict:
     return extras
 
 
+DEMO_VENUE = {
+    "address": "14 Harbour Street\nBristol BS1 4RN",
+    "getting_here": (
+        "Five minutes' walk from Bristol Temple Meads station: leave by the main entrance and "
+        "follow the harbour path west.\n\n"
+        "Buses 8 and 72 stop outside (Harbour Street). There are bike racks by the entrance and "
+        "a public car park (Harbourside NCP) two minutes away; we have no parking of our own."
+    ),
+    "accessibility": (
+        "Step-free from the street to every screen, with a lift to Screens 2 and 3. Each screen "
+        "has wheelchair spaces with a companion seat beside them: choose them on the seat map.\n\n"
+        "Hearing loops in every screen, audio-described and subtitled showings marked in the "
+        "listings, and an accessible toilet on each floor. Assistance dogs are welcome; a "
+        "carer's ticket is free with a CEA card at the box office."
+    ),
+    "phone": "0117 496 0123",
+    "email": "hello@marquee.example",
+    "box_office_hours": "Daily from 11:00 until 30 minutes after the last show starts",
+}
+
+
 class Command(BaseCommand):
     help = "Load demo movies, auditoriums, a week of showtimes and a staff account (idempotent)."
 
@@ -189,6 +211,7 @@ class Command(BaseCommand):
         auditoriums = [self._auditorium(name, layout) for name, layout in AUDITORIUMS.items()]
         created = self._showtimes(movies, auditoriums, self._price_lists())
         self._voucher()
+        self._venue()
         self.stdout.write(
             f"Demo data ready: {len(movies)} movies, {len(auditoriums)} auditoriums, "
             f"{created} new showtimes ({Showtime.objects.upcoming().count()} upcoming)."
@@ -254,6 +277,10 @@ class Command(BaseCommand):
             Voucher.objects.create(
                 code=code, kind=Voucher.Kind.PERCENT, value=Decimal(percent), max_uses=uses
             )
+
+    def _venue(self) -> None:
+        """The cinema page's demo text, once: what staff wrote since is kept."""
+        Venue.objects.get_or_create(pk=Venue.SINGLE, defaults=DEMO_VENUE)
 
     def _showtimes(
         self,
