@@ -626,7 +626,10 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         "json": {"()": "infra.logging.JsonFormatter"},
     },
-    "filters": {"request_id": {"()": "infra.requestid.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "infra.requestid.RequestIdFilter"},
+        "refusals": {"()": "infra.logging.RefusalsWithoutTraceback"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -637,5 +640,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.request": {"filters": ["refusals"]},
     },
 }
