@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Django's own widget templates, for FORM_RENDERER below.
+    "django.forms",
     "channels",
     "django_htmx",
     "allauth",
@@ -155,6 +157,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render with the templates above, so that templates/ may mend a widget's (the admin's
+# date-and-time pair gets labels a screen reader can read).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10)
 DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 0.5)
