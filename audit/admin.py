@@ -3,7 +3,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils.html import format_html
 
-from audit.display import local_when, name_showtimes
+from audit.display import detail_items, local_when, name_showtimes
 from audit.models import AuditEvent
 from infra.admin import ViewOnlyAdmin
 
@@ -31,8 +31,8 @@ class AuditEventAdmin(ViewOnlyAdmin):
         "actor",
         "showtime_id",
         "booking_ref",
-        "seats",
-        "detail",
+        "seat_list",
+        "detail_text",
         "request_id",
     ]
     readonly_fields = fields
@@ -59,3 +59,8 @@ class AuditEventAdmin(ViewOnlyAdmin):
     @admin.display(description="seats")
     def seat_list(self, event):
         return ", ".join(event.seats)
+
+    @admin.display(description="detail")
+    def detail_text(self, event):
+        """As the feed shows it: plain text, local times, the buyer's email left out."""
+        return "; ".join(f"{key}: {text}" for key, text in detail_items(event.detail)) or "—"

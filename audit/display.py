@@ -71,14 +71,27 @@ def name_of(showtime_id: int | None, names: dict[int, str]) -> str:
 
 
 def detail_items(detail: dict) -> list[tuple[str, str]]:
-    """The detail as (key, text) pairs for a person: timestamps local, private keys left out."""
-    return [
-        (
-            key,
-            (local_when(value) or value)
-            if key in MOMENT_KEYS and isinstance(value, str)
-            else value,
-        )
-        for key, value in detail.items()
-        if key not in HIDDEN_KEYS
-    ]
+    """The detail as (key, text) pairs for a person: timestamps local, lists and nested
+    details as plain text (never Python's or JSON's notation), private keys left out."""
+    return [(key, _text(key, value)) for key, value in _shown(detail)]
+
+
+def _shown(detail: dict) -> list[tuple[str, object]]:
+    return [(key, value) for key, value in detail.items() if key not in HIDDEN_KEYS]
+
+
+def _text(key: str, value) -> str:
+    """ "Wed 25 Nov 19:30" for a moment; "A3, A4" for a list; "(price_list: Standard,
+    starts_at: Wed 25 Nov 19:30)" for a nested detail."""
+    if isinstance(value, dict):
+        pairs = ", ".join(f"{k}: {_text(k, v)}" for k, v in _shown(value))
+        return f"({pairs})"
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(key, item) for item in value)
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key in MOMENT_KEYS and isinstance(value, str):
+        return local_when(value) or value
+    return str(value)

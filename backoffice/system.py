@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from audit.consumers import FORBIDDEN
 from audit.display import name_showtimes
+from audit.health import workers
 from audit.models import AuditEvent
 from audit.notifier import GROUP
 from audit.stream import stream_name, unpublished_count
@@ -37,7 +38,8 @@ def audit_feed(request):
 
 @permission_required("audit.view_system", raise_exception=True)
 def system_status(request):
-    """Is the database up, is Redis up, and is the event stream keeping up?"""
+    """Is the database up, is Redis up, are the workers running (as `/health` reports them),
+    and is the event stream keeping up?"""
     database_up, redis_up = database_ok(), redis_ok()
     stream = {"length": None, "groups": [], "error": ""}
     if redis_up:
@@ -52,6 +54,7 @@ def system_status(request):
         "title": "System",
         "database_up": database_up,
         "redis_up": redis_up,
+        "workers": workers(redis_up=redis_up),
         "stream_name": stream_name(),
         "stream": stream,
         "notifier_group": GROUP,

@@ -164,10 +164,11 @@ class BookingAdmin(admin.ModelAdmin):
         "status",
         "showtime__movie",
         ShowtimeDateFilter,
-        ("user", admin.RelatedOnlyFieldListFilter),
     ]
     list_select_related = ["user", "showtime__movie", "showtime__auditorium"]
+    # A customer is found by searching, not from a list: every buyer would be in one.
     search_fields = ["=ref", "user__email", "user__username"]
+    search_help_text = "A booking reference, or the buyer's email or username."
     date_hierarchy = "created_at"
     inlines = [TicketInline, PaymentInline]
     actions = ["cancel_and_refund", "export_csv"]
@@ -183,7 +184,7 @@ class BookingAdmin(admin.ModelAdmin):
                     "amount",
                     "discount",
                     "voucher",
-                    "seat_labels",
+                    "seats",
                     "expires_at",
                     "payment_ref",
                     "refunds",
@@ -202,14 +203,14 @@ class BookingAdmin(admin.ModelAdmin):
     ]
 
     def get_fieldsets(self, request, obj=None):
-        """The refund link only where it leads somewhere: a confirmed booking, staff who may
-        change it."""
-        fieldsets = super().get_fieldsets(request, obj)
-        if not self._can_refund(request, obj):
-            return fieldsets
-        (name, options), *rest = fieldsets
+        """The hold's expiry only while there is a hold (a pending booking); the refund link
+        only where it leads somewhere: a confirmed booking, staff who may change it."""
+        (name, options), *rest = super().get_fieldsets(request, obj)
         fields = list(options["fields"])
-        fields.insert(fields.index("refunds") + 1, "refund_link")
+        if obj is None or obj.status != Booking.Status.PENDING:
+            fields.remove("expires_at")
+        if self._can_refund(request, obj):
+            fields.insert(fields.index("refunds") + 1, "refund_link")
         return [(name, {**options, "fields": fields}), *rest]
 
     def _can_refund(self, request, booking: Booking | None) -> bool:
@@ -245,6 +246,10 @@ class BookingAdmin(admin.ModelAdmin):
     @admin.display(description="starts", ordering="showtime__starts_at")
     def starts(self, booking):
         return local_when(booking.showtime.starts_at)
+
+    @admin.display(description="seats")
+    def seats(self, booking):
+        return ", ".join(booking.seat_labels)
 
     @admin.display(description="audit trail")
     def audit_trail(self, booking):

@@ -30,7 +30,7 @@ from cinema.models import (
 )
 from cinema.posters import Poster, PosterError, make_poster, save_movie_poster
 from cinema.services import issue_vouchers, save_auditorium, schedule_showtime
-from infra.admin import ViewOnlyAdmin
+from infra.admin import RowLabelledForm, ViewOnlyAdmin
 from infra.csvfile import csv_response
 from infra.inputs import whole_number
 
@@ -207,6 +207,9 @@ class TicketTypeAdmin(admin.ModelAdmin):
     list_display = ["name", "rule", "highest_rating", "is_default", "position"]
     list_editable = ["position"]
 
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=RowLabelledForm, **kwargs)
+
 
 class TicketPriceInline(admin.TabularInline):
     model = TicketPrice
@@ -255,6 +258,20 @@ class PriceListAdmin(admin.ModelAdmin):
         )
 
 
+class BatchFilter(admin.SimpleListFilter):
+    """The batches codes were made in (a code added alone has none, and no link here)."""
+
+    title = "batch"
+    parameter_name = "batch"
+
+    def lookups(self, request, model_admin):
+        batches = Voucher.objects.exclude(batch="").order_by("batch").values_list("batch")
+        return [(batch, batch) for (batch,) in batches.distinct()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(batch=self.value()) if self.value() else queryset
+
+
 VOUCHER_CSV_COLUMNS = ["code", "offer", "max_uses", "uses", "valid_from", "valid_until", "batch"]
 
 
@@ -263,7 +280,7 @@ class VoucherAdmin(admin.ModelAdmin):
     """Single codes are added here; a batch is generated from the list's "Generate a batch"."""
 
     list_display = ["code", "label", "uses", "max_uses", "valid_from", "valid_until", "batch"]
-    list_filter = ["kind", "batch"]
+    list_filter = ["kind", BatchFilter]
     search_fields = ["code", "=batch"]
     readonly_fields = ["uses", "created_at"]
     autocomplete_fields = ["showtimes"]

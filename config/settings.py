@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Django's own widget templates, for FORM_RENDERER below.
+    "django.forms",
     "channels",
     "django_htmx",
     "allauth",
@@ -155,6 +157,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render with the templates above, so that templates/ may mend a widget's (the admin's
+# date-and-time pair gets labels a screen reader can read).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10)
 DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 0.5)
@@ -642,7 +648,10 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         "json": {"()": "infra.logging.JsonFormatter"},
     },
-    "filters": {"request_id": {"()": "infra.requestid.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "infra.requestid.RequestIdFilter"},
+        "refusals": {"()": "infra.logging.RefusalsWithoutTraceback"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -653,5 +662,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.request": {"filters": ["refusals"]},
     },
 }

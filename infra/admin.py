@@ -1,5 +1,6 @@
 """What every app's admin shares (config sits below the apps, so any of them may import it)."""
 
+from django import forms
 from django.contrib import admin
 
 
@@ -14,3 +15,15 @@ class ViewOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class RowLabelledForm(forms.ModelForm):
+    """A row of a changelist's editable columns: each input named for a screen reader by its
+    column and its row ("Position of Adult"), as the table shows them to the eye."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            # The admin wraps a related field's widget; its own attrs are the rendered ones.
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs["aria-label"] = f"{field.label} of {self.instance}"

@@ -11,6 +11,7 @@ from bookings import services
 from bookings.models import Booking
 from cinema.models import Movie
 from cinema.services import one_price_list, schedule_showtime
+from conftest import pay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,3 +94,29 @@ def test_the_list_shows_a_short_row(staff, user, showtime):
     assert "Test Film" in row
     assert timezone.localtime(showtime.starts_at).strftime("%H:%M") in row
     assert "Test Hall" not in row  # the auditorium is on the change page, not in the list
+
+
+def test_only_a_pending_booking_shows_when_its_hold_expires(staff, user, showtime):
+    booking = services.hold_seats(user=user, showtime=showtime, labels=["A1"])
+    assert "Expires at" in staff.get(f"{CHANGELIST}{booking.pk}/change/").content.decode()
+    paid = pay(booking)
+    assert paid.status == Booking.Status.CONFIRMED
+    assert "Expires at" not in staff.get(f"{CHANGELIST}{paid.pk}/change/").content.decode()
+
+
+def test_the_change_page_lists_the_seats_as_labels_not_json(staff, user, showtime):
+    booking = services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"])
+    page = staff.get(f"{CHANGELIST}{booking.pk}/change/").content.decode()
+    assert "A3, A4" in page
+    assert "[&quot;A3&quot;" not in page and '["A3"' not in page
+
+
+def test_customers_are_found_by_search_not_listed_in_a_filter(staff, user, bob, showtime):
+    """Every buyer would be in a "By user" list: the list has no such filter, and the search
+    box finds a customer's bookings by email."""
+    ann = services.hold_seats(user=user, showtime=showtime, labels=["A1"])
+    services.hold_seats(user=bob, showtime=showtime, labels=["B1"])
+    response = staff.get(CHANGELIST)
+    titles = [spec.title for spec in response.context["cl"].filter_specs]
+    assert "status" in titles and "user" not in titles
+    assert _refs(staff.get(CHANGELIST, {"q": "ann@example.com"})) == {ann.ref}

@@ -14,6 +14,9 @@ from tests.e2e.test_live_seat_map import _a_showtime_path
 
 AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+# Every staff page a cashier, a programmer or a manager works in: the back office's own pages,
+# the lists and forms of the main models (a change page of each is opened from its list's first
+# row), and the pages of the showtime and the booking the test has just made.
 STAFF_PAGES = [
     "/admin/",
     "/admin/live-holds/",
@@ -21,7 +24,31 @@ STAFF_PAGES = [
     "/admin/system/",
     "/admin/sales/",
     "/admin/reports/",
+    "/admin/waiting-room/",
+    "/admin/bookings/refund/",
+    "/admin/cinema/showtime/add/",
+    "/admin/cinema/movie/add/",
+    "/admin/cinema/pricelist/add/",
+    "/admin/cinema/voucher/add/",
+    "/admin/cinema/voucher/generate/",
 ]
+STAFF_LISTS = [
+    "/admin/bookings/booking/",
+    "/admin/bookings/ticket/",
+    "/admin/bookings/payment/",
+    "/admin/audit/auditevent/",
+    "/admin/cinema/showtime/",
+    "/admin/cinema/movie/",
+    "/admin/cinema/auditorium/",
+    "/admin/cinema/pricelist/",
+    "/admin/cinema/tickettype/",
+    "/admin/cinema/voucher/",
+    "/admin/cinema/genre/",
+    "/admin/cinema/seat/",
+]
+# Each showtime and booking page, for the showtime and booking the test made.
+SHOWTIME_PAGES = ["/admin/live-holds/{id}/", "/admin/sales/{id}/", "/admin/waiting-room/{id}/"]
+BOOKING_PAGES = ["/admin/bookings/booking/{id}/change/", "/admin/bookings/booking/{id}/refund/"]
 
 
 def _violations(page) -> list[str]:
@@ -76,12 +103,36 @@ def test_no_axe_violations_on_any_page(browser, stack, width, height, user, seat
         page.click("button.pay")
         page.wait_for_selector(".status--confirmed")
         check("ticket")
+        ref = re.search(r"/bookings/(\w+)/", page.url)[1]
         page.goto(base + "/bookings/")
         check("my bookings")
-        for path in STAFF_PAGES:  # the stack's users are staff
+        # The stack's users are staff.
+        for path in STAFF_PAGES:
             page.goto(base + path)
+            check(path)
+            if path == "/admin/":
+                lines = page.eval_on_selector_all(
+                    "#back-office th a", "links => links.map(link => link.getClientRects().length)"
+                )
+                assert lines and set(lines) == {1}, f"a page's name wraps on the index: {lines}"
+        for path in STAFF_LISTS:
+            page.goto(base + path)
+            check(path)
+            page.goto(base + page.get_attribute("#result_list tbody tr th a", "href"))
+            check(f"{path} first row")
+        showtime_id = re.search(r"\d+", showtime)[0]
+        for path in SHOWTIME_PAGES:
+            page.goto(base + path.format(id=showtime_id))
+            check(path)
+        page.goto(f"{base}/admin/bookings/booking/?q={ref}")
+        booking_id = re.search(
+            r"/(\d+)/change/", page.get_attribute("#result_list tbody th a", "href")
+        )
+        for path in BOOKING_PAGES:
+            page.goto(base + path.format(id=booking_id[1]))
             check(path)
     finally:
         context.close()
     assert {name: problems for name, problems in found.items() if problems} == {}
-    assert len(found) == 10 + len(STAFF_PAGES)
+    staff_pages = len(STAFF_PAGES) + 2 * len(STAFF_LISTS) + len(SHOWTIME_PAGES)
+    assert len(found) == 10 + staff_pages + len(BOOKING_PAGES)
