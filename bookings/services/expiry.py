@@ -20,19 +20,19 @@ from seats import holds
 def expire_booking(*, booking: Booking, now: datetime | None = None) -> Booking | None:
     """Expire a PENDING booking whose hold is gone or past its time; None if it is still live."""
     now = now or timezone.now()
-    # A payment may have gone through with its webhook still on the way: ask the gateway before
-    # giving the seats away.
-    for payment in Payment.objects.filter(
-        booking=booking, status=Payment.Status.OPEN, booking__expires_at__lte=now
-    ):
-        sync_payment(payment=payment)
+    # A payment may have gone through with its webhook still on the way (or lost): ask the
+    # gateway before giving the seats away, whether the hold ran out on time or vanished early.
+    open_payments = Payment.objects.filter(booking=booking, status=Payment.Status.OPEN)
+    for payment in open_payments.select_related("booking"):
+        if _hold_ended(payment.booking, now):
+            sync_payment(payment=payment)
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
         if booking.status != Booking.Status.PENDING:
             return None
-        timed_out = booking.expires_at is None or booking.expires_at <= now
-        if not timed_out and holds_its_seats(booking):
+        if not _hold_ended(booking, now):
             return None
+        timed_out = booking.expires_at is None or booking.expires_at <= now
         booking.status = Booking.Status.EXPIRED
         booking.save(update_fields=["status", "updated_at"])
         seat_changes.seats_freed(
@@ -42,6 +42,11 @@ def expire_booking(*, booking: Booking, now: datetime | None = None) -> Booking 
         )
         checkout.give_back_voucher(booking, reason="expired")
     return booking
+
+
+def _hold_ended(booking: Booking, now: datetime) -> bool:
+    timed_out = booking.expires_at is None or booking.expires_at <= now
+    return timed_out or not holds_its_seats(booking)
 
 
 def expire_stale_bookings(*, now: datetime | None = None) -> list[Booking]:

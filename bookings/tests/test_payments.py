@@ -220,6 +220,25 @@ def test_events_out_of_order_leave_the_booking_confirmed(showtime, user):
     assert booking.payments.get().status == Payment.Status.SUCCEEDED
 
 
+def test_a_paid_booking_whose_hold_vanished_is_settled_not_expired_while_its_webhook_is_lost(
+    showtime, user
+):
+    """The sweeper asks the gateway before giving away the seats of a booking being paid for,
+    whether its hold ran out on time or vanished before its time (a pass of the sweeper that
+    began before the hold's end, a Redis restart)."""
+    booking = services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"])
+    pay_on_gateway(Client(), start_paying(booking))  # its webhook is not delivered
+    _lose_hold(booking)
+
+    services.expire_booking(booking=booking)
+
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert booking.tickets.count() == 2
+    assert Kind.HOLD_EXPIRED not in _kinds(booking)
+    assert not Refund.objects.exists()
+
+
 def test_success_after_the_hold_expired_confirms_when_the_seats_are_free(showtime, user):
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A3", "A4"])
     buyer = Client()
