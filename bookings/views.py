@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
+from redis.exceptions import RedisError
 
 from bookings import checkout, services, tickets
 from bookings.errors import (
@@ -86,6 +87,7 @@ def _render_showtime(
     error=None,
     selected=(),
     suggested=(),
+    replaced=(),
     status=200,
 ):
     """The seat map page, or for htmx just the map and the message (`states`: the seat states
@@ -128,10 +130,23 @@ def _render_showtime(
         else None,
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
         "suggested": suggested,
+        "replaced": [label for label in replaced if label in seats and label not in suggested],
+        "queue_first": _queue_first(request, showtime),
         "live": True,
         "room_presence": waiting_room.is_on(showtime) and request.user.is_authenticated,
     }
     return render(request, "bookings/showtime.html", context, status=status)
+
+
+def _queue_first(request, showtime: Showtime) -> str | None:
+    """The queue's URL when the showtime sells through its waiting room and this visitor has
+    not been let in: the page says so before any seat is picked, not at the Hold button."""
+    token = request.COOKIES.get(waiting_room.cookie_name(showtime.pk), "")
+    try:
+        let_in = waiting_room.admitted(showtime=showtime, user=request.user, token=token)
+    except RedisError:
+        let_in = False
+    return None if let_in else reverse("waitingroom:queue", args=[showtime.pk])
 
 
 @require_GET
@@ -153,8 +168,16 @@ def showtime_detail(request, showtime_id: int):
         return _render_showtime(
             request, showtime, states=states, error=error, status=http_status(error)
         )
+    # With JavaScript the best-available form carries the seats ticked on the map: the answer
+    # names the ones the suggestion replaces.
+    replaced = request.GET.getlist("seats")[: settings.MAX_SEATS_PER_BOOKING]
     return _render_showtime(
-        request, showtime, states=states, selected=suggested, suggested=suggested
+        request,
+        showtime,
+        states=states,
+        selected=suggested,
+        suggested=suggested,
+        replaced=replaced,
     )
 
 
