@@ -92,7 +92,8 @@ def test_best_available_says_it_replaces_ticked_seats_before_it_is_pressed(clien
 
 def test_the_legend_shows_selected_seats(client, showtime):
     page = client.get(showtime.get_absolute_url())
-    assert re.search(r'<span class="seat seat--selected" aria-hidden="true"></span> Selected', page.text)
+    selected = r'<span class="seat seat--selected" aria-hidden="true"></span> Selected'
+    assert re.search(selected, page.text)
 
 
 def test_a_showtime_sold_through_its_queue_says_so_before_seats_are_picked(client, user, showtime):
