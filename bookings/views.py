@@ -250,13 +250,22 @@ def _my_booking(request, ref: str) -> Booking:
 
 
 def _render_booking(
-    request, booking: Booking, *, error: BookingError | None = None, confirming: bool = False
+    request,
+    booking: Booking,
+    *,
+    error: BookingError | None = None,
+    error_at: str = "",
+    confirming: bool = False,
 ):
+    """The booking page; `error` is said beside the control named by `error_at` ("voucher"), or
+    at the top of the checkout."""
     refunds = list(Refund.objects.filter(payment__booking=booking))
     pending = booking.status == Booking.Status.PENDING
     context = {
         "booking": booking,
         "error": error.message if error else None,
+        "error_at": error_at,
+        "code": request.POST.get("code", "")[:32] if error_at == "voucher" else "",
         "lines": Quote.from_data(booking.lines).lines,
         "offers": showtime_card(booking.showtime).offers_for(booking.showtime.movie.age_rating)
         if pending
@@ -292,12 +301,13 @@ def booking_detail(request, ref: str):
     return _render_booking(request, _my_booking(request, ref))
 
 
-def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = ()):
+def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = (), error_at: str = ""):
     """POST-only, owner-only view that runs `action(booking, request)` and shows the result.
 
     Success always redirects (Post/Redirect/Get). So do the errors in `redirect_errors`, with
     their message on the booking page: a reload must never send a card again or extend again.
-    Other errors answer with their status code on the page itself.
+    Other errors answer with their status code on the page itself, beside the control named by
+    `error_at` if any.
     """
 
     def decorate(action):
@@ -312,7 +322,7 @@ def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = ()):
                 return _see_other(booking.get_absolute_url())
             except BookingError as error:
                 booking.refresh_from_db()
-                return _render_booking(request, booking, error=error)
+                return _render_booking(request, booking, error=error, error_at=error_at)
             if message:
                 messages.success(request, message)
             return _see_other(booking.get_absolute_url())
@@ -416,7 +426,7 @@ def choose_tickets(booking: Booking, request) -> None:
     checkout.choose_tickets(booking=booking, choices=choices)
 
 
-@_booking_action()
+@_booking_action(error_at="voucher")
 def voucher(booking: Booking, request) -> str:
     booking = checkout.apply_voucher(booking=booking, code=request.POST.get("code", ""))
     return f"{booking.voucher.code} applied: {booking.voucher.label}."
