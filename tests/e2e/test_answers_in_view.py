@@ -173,3 +173,17 @@ def test_a_showtime_sold_through_a_queue_says_so_before_any_seat_is_picked(custo
     assert_in_view(page, notice)
     expect(page.locator("#seat-form")).to_have_count(0)
     listed.scroll_into_view_if_needed()  # for the screenshot
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_best_available_says_which_ticked_seats_it_replaced(customer, stack, size):
+    page = customer("alice", _a_showtime_path(stack[0]), size)
+    _live(page)
+    _tick(page, ["T1"])
+    page.select_option("#best", "2")
+    page.click("text=Best available")
+
+    message = page.locator("[data-suggestion]")
+    expect(message).to_contain_text("instead of T1")
+    assert_in_view(page, message)
+    expect(page.locator("[data-selected-count]")).to_have_text("2")
