@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from conftest import TEST_REDIS_URL
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.stack import running_stack, sign_in
+from tests.e2e.test_accessibility import AXE, _violations
 from tests.e2e.test_live_seat_map import _a_showtime_path
 
 SIZES = [pytest.param((1366, 900), id="laptop"), pytest.param((390, 844), id="phone")]
@@ -58,6 +59,12 @@ def assert_in_view(page, locator) -> None:
     assert locator.evaluate(
         "element => Boolean(element.closest('[aria-live], [role=status], [role=alert]'))"
     )
+
+
+def assert_axe_clean(page) -> None:
+    """axe finds nothing wrong with the page as the answer left it (when axe-core is installed)."""
+    if AXE.exists():
+        assert _violations(page) == []
 
 
 def _live(page) -> None:
@@ -111,6 +118,7 @@ def test_a_refused_hold_is_said_beside_the_button(customer, stack, size):
     expect(message).to_contain_text("Taken: F12")
     assert bruno.url == on_the_map
     assert_in_view(bruno, message)
+    assert_axe_clean(bruno)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -156,6 +164,7 @@ def test_an_unknown_voucher_is_said_under_its_field(customer, stack, size, js):
     expect(page.locator("#voucher-code")).to_have_value("NOPE")
     if js:
         assert page.url == checkout  # swapped in place, not a new page
+        assert_axe_clean(page)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -172,6 +181,7 @@ def test_a_showtime_sold_through_a_queue_says_so_before_any_seat_is_picked(custo
     expect(notice).to_contain_text("sold through a queue")
     assert_in_view(page, notice)
     expect(page.locator("#seat-form")).to_have_count(0)
+    assert_axe_clean(page)
     listed.scroll_into_view_if_needed()  # for the screenshot
 
 
@@ -187,3 +197,4 @@ def test_best_available_says_which_ticked_seats_it_replaced(customer, stack, siz
     expect(message).to_contain_text("instead of T1")
     assert_in_view(page, message)
     expect(page.locator("[data-selected-count]")).to_have_text("2")
+    assert_axe_clean(page)
