@@ -1,5 +1,6 @@
 """The one place allauth is customised: who gets the back office, how failed sign-ins are
-counted, how failures are logged, and whose name and address its emails carry."""
+counted, how failures are logged, whose name and address its emails carry, and what a customer
+is called."""
 
 import logging
 from dataclasses import dataclass
@@ -74,6 +75,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if self.request.user.is_authenticated:
             return url
         return f"{reverse('account_login')}?{urlencode({'next': url})}"
+
+
+def display_name(user) -> str:
+    """How the site and allauth's messages and emails name a customer (ACCOUNT_USER_DISPLAY):
+    their name, else their email. The username is made up at sign-up and means nothing to them."""
+    return user.get_full_name() or user.email or user.get_username()
 
 
 def has_verified_admin_email(sociallogin: SocialLogin) -> bool:

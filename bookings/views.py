@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
+from redis.exceptions import RedisError
 
 from bookings import checkout, services, tickets
 from bookings.errors import (
@@ -86,6 +87,7 @@ def _render_showtime(
     error=None,
     selected=(),
     suggested=(),
+    replaced=(),
     status=200,
 ):
     """The seat map page, or for htmx just the map and the message (`states`: the seat states
@@ -128,10 +130,23 @@ def _render_showtime(
         else None,
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
         "suggested": suggested,
+        "replaced": [label for label in replaced if label in seats and label not in suggested],
+        "queue_first": _queue_first(request, showtime),
         "live": True,
         "room_presence": waiting_room.is_on(showtime) and request.user.is_authenticated,
     }
     return render(request, "bookings/showtime.html", context, status=status)
+
+
+def _queue_first(request, showtime: Showtime) -> str | None:
+    """The queue's URL when the showtime sells through its waiting room and this visitor has
+    not been let in: the page says so before any seat is picked, not at the Hold button."""
+    token = request.COOKIES.get(waiting_room.cookie_name(showtime.pk), "")
+    try:
+        let_in = waiting_room.admitted(showtime=showtime, user=request.user, token=token)
+    except RedisError:
+        let_in = False
+    return None if let_in else reverse("waitingroom:queue", args=[showtime.pk])
 
 
 @require_GET
@@ -153,8 +168,16 @@ def showtime_detail(request, showtime_id: int):
         return _render_showtime(
             request, showtime, states=states, error=error, status=http_status(error)
         )
+    # With JavaScript the best-available form carries the seats ticked on the map: the answer
+    # names the ones the suggestion replaces.
+    replaced = request.GET.getlist("seats")[: settings.MAX_SEATS_PER_BOOKING]
     return _render_showtime(
-        request, showtime, states=states, selected=suggested, suggested=suggested
+        request,
+        showtime,
+        states=states,
+        selected=suggested,
+        suggested=suggested,
+        replaced=replaced,
     )
 
 
@@ -227,8 +250,15 @@ def _my_booking(request, ref: str) -> Booking:
 
 
 def _render_booking(
-    request, booking: Booking, *, error: BookingError | None = None, confirming: bool = False
+    request,
+    booking: Booking,
+    *,
+    error: BookingError | None = None,
+    error_at: str = "",
+    confirming: bool = False,
 ):
+    """The booking page; `error` is said beside the control named by `error_at` ("voucher"), or
+    at the top of the checkout."""
     refunds = list(Refund.objects.filter(payment__booking=booking))
     pending = booking.status == Booking.Status.PENDING
     refunds_close_at = services.refunds_close_at(booking.showtime)
@@ -236,6 +266,8 @@ def _render_booking(
     context = {
         "booking": booking,
         "error": error.message if error else None,
+        "error_at": error_at,
+        "code": request.POST.get("code", "")[:32] if error_at == "voucher" else "",
         "lines": Quote.from_data(booking.lines).lines,
         "offers": showtime_card(booking.showtime).offers_for(booking.showtime.movie.age_rating)
         if pending
@@ -273,12 +305,13 @@ def booking_detail(request, ref: str):
     return _render_booking(request, _my_booking(request, ref))
 
 
-def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = ()):
+def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = (), error_at: str = ""):
     """POST-only, owner-only view that runs `action(booking, request)` and shows the result.
 
     Success always redirects (Post/Redirect/Get). So do the errors in `redirect_errors`, with
     their message on the booking page: a reload must never send a card again or extend again.
-    Other errors answer with their status code on the page itself.
+    Other errors answer with their status code on the page itself, beside the control named by
+    `error_at` if any.
     """
 
     def decorate(action):
@@ -293,7 +326,7 @@ def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = ()):
                 return _see_other(booking.get_absolute_url())
             except BookingError as error:
                 booking.refresh_from_db()
-                return _render_booking(request, booking, error=error)
+                return _render_booking(request, booking, error=error, error_at=error_at)
             if message:
                 messages.success(request, message)
             return _see_other(booking.get_absolute_url())
@@ -397,7 +430,7 @@ def choose_tickets(booking: Booking, request) -> None:
     checkout.choose_tickets(booking=booking, choices=choices)
 
 
-@_booking_action()
+@_booking_action(error_at="voucher")
 def voucher(booking: Booking, request) -> str:
     booking = checkout.apply_voucher(booking=booking, code=request.POST.get("code", ""))
     return f"{booking.voucher.code} applied: {booking.voucher.label}."

@@ -5,7 +5,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -52,14 +61,18 @@ def _with_availability(showtimes: QuerySet[Showtime]) -> QuerySet[Showtime]:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    # "tickets" and "room" are the reverse names bookings' Ticket and the waiting room's
+    # WaitingRoom give a showtime: read by name, so the catalogue imports neither app.
     return showtimes.annotate(
         sold=Count("tickets"),
         capacity=Coalesce(Subquery(sellable, output_field=IntegerField()), 0),
+        queued=Coalesce(F("room__on"), Value(False)),
     )
 
 
 def _attach_availability(showtimes: list[Showtime]) -> list[Showtime]:
-    """Each showtime's availability, and its "from" price (the price list's card is cached)."""
+    """Each showtime's availability, and its "from" price (the price list's card is cached);
+    `queued` says it sells through its waiting room."""
     for showtime in showtimes:
         showtime.availability = Availability(capacity=showtime.capacity, sold=showtime.sold)
         showtime.from_price = cheapest_price(showtime=showtime)

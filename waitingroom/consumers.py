@@ -157,4 +157,4 @@ async def _places(showtime: Showtime, *, at: int) -> tuple[dict, float | None]:
 
 def _read(showtime: Showtime, members: list[str]) -> tuple[dict, float | None]:
     found = queue.places(showtime_id=showtime.pk, members=members)
-    return dict(zip(members, found, strict=True)), services.pace(showtime)
+    return dict(zip(members, found, strict=True)), services.turnover(showtime)

@@ -180,6 +180,26 @@ def pace(*, showtime_id: int, on_sale_ms: int, now: int | None = None) -> float 
     return admitted * 60_000 / (now - since)
 
 
+def turnover(*, showtime_id: int, on_sale_ms: int, now: int | None = None) -> float | None:
+    """Members let in per minute as places come free, over the last minute (or since on-sale,
+    if later): what a shopper's wait is estimated from. None until two admissions a second
+    apart.
+
+    The window's first admissions start the clock and are not counted: after an on-sale (or a
+    quiet spell) they fill every empty place at once, a burst the pace after it never matches.
+    Counted, they promised "within a minute" to shoppers who then waited several."""
+    now = now or now_ms()
+    since = max(now - PACE_WINDOW_MS, on_sale_ms)
+    entries = get_redis().zrangebyscore(_keys(showtime_id)["pace"], since, "+inf", withscores=True)
+    if len(entries) < 2:
+        return None
+    started = entries[0][1]
+    admitted = sum(int(entry.split(":", 1)[0]) for entry, _ in entries[1:])
+    if not admitted or now - started < 1000:
+        return None
+    return admitted * 60_000 / (now - started)
+
+
 def places(*, showtime_id: int, members: list[str], now: int | None = None) -> list[Place | None]:
     """Where each of `members` stands, in one round trip (the live page's update)."""
     keys = _keys(showtime_id)

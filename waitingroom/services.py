@@ -136,10 +136,15 @@ def pace(showtime: Showtime) -> float | None:
     return queue.pace(showtime_id=showtime.pk, on_sale_ms=_ms(showtime.on_sale_at))
 
 
+def turnover(showtime: Showtime) -> float | None:
+    """People let in a minute as places came free, over the last minute (`queue.turnover`)."""
+    return queue.turnover(showtime_id=showtime.pk, on_sale_ms=_ms(showtime.on_sale_at))
+
+
 def wait_minutes(showtime: Showtime, place: queue.Place) -> int | None:
-    """About how long until the member's turn, from the pace the room has let people in over
-    the last minute; None while there is no pace to go by."""
-    return estimate(place.ahead, pace(showtime))
+    """About how long until the member's turn, from the pace places came free over the last
+    minute; None while there is no pace to go by."""
+    return estimate(place.ahead, turnover(showtime))
 
 
 def shown_ahead(ahead: int) -> tuple[int, bool]:

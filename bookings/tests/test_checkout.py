@@ -1,6 +1,8 @@
 """Checkout: a ticket type per seat, seat category supplements, vouchers, and paying the total
 shown. Every bad input is a clear 4xx that changes nothing."""
 
+import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -301,6 +303,35 @@ def test_a_voucher_applied_twice_or_a_second_voucher_is_refused(buyer, show):
     assert _unchanged(booking) == before
     first.refresh_from_db()
     assert first.uses == 1
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_refused_voucher_is_said_under_its_field(buyer, show, htmx):
+    booking = _hold(buyer, show, "A1")
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    response = buyer.post(f"/bookings/{booking.ref}/voucher/", {"code": "NOPE"}, headers=headers)
+
+    assert response.status_code == 400
+    text = response.text
+    error = '<p class="field-error" id="voucher-error" role="alert">There is no voucher NOPE.'
+    assert error in text
+    assert text.index('id="voucher-code"') < text.index(error)
+    # Focused, so scrolled to, when the page loads without JavaScript; the code is kept.
+    assert re.search(r'id="voucher-code"[^>]*value="NOPE"[^>]*aria-invalid="true"', text)
+    assert re.search(r'id="voucher-code"[^>]*aria-describedby="voucher-error" autofocus', text)
+    assert '<div class="alert alert--error" role="alert">' not in text
+
+
+def test_the_checkout_lets_htmx_swap_in_a_refusal(buyer, show):
+    """htmx reads the first htmx-config only: the checkout's must be the one, with the CSP's."""
+    page = buyer.get(_hold(buyer, show, "A1").get_absolute_url())
+    configs = re.findall(r'<meta name="htmx-config" content=\'([^\']*)\'>', page.text)
+    assert len(configs) == 1
+    assert "{#" not in page.text and "#}" not in page.text  # no template comment leaks
+    config = json.loads(configs[0])
+    assert config["allowEval"] is False and config["includeIndicatorStyles"] is False
+    assert {"code": "[234]..", "swap": True, "error": False} in config["responseHandling"]
 
 
 @pytest.mark.parametrize("code", ["", "   ", "X" * 33])

@@ -100,7 +100,8 @@ def test_best_available_shows_the_seats_first_and_holds_nothing(client, user, sh
     assert len(found) == 2
     for label in found:
         assert re.search(rf'value="{label}"[^>]* checked', page.text)
-    assert "Keep these" in page.text and "Choose again" in page.text
+    assert "Nothing is held until you press Hold seats" in page.text
+    assert "Choose again" in page.text
     assert not Booking.objects.exists()
     kept = client.post(f"/showtimes/{showtime.pk}/hold/", {"seats": found})
     assert kept.status_code == 303

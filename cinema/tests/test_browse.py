@@ -179,3 +179,23 @@ def test_movie_page_shows_credits_trailer_and_times(client, movie, auditorium):
     assert "1h 40m" in response.text
     assert "3D" in response.text and "Audio described" in response.text
     assert "from £10.00" in response.text
+
+
+def test_showtimes_sold_through_a_queue_say_so_on_the_listings(client, showtime, auditorium):
+    from conftest import open_waiting_room
+
+    plain = schedule_showtime(
+        movie=showtime.movie,
+        auditorium=auditorium,
+        starts_at=showtime.starts_at + timedelta(hours=3),
+        price_list=one_price_list(Decimal("10.00")),
+    )
+    open_waiting_room(showtime)
+    day = timezone.localtime(showtime.starts_at).date().isoformat()
+    for path in ("/?date=" + day, f"/movies/{showtime.movie.slug}/"):
+        text = client.get(path).text
+        assert text.count("Queue to book") == 1, path
+        queued = text.index(f'href="{showtime.get_absolute_url()}"')
+        assert (
+            queued < text.index("Queue to book") < text.index(f'href="{plain.get_absolute_url()}"')
+        )

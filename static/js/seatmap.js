@@ -3,6 +3,8 @@
 //   supplement);
 // - live updates: the selection survives every update, a selected seat that someone else takes
 //   is unticked with a notice beside the button, announced, kept until dismissed;
+// - at most data-max seats ticked, with a notice when one more is tried; "Best available" sends
+//   the seats it replaces, for its answer to name them;
 // - one Tab stop for the whole grid (a roving tabindex that survives live updates), arrow keys
 //   between seats, Enter toggles like Space;
 // - the list mode keeps up with the map: seats taken since the page loaded are disabled there;
@@ -16,6 +18,7 @@
   if (!map) return;
   const notice = document.querySelector("[data-seat-notice]");
   const status = map.querySelector("[data-live-status]");
+  if (status) status.hidden = false;
   let selection = new Set();
 
   function ticked() {
@@ -209,7 +212,32 @@
     }
   });
 
-  map.addEventListener("change", updateSummary);
+  // No more than one booking may hold: the seat that goes past it is unticked, and the bar says
+  // why (the server refuses the same, for pages without this script).
+  const most = form ? Number(form.dataset.max) : 0;
+  map.addEventListener("change", (event) => {
+    const input = event.target;
+    if (most && input.checked && ticked().length > most) {
+      input.checked = false;
+      showNotice(`You can pick up to ${most} seats in one booking.`);
+    }
+    updateSummary();
+  });
+
+  // Best available replaces what is ticked: the request carries it, so the answer can say which.
+  const best = document.querySelector("[data-best-form]");
+  if (best) {
+    best.addEventListener("submit", () => {
+      best.querySelectorAll('input[name="seats"]').forEach((input) => input.remove());
+      ticked().forEach((label) => {
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "seats";
+        input.value = label;
+        best.appendChild(input);
+      });
+    });
+  }
   map.addEventListener("htmx:wsBeforeMessage", () => {
     selection = new Set(ticked());
     hadFocus = document.activeElement && document.activeElement.matches(".seatrow .seat input");

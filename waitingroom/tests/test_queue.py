@@ -243,3 +243,16 @@ def test_arrivals_queue_by_when_they_reached_the_site_not_when_they_were_served(
     # Arrived before on-sale, served after it: still in the pre-queue.
     queue.join(showtime_id=SHOWTIME, member="early", on_sale_ms=ON_SALE, now=ON_SALE - 1)
     assert queue.place(showtime_id=SHOWTIME, member="early", now=ON_SALE + 60).ahead == 0
+
+
+def test_a_wait_is_estimated_from_the_pace_after_the_first_burst(redis_db):
+    for n in range(50):
+        queue.join(showtime_id=SHOWTIME, member=f"m{n:02}", on_sale_ms=0, now=ON_SALE)
+    rules = _rules(rate_per_minute=60)  # one a second
+    queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + 1000)
+    # The first pass lets in ten at once: no turnover yet to estimate a wait from.
+    assert queue.turnover(showtime_id=SHOWTIME, on_sale_ms=ON_SALE, now=ON_SALE + 2000) is None
+    for second in range(2, 4):
+        queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + second * 1000)
+    # 1 + 1 in the 3 s since that burst: 40 a minute, where counting it made 180.
+    assert queue.turnover(showtime_id=SHOWTIME, on_sale_ms=ON_SALE, now=ON_SALE + 4000) == 40

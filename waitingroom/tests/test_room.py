@@ -286,3 +286,43 @@ def test_a_rooms_keys_go_by_themselves_after_its_showtime(room, user, redis_db):
     until = (room.starts_at + services.KEEP_AFTER).timestamp()
     for key in keys:
         assert abs(redis_db.pexpiretime(key) / 1000 - until) < 1, key
+
+
+@pytest.mark.parametrize(
+    ("on_sale", "says", "never"),
+    [
+        (None, "First come, first served.", "random order"),
+        (-1, "was put in one random order", "First come, first served.</p>"),
+    ],
+)
+def test_the_queue_page_tells_of_a_random_order_only_after_an_on_sale(
+    showtime, user, on_sale, says, never
+):
+    if on_sale is not None:
+        showtime.on_sale_at = timezone.now() + timedelta(hours=on_sale)
+        showtime.save(update_fields=["on_sale_at"])
+    room = open_waiting_room(showtime)
+
+    page = _queue(_client(user), room)
+
+    assert says in page.text
+    assert never not in page.text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "says"),
+    [(1, "in a minute or two"), (2, "in a minute or two"), (3, "in about 3 minutes")],
+)
+def test_the_wait_is_never_promised_shorter_than_it_may_be(showtime, minutes, says):
+    from django.template.loader import render_to_string
+
+    from waitingroom.views import place_context
+
+    context = place_context(
+        showtime=showtime,
+        place=queue.Place(admitted=False, ahead=5),
+        paused=False,
+        queue_url="/q/",
+        wait_minutes=minutes,
+    )
+    assert says in render_to_string("waitingroom/_place.html", context)
