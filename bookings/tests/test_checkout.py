@@ -328,6 +328,7 @@ def test_the_checkout_lets_htmx_swap_in_a_refusal(buyer, show):
     page = buyer.get(_hold(buyer, show, "A1").get_absolute_url())
     configs = re.findall(r'<meta name="htmx-config" content=\'([^\']*)\'>', page.text)
     assert len(configs) == 1
+    assert "{#" not in page.text and "#}" not in page.text  # no template comment leaks
     config = json.loads(configs[0])
     assert config["allowEval"] is False and config["includeIndicatorStyles"] is False
     assert {"code": "[234]..", "swap": True, "error": False} in config["responseHandling"]

@@ -82,7 +82,7 @@ def test_a_seat_taken_by_someone_else_cannot_be_held(open_page, stack):
     notice = bruno.get_by_role("status").filter(has_text="G8 was just taken")
     expect(notice).to_be_visible()
     # Beside the action, and there until dismissed (no timer: alice's hold ends in 4 s).
-    expect(bruno.locator(".seat-notice-region + .selection-bar")).to_have_count(1)
+    expect(bruno.locator(".selection-bar .seat-notice-region")).to_have_count(1)
     bruno.wait_for_timeout(2000)
     expect(notice).to_be_visible()
     bruno.get_by_role("button", name="Dismiss").click()
