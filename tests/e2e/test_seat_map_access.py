@@ -47,9 +47,7 @@ BOXES = """() => {
     const shown = (element) => element.getClientRects().length && element.textContent.trim();
     return {
         seats: Array.from(document.querySelectorAll('#seatmap-rows .seat'), box),
-        letters: Array.from(
-            document.querySelectorAll('.seatrow__label, .seatmap__letters > span'))
-            .filter(shown).map(box),
+        letters: Array.from(document.querySelectorAll('.seatrow__label')).filter(shown).map(box),
         scroll: box(document.querySelector('.seatmap__scroll')),
         screen: box(document.querySelector('.seatmap__screen')),
         rows: box(document.getElementById('seatmap-rows')),
