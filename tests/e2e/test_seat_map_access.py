@@ -218,6 +218,23 @@ def test_zoomed_in_a_seat_is_picked_held_and_kept_up_to_date(browser, stack):
         bruno.context.close()
 
 
+def test_zoomed_in_the_keyboard_moves_through_the_hall_in_view(browser, stack):
+    page = _open(browser, stack, user="carla", **PHONE)
+    try:
+        _zoom_in(page)
+        page.keyboard.press("Tab")
+        for key in ["Home", "End", *["ArrowDown"] * 12, *["ArrowLeft"] * 10, "ArrowUp"]:
+            page.keyboard.press(key)
+            focused = _focused_seat(page)
+            assert focused is not None
+            # Clear of the sticky bars above and below the map, and of the row letters.
+            assert _in_view(page, f"#seat-{focused}"), (key, focused)
+        page.keyboard.press("Space")
+        expect(page.locator(f"#seat-{focused} input")).to_be_checked()
+    finally:
+        page.context.close()
+
+
 def test_keyboard_alone_picks_seats_and_holds_them(browser, stack):
     page = _open(browser, stack, user="bruno")
     try:
