@@ -20,6 +20,7 @@
   if (!map) return;
   const notice = document.querySelector("[data-seat-notice]");
   const status = map.querySelector("[data-live-status]");
+  if (status) status.hidden = false;
   let selection = new Set();
 
   function ticked() {

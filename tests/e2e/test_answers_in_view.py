@@ -88,6 +88,7 @@ def test_a_seat_taken_by_someone_else_is_said_beside_the_button(customer, stack,
     alice.click("text=Hold seats")
     alice.wait_for_url("**/bookings/*/")
 
+    expect(bruno.locator("[data-live-status]")).to_be_visible()
     notice = bruno.locator("[data-seat-notice]")
     expect(notice).to_contain_text("Seat G12 was just taken by someone else.")
     assert_in_view(bruno, notice)
@@ -143,6 +144,8 @@ def test_without_javascript_a_refused_hold_is_said_beside_the_button(customer, s
     message = page.locator("#hold-message .alert")
     expect(message).to_contain_text(str(MAX_SEATS))
     assert_in_view(page, message)
+    # Never live without JavaScript, so it never says "Connecting…".
+    expect(page.locator("[data-live-status]")).to_be_hidden()
 
 
 @pytest.mark.parametrize("size", SIZES)
