@@ -11,7 +11,9 @@
 // - reconnecting after ANY close (htmx's ws extension retries only abnormal closes), with
 //   backoff, and a small live / reconnecting indicator;
 // - live messages in order, whoever sent them: each seat shows the version it came with
-//   (data-v, or its map's), and a message's seat replaces it only when newer (seats/broadcast.py).
+//   (data-v, or its map's), and a message's seat replaces it only when newer (seats/broadcast.py);
+// - on a phone, "Zoom in" (a toggle) between the whole hall fitted to the width and bigger seats
+//   that scroll sideways, opened on the middle of the hall.
 (function () {
   const form = document.getElementById("seat-form");
   const map = document.getElementById("seatmap");
@@ -271,6 +273,32 @@
       applyRoving();
       syncList();
       updateSummary();
+    });
+  }
+
+  // The zoomed hall opens on its middle: the middle row's middle cell, centred both ways.
+  const zoom = map.querySelector("[data-seatmap-zoom]");
+  function showMiddle() {
+    const rows = Array.from(map.querySelectorAll(".seatrow:not(.seatrow--aisle)"));
+    const row = rows[Math.floor((rows.length - 1) / 2)];
+    const cells = row ? row.querySelectorAll(".seat, .cell") : [];
+    const middle = cells[Math.floor((cells.length - 1) / 2)];
+    if (middle) middle.scrollIntoView({ block: "center", inline: "center" });
+  }
+  const topbar = document.querySelector(".topbar");
+  function keepBelowTopbar() {
+    map.style.setProperty("--above", `${topbar ? topbar.offsetHeight : 0}px`);
+  }
+  if (zoom) {
+    keepBelowTopbar();
+    window.addEventListener("resize", keepBelowTopbar);
+    zoom.hidden = false;
+    zoom.addEventListener("click", () => {
+      const zoomed = zoom.getAttribute("aria-pressed") !== "true";
+      zoom.setAttribute("aria-pressed", String(zoomed));
+      map.classList.toggle("seatmap--zoomed", zoomed);
+      if (zoomed) showMiddle();
+      else map.scrollIntoView({ block: "nearest" });
     });
   }
 

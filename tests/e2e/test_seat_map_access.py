@@ -37,25 +37,200 @@ def _tab_stops_in_grid(page) -> int:
     return page.locator(f'{SEAT_INPUTS}:not([tabindex="-1"])').count()
 
 
-def test_on_a_phone_the_hall_scrolls_in_its_box_with_big_enough_seats(browser, stack):
-    page = _open(browser, stack, user="alice", width=390, height=844)
+PHONE = {"width": 390, "height": 844}
+# Every seat's box and every row letter's box that is shown, in page coordinates.
+BOXES = """() => {
+    const box = (element) => {
+        const r = element.getBoundingClientRect();
+        return {left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+    };
+    const shown = (element) => element.getClientRects().length && element.textContent.trim();
+    return {
+        seats: Array.from(document.querySelectorAll('#seatmap-rows .seat'), box),
+        letters: Array.from(document.querySelectorAll('.seatrow__label')).filter(shown).map(box),
+        scroll: box(document.querySelector('.seatmap__scroll')),
+        screen: box(document.querySelector('.seatmap__screen')),
+        rows: box(document.getElementById('seatmap-rows')),
+    };
+}"""
+
+
+def _overlaps(one: dict, other: dict) -> bool:
+    return (
+        min(one["right"], other["right"]) - max(one["left"], other["left"]) > 0.5
+        and min(one["bottom"], other["bottom"]) - max(one["top"], other["top"]) > 0.5
+    )
+
+
+def _shown_in_scroll_box(boxes: dict) -> list[dict]:
+    """What the box scrolling the hall shows of each seat (it clips the rest)."""
+    scroll = boxes["scroll"]
+    return [
+        {
+            **seat,
+            "left": max(seat["left"], scroll["left"]),
+            "right": min(seat["right"], scroll["right"]),
+        }
+        for seat in boxes["seats"]
+        if seat["right"] > scroll["left"] and seat["left"] < scroll["right"]
+    ]
+
+
+def _assert_no_letter_covers_a_seat(boxes: dict) -> None:
+    assert boxes["letters"]
+    covered = [
+        (letter, seat)
+        for letter in boxes["letters"]
+        for seat in _shown_in_scroll_box(boxes)
+        if _overlaps(letter, seat)
+    ]
+    assert covered == []
+
+
+def _centre(box: dict) -> float:
+    return (box["left"] + box["right"]) / 2
+
+
+def _zoom_in(page):
+    zoom = page.get_by_role("button", name="Zoom in")
+    expect(zoom).to_have_attribute("aria-pressed", "false")
+    zoom.click()
+    expect(zoom).to_have_attribute("aria-pressed", "true")
+
+
+def _middle_seat(page) -> str:
+    """The label of the middle seat of the hall's middle row."""
+    return page.evaluate(
+        """() => {
+            const rows = document.querySelectorAll('#seatmap-rows .seatrow:not(.seatrow--aisle)');
+            const seats = rows[Math.floor((rows.length - 1) / 2)].querySelectorAll('.seat');
+            return seats[Math.floor((seats.length - 1) / 2)].id.replace('seat-', '');
+        }"""
+    )
+
+
+def _in_view(page, selector: str) -> bool:
+    """Whether the element's whole box is in the viewport and on top at its centre."""
+    return page.locator(selector).evaluate(
+        """(element) => {
+            const r = element.getBoundingClientRect();
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            return r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth
+                && element.contains(document.elementFromPoint(x, y));
+        }"""
+    )
+
+
+def test_on_a_phone_the_whole_hall_fits_the_width(browser, stack):
+    page = _open(browser, stack, user="alice", **PHONE)
     try:
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        smallest = page.evaluate(
-            """() => Math.min(...Array.from(document.querySelectorAll('#seatmap-rows .seat'),
-                (seat) => Math.min(seat.getBoundingClientRect().width,
-                                   seat.getBoundingClientRect().height)))"""
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        boxes = page.evaluate(BOXES)
+        scroll = boxes["scroll"]
+        assert len(boxes["seats"]) > 400
+        assert all(
+            seat["left"] >= scroll["left"] - 0.5 and seat["right"] <= scroll["right"] + 0.5
+            for seat in boxes["seats"]
         )
-        assert smallest >= 24
+        assert page.locator(".seatmap__scroll").evaluate(
+            "(box) => box.scrollWidth <= box.clientWidth"
+        )
+        assert abs(_centre(boxes["screen"]) - _centre(boxes["rows"])) < 1
+        _assert_no_letter_covers_a_seat(boxes)
+    finally:
+        page.context.close()
+
+
+def test_zoomed_in_the_seats_are_big_and_the_hall_opens_on_its_middle(browser, stack):
+    page = _open(browser, stack, user="alice", **PHONE)
+    try:
+        _zoom_in(page)
+        boxes = page.evaluate(BOXES)
+        smallest = min(
+            min(seat["right"] - seat["left"], seat["bottom"] - seat["top"])
+            for seat in boxes["seats"]
+        )
+        assert smallest >= 32
         box = page.locator(".seatmap__scroll")
         assert box.evaluate("(box) => box.scrollWidth > box.clientWidth")
-        box.evaluate("(box) => { box.scrollLeft = box.scrollWidth; }")
-        label_left, box_left = box.evaluate(
-            """(box) => [box.querySelector('.seatrow__label').getBoundingClientRect().left,
-                         box.getBoundingClientRect().left]"""
+        assert _in_view(page, f"#seat-{_middle_seat(page)}")
+        assert abs(_centre(boxes["screen"]) - _centre(boxes["rows"])) < 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        # Wherever the hall is scrolled, the row letters lie beside the seats, never over one.
+        _assert_no_letter_covers_a_seat(boxes)
+        for end in ("0", "box.scrollWidth"):
+            box.evaluate(f"(box) => {{ box.scrollLeft = {end}; }}")
+            _assert_no_letter_covers_a_seat(page.evaluate(BOXES))
+
+        page.get_by_role("button", name="Zoom in").click()
+        assert box.evaluate("(box) => box.scrollWidth <= box.clientWidth")
+    finally:
+        page.context.close()
+
+
+def test_on_a_phone_best_available_and_hold_are_in_reach_without_scrolling(browser, stack):
+    page = _open(browser, stack, user="alice", **PHONE)
+    try:
+        best = "#seat-form button:text-is('Best available')"
+        hold = "#seat-form button:text-is('Hold seats')"
+        assert _in_view(page, best) and _in_view(page, hold)
+        _zoom_in(page)
+        page.mouse.wheel(0, 300)
+        assert _in_view(page, best) and _in_view(page, hold)
+        assert _in_view(page, "[data-seatmap-zoom]")  # to zoom out again
+
+        page.click(best)
+        page.wait_for_url(re.compile(r".*\?best=2"))
+        expect(page.locator("[data-suggestion]")).to_contain_text("Best available:")
+        expect(page.locator("#seatmap-rows .seat input:checked")).to_have_count(2)
+    finally:
+        page.context.close()
+
+
+def test_zoomed_in_a_seat_is_picked_held_and_kept_up_to_date(browser, stack):
+    bruno = _open(browser, stack, user="bruno", **PHONE)
+    alice = _open(browser, stack, user="alice")
+    try:
+        _zoom_in(bruno)
+        middle = _middle_seat(bruno)
+        row, number = middle[0], int(middle[1:])
+        taken, mine = f"{row}{number - 1}", f"{row}{number + 1}"
+        scrolled = bruno.locator(".seatmap__scroll").evaluate("(box) => box.scrollLeft")
+
+        alice.click(f"#seat-{taken}")
+        alice.click("text=Hold seats")
+        alice.wait_for_url("**/bookings/*/")
+        expect(bruno.locator(f"#seat-{taken}")).to_have_class(
+            re.compile("seat--held"), timeout=LIVE
         )
-        assert label_left >= box_left - 1  # the row letter is still in view
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert bruno.locator(".seatmap__scroll").evaluate("(box) => box.scrollLeft") == scrolled
+        expect(bruno.get_by_role("button", name="Zoom in")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+
+        bruno.click(f"#seat-{mine}")
+        expect(bruno.locator(f"#seat-{mine} input")).to_be_checked()
+        bruno.click("#seat-form button:text-is('Hold seats')")
+        bruno.wait_for_url(re.compile(r".*/bookings/\w+/$"))
+        expect(bruno.locator("body")).to_contain_text(mine)
+    finally:
+        alice.context.close()
+        bruno.context.close()
+
+
+def test_zoomed_in_the_keyboard_moves_through_the_hall_in_view(browser, stack):
+    page = _open(browser, stack, user="carla", **PHONE)
+    try:
+        _zoom_in(page)
+        page.keyboard.press("Tab")
+        for key in ["Home", "End", *["ArrowDown"] * 12, *["ArrowLeft"] * 10, "ArrowUp"]:
+            page.keyboard.press(key)
+            focused = _focused_seat(page)
+            assert focused is not None
+            # Clear of the sticky bars above and below the map, and of the row letters.
+            assert _in_view(page, f"#seat-{focused}"), (key, focused)
+        page.keyboard.press("Space")
+        expect(page.locator(f"#seat-{focused} input")).to_be_checked()
     finally:
         page.context.close()
 
