@@ -29,6 +29,12 @@ class ShowtimeFilters(Schema):
         "", pattern=r"^[-a-zA-Z0-9_]{0,200}$", description="Only this film (its slug)"
     )
     format: Literal["", "2d", "3d", "imax"] = Field("", description="Only this projection")
+    kind: list[Literal["subtitled", "audio-described", "relaxed", "wheelchair"]] = Field(
+        [],
+        description="Only showtimes of every kind given (repeat it): subtitled (subtitles or "
+        "open captions), audio-described, relaxed, wheelchair (a wheelchair space neither sold "
+        "nor held)",
+    )
 
 
 def _money(amount) -> str | None:
@@ -50,7 +56,15 @@ def _showtime(showtime: Showtime) -> dict:
         "ends_at": showtime.ends_at,
         "format": showtime.format,
         "subtitled": showtime.subtitled,
+        "audio_language": showtime.audio_language,
+        "subtitle_language": showtime.subtitle_language,
+        "open_captions": showtime.open_captions,
         "audio_described": showtime.audio_described,
+        "relaxed": showtime.relaxed,
+        "parent_and_baby": showtime.parent_and_baby,
+        "seniors": showtime.seniors,
+        "access_notes": showtime.access_notes,
+        "kinds": showtime.kinds,
         "on_sale": showtime.on_sale and not showtime.sale_opens_later,
         "on_sale_at": showtime.on_sale_at if showtime.sale_opens_later else None,
         "waiting_room": WaitingRoom.of(showtime).on,
@@ -69,7 +83,11 @@ def _listed(showtimes: list[Showtime]) -> list[dict]:
 def showtimes(request, filters: Query[ShowtimeFilters]):
     """The soonest first, at most 200."""
     found = upcoming_showtimes(
-        day=filters.day, film=filters.film, projection=filters.format, limit=LIST_MAX
+        day=filters.day,
+        film=filters.film,
+        projection=filters.format,
+        kinds=filters.kind,
+        limit=LIST_MAX,
     )
     return _listed(found)
 

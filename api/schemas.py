@@ -32,8 +32,19 @@ class ShowtimeOut(Schema):
     starts_at: datetime
     ends_at: datetime
     format: str = Field(description="2d, 3d or imax")
-    subtitled: bool
+    subtitled: bool = Field(description="Subtitles in some language, or open captions")
+    audio_language: str = Field(description="The soundtrack's language if dubbed; '': original")
+    subtitle_language: str = Field(description="The subtitles' language; '': none")
+    open_captions: bool
     audio_described: bool
+    relaxed: bool = Field(description="Autism-friendly: lights up low, sound down")
+    parent_and_baby: bool
+    seniors: bool
+    access_notes: str
+    kinds: list[str] = Field(
+        description="The screening's kinds in words, as the site shows them",
+        examples=[["3D", "English subtitles", "Relaxed screening"]],
+    )
     on_sale: bool = Field(description="Whether seats can be held now")
     on_sale_at: datetime | None = Field(description="When seats go on sale, if later")
     waiting_room: bool = Field(description="Shoppers queue at /showtimes/<id>/queue/ first")

@@ -53,6 +53,8 @@ def compose(event: dict) -> Email | None:
         "seats": event["seats"],
         "movie": detail.get("movie", ""),
         "auditorium": detail.get("auditorium", ""),
+        "kinds": detail.get("kinds") or [],
+        "access_notes": detail.get("access_notes", ""),
         "address": venue.get("address", ""),
         "venue_link": f"{settings.SITE_URL}{venue['path']}" if venue.get("path") else "",
         "starts_at": timezone.localtime(datetime.fromisoformat(starts_at)) if starts_at else None,

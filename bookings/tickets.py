@@ -72,8 +72,8 @@ def where(address: str) -> str:
 
 
 def tickets_pdf(booking: Booking) -> bytes:
-    """A printable page per seat: the cinema and its address, the film, time, screen, seat,
-    ticket type and its QR code."""
+    """A printable page per seat: the cinema and its address, the film, time, screening kinds,
+    screen, seat, ticket type and its QR code."""
     showtime = booking.showtime
     address = current_venue().address_line
     pdf = FPDF(format=(105, 148))  # A6
@@ -93,6 +93,7 @@ def tickets_pdf(booking: Booking) -> bytes:
         pdf.set_font("helvetica", size=11)
         lines = [
             show_when(showtime.starts_at, long=True),
+            *([", ".join(showtime.kinds)] if showtime.kinds else []),
             showtime.auditorium.name,
             f"Seat {ticket.seat} ({ticket.category})",
             f"{ticket.kind}, {format_money(ticket.ticket.price)}",
@@ -129,7 +130,8 @@ def _fold(line: str) -> str:
 
 def calendar_event(booking: Booking) -> str:
     """The showing as an iCalendar event (UTC times, the booking as its unique id): at the
-    cinema's address, ending after the trailers and the film, with a reminder before it."""
+    cinema's address, ending after the trailers and the film, with a reminder before it; the
+    description starts with the screening's kinds and notes."""
     showtime = booking.showtime
     ends = showtime.starts_at + timedelta(
         minutes=settings.TRAILERS_MINUTES + showtime.movie.runtime_minutes
@@ -152,7 +154,9 @@ def calendar_event(booking: Booking) -> str:
         f"LOCATION:{_ics_text(where(current_venue().address_line))}",
         "DESCRIPTION:"
         + _ics_text(
-            f"{showtime.auditorium.name}, seats {', '.join(booking.seat_labels)}. Booking "
+            "".join(f"{kind}. " for kind in showtime.kinds)
+            + (f"{showtime.access_notes} " if showtime.access_notes else "")
+            + f"{showtime.auditorium.name}, seats {', '.join(booking.seat_labels)}. Booking "
             f"{booking.ref}: show your tickets at the door. The film starts after about "
             f"{settings.TRAILERS_MINUTES} minutes of trailers. {link}"
         ),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.services import Kind, record
-from cinema.forms import VoucherBatchForm
+from cinema.forms import ScreeningKindsForm, VoucherBatchForm
 from cinema.models import (
     Auditorium,
     Genre,
@@ -29,7 +29,12 @@ from cinema.models import (
     Voucher,
 )
 from cinema.posters import Poster, PosterError, make_poster, save_movie_poster
-from cinema.services import issue_vouchers, save_auditorium, schedule_showtime
+from cinema.services import (
+    issue_vouchers,
+    save_auditorium,
+    schedule_showtime,
+    set_screening_kinds,
+)
 from infra.admin import RowLabelledForm, ViewOnlyAdmin
 from infra.csvfile import csv_response
 from infra.inputs import whole_number
@@ -149,7 +154,7 @@ class SeatAdmin(ViewOnlyAdmin):
 class ShowtimeAdmin(admin.ModelAdmin):
     list_display = ["starts_at", "movie", "auditorium", "price_list", "ends_at"]
     list_filter = ["auditorium", "movie", "starts_at", "price_list"]
-    actions = ["use_price_list"]
+    actions = ["use_price_list", "set_kinds"]
     list_select_related = ["movie", "auditorium", "price_list"]
     search_fields = ["movie__title", "auditorium__name"]
     date_hierarchy = "starts_at"
@@ -191,6 +196,32 @@ class ShowtimeAdmin(admin.ModelAdmin):
                 )
             Showtime.objects.filter(pk__in=[s.pk for s in showtimes]).update(price_list=chosen)
         messages.success(request, f"{len(showtimes)} showtime(s) now use {chosen.name}.")
+
+    @admin.action(
+        description="Set screening kinds for the selected showtimes", permissions=["change"]
+    )
+    def set_kinds(self, request, queryset):
+        """First a page to choose what changes; then every selected showtime gets it, each
+        change audited (cinema.services.set_screening_kinds)."""
+        applying = "apply" in request.POST
+        form = ScreeningKindsForm(request.POST if applying else None)
+        if not applying or not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Set screening kinds",
+                "opts": self.model._meta,
+                "showtimes": queryset.select_related("movie", "auditorium"),
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request,
+                "cinema/admin/set_screening_kinds.html",
+                context,
+                status=400 if applying else 200,
+            )
+        count = set_screening_kinds(showtimes=queryset, kinds=form.changes(), actor=request.user)
+        messages.success(request, f"{count} showtime(s) changed.")
 
     def save_model(self, request, obj, form, change):
         schedule_showtime(

@@ -150,6 +150,10 @@ class ShowtimeQuerySet(models.QuerySet):
     def upcoming(self):
         return self.filter(starts_at__gt=timezone.now()).order_by("starts_at")
 
+    def subtitled(self):
+        """Those with words on the screen: subtitles in any language, or open captions."""
+        return self.filter(~models.Q(subtitle_language="") | models.Q(open_captions=True))
+
 
 class Showtime(models.Model):
     movie = models.ForeignKey(Movie, on_delete=models.PROTECT, related_name="showtimes")
@@ -175,8 +179,26 @@ class Showtime(models.Model):
         IMAX = "imax", "IMAX"
 
     format = models.CharField(max_length=4, choices=Format.choices, default=Format.STANDARD)
-    subtitled = models.BooleanField(default=False)
+    # Screening kinds (issue 35): what a moviegoer may look for beyond the projection. The
+    # languages are words as the buyer reads them ("French"); blank audio is the film's own.
+    audio_language = models.CharField(
+        max_length=30, blank=True, help_text="e.g. French, if dubbed; blank: the original."
+    )
+    subtitle_language = models.CharField(
+        max_length=30, blank=True, help_text="e.g. English; blank: no subtitles."
+    )
+    open_captions = models.BooleanField(
+        default=False, help_text="Captions for deaf and hard-of-hearing people, on the screen."
+    )
     audio_described = models.BooleanField(default=False)
+    relaxed = models.BooleanField(
+        default=False, help_text="Autism-friendly: lights up low, sound down, moving about is fine."
+    )
+    parent_and_baby = models.BooleanField(default=False)
+    seniors = models.BooleanField(default=False)
+    access_notes = models.CharField(
+        max_length=300, blank=True, help_text="Anything else to know, shown with the showtime."
+    )
 
     objects = ShowtimeQuerySet.as_manager()
 
@@ -240,6 +262,27 @@ class Showtime(models.Model):
     @property
     def is_upcoming(self) -> bool:
         return self.starts_at > timezone.now()
+
+    @property
+    def subtitled(self) -> bool:
+        """Words on the screen, in a language or as open captions (the "subtitled" filter)."""
+        return bool(self.subtitle_language) or self.open_captions
+
+    @property
+    def kinds(self) -> list[str]:
+        """What kind of screening this is, in words, for badges, emails, the .ics and the PDF:
+        the one place that names them, so every surface says the same."""
+        named = [
+            (self.format != self.Format.STANDARD, self.get_format_display()),
+            (bool(self.audio_language), f"{self.audio_language} audio"),
+            (bool(self.subtitle_language), f"{self.subtitle_language} subtitles"),
+            (self.open_captions, "Open captions"),
+            (self.audio_described, "Audio described"),
+            (self.relaxed, "Relaxed screening"),
+            (self.parent_and_baby, "Parent and baby"),
+            (self.seniors, "Seniors"),
+        ]
+        return [words for shown, words in named if shown]
 
     @property
     def sale_opens_later(self) -> bool:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
 
 from audit.services import Kind, record
 from cinema.layout import LayoutError, parse_layout
@@ -81,6 +81,47 @@ def schedule_showtime(
     showtime.full_clean(exclude=["ends_at"])
     showtime.save()
     return showtime
+
+
+# What a showtime's screening kinds are made of (issue 35), settable together in bulk.
+SCREENING_KIND_FIELDS = (
+    "audio_language",
+    "subtitle_language",
+    "open_captions",
+    "audio_described",
+    "relaxed",
+    "parent_and_baby",
+    "seniors",
+    "access_notes",
+)
+
+
+@transaction.atomic
+def set_screening_kinds(*, showtimes: QuerySet[Showtime], kinds: dict, actor) -> int:
+    """Every one of these showtimes gets the `kinds` given (SCREENING_KIND_FIELDS; the others
+    stay as they are); each one that changes is audited (SHOWTIME_CHANGED) with what it was.
+    Returns how many changed."""
+    unknown = set(kinds) - set(SCREENING_KIND_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a screening kind: {', '.join(sorted(unknown))}")
+    changed = []
+    for showtime in showtimes.select_for_update().order_by("pk"):
+        fields = [name for name, value in kinds.items() if getattr(showtime, name) != value]
+        if not fields:
+            continue
+        changed.append(showtime.pk)
+        record(
+            Kind.SHOWTIME_CHANGED,
+            actor=actor,
+            showtime_id=showtime.pk,
+            detail={
+                "changed": fields,
+                **{name: kinds[name] for name in fields},
+                "was": {name: getattr(showtime, name) for name in fields},
+            },
+        )
+    Showtime.objects.filter(pk__in=changed).update(**kinds)
+    return len(changed)
 
 
 def one_price_list(price: Decimal) -> PriceList:

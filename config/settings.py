@@ -494,6 +494,9 @@ ERROR_RECORDER = "audit.services.record_error"
 # Who bought which seat, for the seat map (seats/seatmap.py SeatSales): where bookings' tickets
 # meet the seat map, named here so that seats never imports bookings.
 SEAT_SALES = "bookings.selectors.BookingSales"
+# Which seats are held, for the listings' "wheelchair space free" filter (cinema.selectors):
+# named here so that cinema never imports seats.
+SEAT_HOLDS = "seats.holds.held_among"
 # What the notifier attaches to an event's email (the PDF tickets and the calendar event).
 EMAIL_ATTACHMENTS = "bookings.tickets.attachments"
 # Names showtimes on the audit trail's staff pages (audit holds ids only; see audit/display.py).

@@ -285,6 +285,26 @@ def held_labels(*, showtime_id: int, labels: list[str]) -> dict[str, str]:
     }
 
 
+def held_among(wanted: dict[int, list[str]]) -> dict[int, set[str]]:
+    """The seats held among each showtime's `wanted` labels, in one round trip (a pipeline of
+    one MGET per showtime, each in one slot; a cluster splits it by node). The catalogue's
+    listings ask through settings.SEAT_HOLDS, as cinema may not import seats."""
+    wanted = {showtime_id: labels for showtime_id, labels in wanted.items() if labels}
+    if not wanted:
+        return {}
+    pipe = get_redis().pipeline(transaction=False)
+    for showtime_id, labels in wanted.items():
+        pipe.mget([seat_key(showtime_id, label) for label in labels])
+    return {
+        showtime_id: {
+            label
+            for label, holder in zip(labels, holders, strict=True)
+            if holder and not holder.startswith(SOLD)
+        }
+        for (showtime_id, labels), holders in zip(wanted.items(), pipe.execute(), strict=True)
+    }
+
+
 def expired(*, showtime_id: int, now: datetime | None = None) -> list[str]:
     """Seats whose latest hold was due to end by `now` (default: now), earliest first."""
     now_ms = int(now.timestamp() * 1000) if now else _now_ms()

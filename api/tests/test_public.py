@@ -9,6 +9,7 @@ from django.utils import timezone
 from api.tests.problems import assert_problem
 from bookings import services
 from cinema.models import Showtime
+from cinema.services import schedule_showtime
 from conftest import open_waiting_room
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +32,40 @@ def test_showtimes_are_listed_and_filtered(client, showtime):
     assert len(client.get(f"{API}/showtimes", {"format": "2d", "film": "test-film"}).json()) == 1
 
 
+def test_showtimes_say_their_kinds_and_are_filtered_by_them(client, showtime, user):
+    later = schedule_showtime(
+        movie=showtime.movie,
+        auditorium=showtime.auditorium,
+        starts_at=showtime.starts_at + timedelta(hours=4),
+        price_list=showtime.price_list,
+    )
+    later.subtitle_language, later.relaxed, later.access_notes = "Welsh", True, "Lights up."
+    later.save(update_fields=["subtitle_language", "relaxed", "access_notes"])
+    services.hold_seats(user=user, showtime=showtime, labels=["C1", "C8"])
+    (item,) = client.get(f"{API}/showtimes", {"kind": "relaxed"}).json()
+    assert item["id"] == later.pk
+    assert (item["subtitled"], item["subtitle_language"], item["relaxed"]) == (True, "Welsh", True)
+    assert item["kinds"] == ["Welsh subtitles", "Relaxed screening"]
+    assert item["access_notes"] == "Lights up."
+    both = client.get(f"{API}/showtimes?kind=subtitled&kind=relaxed&format=2d").json()
+    assert [each["id"] for each in both] == [later.pk]
+    assert client.get(f"{API}/showtimes?kind=relaxed&kind=audio-described").json() == []
+    # Both wheelchair spaces of the first are held: only the later one has a space free.
+    wheelchair = client.get(f"{API}/showtimes", {"kind": "wheelchair"}).json()
+    assert [each["id"] for each in wheelchair] == [later.pk]
+    schema = client.get(f"{API}/openapi.json").json()
+    assert "kinds" in schema["components"]["schemas"]["ShowtimeOut"]["properties"]
+
+
 @pytest.mark.parametrize(
-    "query", [{"day": "tomorrow"}, {"day": "2026-13-01"}, {"format": "4d"}, {"film": "x" * 201}]
+    "query",
+    [
+        {"day": "tomorrow"},
+        {"day": "2026-13-01"},
+        {"format": "4d"},
+        {"film": "x" * 201},
+        {"kind": "sing-along"},
+    ],
 )
 def test_a_bad_filter_is_a_400assert_problem(client, showtime, query):
     body = assert_problem(client.get(f"{API}/showtimes", query), 400, "invalid_request")

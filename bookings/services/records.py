@@ -39,6 +39,9 @@ def booking_facts(booking: Booking) -> dict:
         "movie": showtime.movie.title,
         "auditorium": showtime.auditorium.name,
         "starts_at": showtime.starts_at.isoformat(),
+        # The screening's kinds in words (Showtime.kinds), as the pages say them.
+        "kinds": showtime.kinds,
+        "access_notes": showtime.access_notes,
         **money_facts(booking.amount),
         "booking_path": booking.get_absolute_url(),
         # Each ticket as the buyer chose it, amounts already written in the cinema's currency.

@@ -279,3 +279,30 @@ def test_ticket_key_makes_a_key_production_accepts(settings):
     public = StringIO()
     call_command("ticket_key", "--public", stdout=public)
     assert public.getvalue().strip() == ticket_codes.public_key_text()
+
+
+@pytest.mark.skipif(not PDFTOTEXT, reason="needs pdftotext (poppler-utils)")
+def test_the_email_calendar_event_and_pdf_name_the_screenings_kinds(
+    showtime, user, redis_db, tmp_path
+):
+    showtime.subtitle_language, showtime.relaxed = "English", True
+    showtime.access_notes = "Lights up low, sound turned down."
+    showtime.save(update_fields=["subtitle_language", "relaxed", "access_notes"])
+    booking = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
+    confirmed = AuditEvent.objects.get(kind=AuditEvent.Kind.BOOKING_CONFIRMED)
+    Notifier(consumer="test", block_ms=1).handle(confirmed.as_message())
+    (email,) = mail.outbox
+    assert "Screening:  English subtitles, Relaxed screening" in email.body
+    assert "Good to know: Lights up low, sound turned down." in email.body
+    (html, _) = email.alternatives[0]
+    assert "<td>English subtitles, Relaxed screening</td>" in html
+    (event,) = Calendar.from_ical(tickets.calendar_event(booking)).walk("VEVENT")
+    assert str(event["DESCRIPTION"]).startswith(
+        "English subtitles. Relaxed screening. Lights up low, sound turned down. Test Hall"
+    )
+    pdf = tmp_path / "tickets.pdf"
+    pdf.write_bytes(tickets.tickets_pdf(booking))
+    text = subprocess.run(
+        [PDFTOTEXT, "-layout", pdf, "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "English subtitles, Relaxed screening" in text

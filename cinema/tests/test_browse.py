@@ -94,14 +94,16 @@ def test_search_is_bounded(client, movie, auditorium):
 def test_format_filter_keeps_matching_showtimes(client, movie, other_movie, auditorium):
     flat = _show(movie, auditorium, days=1, hour=11)
     imax = _show(movie, auditorium, days=1, hour=15, format="imax")
-    subtitled = _show(other_movie, auditorium, days=1, hour=19, format="3d", subtitled=True)
+    subtitled = _show(
+        other_movie, auditorium, days=1, hour=19, format="3d", subtitle_language="English"
+    )
     response = client.get("/", {"date": _day(1), "format": "imax"})
     assert imax.get_absolute_url() in response.text
     assert flat.get_absolute_url() not in response.text
     assert "Harbour Lights" not in response.text
-    response = client.get("/", {"date": _day(1), "format": ["3d", "imax", "subtitled"]})
+    response = client.get("/", {"date": _day(1), "format": ["3d", "imax"], "kind": "subtitled"})
     assert [s.pk for m in response.context["movies"] for s in m.day_showtimes] == [subtitled.pk]
-    response = client.get("/", {"date": _day(1), "format": "audio-described"})
+    response = client.get("/", {"date": _day(1), "kind": "audio-described"})
     assert response.context["movies"] == []
     assert "No film matches" in response.text
 

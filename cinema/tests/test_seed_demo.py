@@ -54,6 +54,13 @@ def test_seed_demo_loads_a_realistic_cinema(db, monkeypatch):
     staff = get_user_model().objects.get(username="staff")
     assert staff.is_staff and staff.check_password("a-demo-password-1")
     assert has_verified_email(user=staff)  # signs in and holds seats without a link to click
+    # Every screening-kind filter finds something in the demo's days.
+    shows = Showtime.objects.all()
+    assert shows.subtitled().filter(open_captions=True).exists()
+    assert shows.exclude(subtitle_language="").exists()
+    assert shows.filter(audio_described=True).exists()
+    for kind in ("relaxed", "parent_and_baby", "seniors"):
+        assert shows.filter(**{kind: True}).exclude(access_notes="").exists(), kind
 
 
 def test_seed_demo_prices_every_showtime_with_ticket_types_and_seat_categories(db, monkeypatch):

@@ -167,17 +167,30 @@ CREDITS = ("director", "cast", "trailer_url")
 
 
 def _extras(auditorium: str, slot: int, day_offset: int) -> dict:
-    """Format and access features of a new showtime: the Grand's evenings are IMAX, the Stalls'
-    late show is 3D; some showings are subtitled or audio described, on a fixed pattern."""
+    """Format and screening kinds of a new showtime, on a fixed pattern so every filter finds
+    something most days: the Grand's evenings are IMAX, the Stalls' late show is 3D; the
+    studio's first show is subtitled (open captions every third day), the second show audio
+    described every other day; relaxed, parent-and-baby and seniors' mornings in turn."""
     extras: dict = {}
     if auditorium.startswith("Screen 1") and slot >= 2:
         extras["format"] = Showtime.Format.IMAX
     elif auditorium.startswith("Screen 2") and slot == 3:
         extras["format"] = Showtime.Format.THREE_D
     if auditorium.startswith("Screen 3") and slot == 0:
-        extras["subtitled"] = True
+        if day_offset % 3 == 2:
+            extras["open_captions"] = True
+        else:
+            extras["subtitle_language"] = "English"
     if slot == 1 and day_offset % 2 == 0:
         extras["audio_described"] = True
+    if auditorium.startswith("Screen 2") and slot == 0:
+        morning = ("relaxed", "parent_and_baby", "seniors")[day_offset % 3]
+        extras[morning] = True
+        extras["access_notes"] = {
+            "relaxed": "Lights up low, sound turned down, and you may move about.",
+            "parent_and_baby": "Babies under one go free; changing table in the foyer.",
+            "seniors": "Tea and biscuits in the foyer from half an hour before.",
+        }[morning]
     return extras
 
 
