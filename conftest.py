@@ -56,6 +56,9 @@ STARTS_PROCESSES = ("subprocess", "multiprocessing", "tests.crashes", "os.fork")
 HERE = Path(__file__).resolve()
 PROJECT = HERE.parent
 VENV = PROJECT / ".venv"
+# Where the processes are told: a running stack's get a database of their own (SQLite in its
+# temporary folder, or the empty one its caller made), never the test database.
+OWN_DATABASE = frozenset({PROJECT / "tests" / "e2e" / "stack.py"})
 
 
 def _ours(path: Path) -> bool:
@@ -82,7 +85,7 @@ def touches_database(item) -> bool:
     if BLOCKER in item._fixtureinfo.argnames:
         return True
     sources = {item.path}
-    # What the test module imports from our code may start the processes (a running stack).
+    # What the test module imports from our code may start the processes (a manage.py helper).
     for value in vars(item.module).values() if getattr(item, "module", None) else ():
         with suppress(TypeError):
             sources.add(Path(inspect.getsourcefile(inspect.unwrap(value))))
@@ -96,7 +99,8 @@ def touches_database(item) -> bool:
                 return True
             sources.add(source)
     # This file names those words without starting anything.
-    return any(_starts_processes(path) for path in sources if path != HERE and _ours(path))
+    sources -= OWN_DATABASE | {HERE}
+    return any(_starts_processes(path) for path in sources if _ours(path))
 
 
 def pytest_collection_modifyitems(config, items):
