@@ -103,6 +103,8 @@ def touches_database(item) -> bool:
     return any(_starts_processes(path) for path in sources if _ours(path))
 
 
+# After -m has chosen, so that the count is of the tests the pass would have run.
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """With TESTS_DATABASE_ONLY=1 (CI's PostgreSQL pass) only the tests that may reach the
     database run: the others gave the same answer on the SQLite pass."""
