@@ -153,6 +153,14 @@ def inbox(localstripe):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Passwords hashed in one step, as Django advises for tests: the default hasher's million
+    rounds cost a large part of a CPU-second a user, and hundreds of tests make users and sign
+    them in. Nothing here tests the hasher; the servers tests start keep the default."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def webhooks_by_hand(settings):
     """The mock gateway keeps its webhooks until a test delivers them (`deliver_webhooks`)."""
     settings.MOCK_GATEWAY_WEBHOOKS = "manual"
