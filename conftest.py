@@ -1,10 +1,13 @@
 """Shared test fixtures: every test gets a real Redis database of its own, emptied afterwards."""
 
+import inspect
 import os
 import signal
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 import pytest
 import redis
@@ -31,6 +34,91 @@ def _test_redis_url() -> str:
 
 
 TEST_REDIS_URL = _test_redis_url()
+
+
+# The fixtures and marker through which pytest-django lets a test reach the test database (it
+# blocks every other connection), plus the live server, which serves from that database.
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "django_db_setup",
+        "live_server",
+    }
+)
+# Every test's closure holds the blocker (a pytest-django autouse fixture asks for it): only a
+# test or fixture of ours asking for it by name may be unblocking the database.
+BLOCKER = "django_db_blocker"
+# A child process inherits DATABASE_URL unless told otherwise.
+STARTS_PROCESSES = ("subprocess", "multiprocessing", "tests.crashes", "os.fork")
+HERE = Path(__file__).resolve()
+PROJECT = HERE.parent
+VENV = PROJECT / ".venv"
+# Where the processes are told: a running stack's get a database of their own (SQLite in its
+# temporary folder, or the empty one its caller made), never the test database.
+OWN_DATABASE = frozenset({PROJECT / "tests" / "e2e" / "stack.py"})
+
+
+def _ours(path: Path) -> bool:
+    return PROJECT in path.parents and VENV not in path.parents
+
+
+@cache
+def _starts_processes(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8")
+    return any(word in text for word in STARTS_PROCESSES)
+
+
+def touches_database(item) -> bool:
+    """Whether the test may reach the database: a database fixture or marker, a Django test case
+    class, or a test whose module, what it imports or any fixture's module starts processes (a
+    child escapes pytest-django's block). In doubt, yes."""
+    if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(item.fixturenames):
+        return True
+    from django.test import SimpleTestCase
+
+    # pytest-django unblocks the database around every Django test case class.
+    if isinstance(getattr(item, "cls", None), type) and issubclass(item.cls, SimpleTestCase):
+        return True
+    if BLOCKER in item._fixtureinfo.argnames:
+        return True
+    sources = {item.path}
+    # What the test module imports from our code may start the processes (a manage.py helper).
+    for value in vars(item.module).values() if getattr(item, "module", None) else ():
+        with suppress(TypeError):
+            sources.add(Path(inspect.getsourcefile(inspect.unwrap(value))))
+    for definitions in item._fixtureinfo.name2fixturedefs.values():
+        for definition in definitions:
+            try:
+                source = Path(inspect.getsourcefile(inspect.unwrap(definition.func)))
+            except TypeError:
+                return True
+            if BLOCKER in definition.argnames and _ours(source):
+                return True
+            sources.add(source)
+    # This file names those words without starting anything.
+    sources -= OWN_DATABASE | {HERE}
+    return any(_starts_processes(path) for path in sources if _ours(path))
+
+
+# After -m has chosen, so that the count is of the tests the pass would have run.
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """With TESTS_DATABASE_ONLY=1 (CI's PostgreSQL pass) only the tests that may reach the
+    database run: the others gave the same answer on the SQLite pass."""
+    if os.environ.get("TESTS_DATABASE_ONLY") != "1":
+        return
+    kept, dropped = [], []
+    for item in items:
+        (kept if touches_database(item) else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    config.get_terminal_writer().line(
+        f"TESTS_DATABASE_ONLY: deselected {len(dropped)} tests that reach no database"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +150,14 @@ def inbox(localstripe):
 
     with inbox_server() as inbox:
         yield inbox
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Passwords hashed in one step, as Django advises for tests: the default hasher's million
+    rounds cost a large part of a CPU-second a user, and hundreds of tests make users and sign
+    them in. Nothing here tests the hasher; the servers tests start keep the default."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

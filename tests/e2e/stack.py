@@ -1,14 +1,17 @@
 """A real stack for browser tests and benchmarks: migrate, seed, daphne and the sweeper."""
 
+import atexit
 import os
 import secrets
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from bookings.ticket_codes import new_key_text as ticket_key
@@ -17,13 +20,47 @@ from config.devstack import DAPHNE_OPTIONS
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "e2e-password-123"
 USERS = ("alice", "bruno", "carla")
-VERIFY_USERS = (
+# The demo and its users, made in one process: each manage.py start-up costs seconds.
+SEED = (
     "from allauth.account.models import EmailAddress as E\n"
     "from django.contrib.auth import get_user_model as U\n"
-    f"for u in U().objects.filter(username__in={USERS!r}):\n"
+    "run('seed_demo')\n"
+    f"for name in {USERS!r}:\n"
+    "    run('createsuperuser', interactive=False, username=name, email=f'{name}@example.com')\n"
+    "    u = U().objects.get(username=name)\n"
+    # As if each had clicked the link in the sign-up email: holding seats needs it.
     "    E.objects.update_or_create(user=u, email=u.email, "
-    "defaults={'verified': True, 'primary': True})"
+    "defaults={'verified': True, 'primary': True})\n"
 )
+
+
+def _prepare(*, migrate: bool, production: bool) -> str:
+    """The script that readies a stack's database (and its static files, in production)."""
+    static = "run('collectstatic', interactive=False, verbosity=0)\n" if production else ""
+    schema = "run('migrate', interactive=False, verbosity=0)\n" if migrate else ""
+    return "from django.core.management import call_command as run\n" + static + schema + SEED
+
+
+# One migrated SQLite database per test process, copied for each stack: the migrations take
+# seconds and give the same schema every time; the demo is seeded afresh (its times are now's).
+_SQLITE_TEMPLATE: list[Path] = []
+
+
+def _migrated_sqlite(env: dict) -> Path:
+    if not _SQLITE_TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="stack-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = folder / "migrated.sqlite3"
+        migrate_env = {**env, "DATABASE_URL": f"sqlite:///{template}"}
+        _manage(migrate_env, "migrate", "--noinput")
+        _SQLITE_TEMPLATE.append(template)
+    return _SQLITE_TEMPLATE[0]
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy, whatever the journal (WAL) still holds."""
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
+        original.backup(copy)
 
 
 def sign_in(page, *, base: str, username: str, path: str) -> None:
@@ -145,22 +182,9 @@ def running_stack(
             **(production_env(urls) if production else {}),
             **(extra_env or {}),
         }
-        if production:
-            _manage(env, "collectstatic", "--noinput")
-        _manage(env, "migrate", "--noinput")
-        _manage(env, "seed_demo")
-        for name in USERS:
-            _manage(
-                env,
-                "createsuperuser",
-                "--noinput",
-                "--username",
-                name,
-                "--email",
-                f"{name}@example.com",
-            )
-        # As if each had clicked the link in the sign-up email: holding seats needs it.
-        _manage(env, "shell", "-c", VERIFY_USERS)
+        if not database_url:
+            _copy_sqlite(_migrated_sqlite(env), Path(tmp) / "e2e.sqlite3")
+        _manage(env, "shell", "-c", _prepare(migrate=bool(database_url), production=production))
         processes: list[subprocess.Popen] = []
         try:
             for port in ports:
