@@ -24,6 +24,7 @@ from bookings.errors import (
 from bookings.models import Booking, Refund, VoidTicket
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
+from bookings.services import BestSeats
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
 from cinema.plans import get_plan
@@ -86,7 +87,7 @@ def _render_showtime(
     states: SeatStates | None,
     error=None,
     selected=(),
-    suggested=(),
+    suggestion: BestSeats | None = None,
     replaced=(),
     status=200,
 ):
@@ -129,8 +130,12 @@ def _render_showtime(
         if seat_map.mine
         else None,
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
-        "suggested": suggested,
-        "replaced": [label for label in replaced if label in seats and label not in suggested],
+        "suggestion": suggestion,
+        "replaced": [
+            label
+            for label in replaced
+            if label in seats and not (suggestion and label in suggestion.labels)
+        ],
         "queue_first": _queue_first(request, showtime),
         "live": True,
         "room_presence": waiting_room.is_on(showtime) and request.user.is_authenticated,
@@ -163,7 +168,7 @@ def showtime_detail(request, showtime_id: int):
         count = whole_number(best, digits=4)
         if count is None:
             raise InvalidRequest("Best available needs a number of seats.")
-        suggested = services.suggest_best_seats(showtime=showtime, count=count, states=states)
+        suggestion = services.suggest_best_seats(showtime=showtime, count=count, states=states)
     except BookingError as error:
         return _render_showtime(
             request, showtime, states=states, error=error, status=http_status(error)
@@ -175,8 +180,8 @@ def showtime_detail(request, showtime_id: int):
         request,
         showtime,
         states=states,
-        selected=suggested,
-        suggested=suggested,
+        selected=suggestion.labels,
+        suggestion=suggestion,
         replaced=replaced,
     )
 

@@ -10,7 +10,7 @@ here.
 """
 
 from bookings.services.expiry import announce_lapsed_holds, expire_booking, expire_stale_bookings
-from bookings.services.holding import extend_hold, hold_seats, suggest_best_seats
+from bookings.services.holding import BestSeats, extend_hold, hold_seats, suggest_best_seats
 from bookings.services.paying import (
     PAYMENT_SESSION_LIFETIME,
     Return,
@@ -47,6 +47,7 @@ __all__ = [
     "PAID_TWICE",
     "PAYMENT_SESSION_LIFETIME",
     "SEATS_TAKEN",
+    "BestSeats",
     "Return",
     "announce_lapsed_holds",
     "cancel_booking",
