@@ -76,7 +76,7 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
     )
 
 
-def _seat_states(showtime: Showtime, *, only: list[str] | None = None) -> SeatStates:
+def _seat_states(showtime: Showtime, *, only: set[str] | None = None) -> SeatStates:
     return read_seat_states(showtime=showtime, plan=get_plan(showtime.auditorium), only=only)
 
 
@@ -216,8 +216,11 @@ def hold(request, showtime_id: int):
     try:
         labels, best = _hold_request(request)
         # Read once and passed on: the check, the broadcast and a refusal's map use these. A
-        # hold of chosen seats reads only their holds; the map, if refused, reads the rest.
-        states = _seat_states(showtime, only=None if best else labels)
+        # hold of chosen seats reads only the holds of the seats beside them (the lone-seat
+        # rule looks there); the map, if refused, reads the rest.
+        plan = get_plan(showtime.auditorium)
+        beside = None if best else services.seats_beside(plan=plan, labels=labels)
+        states = _seat_states(showtime, only=beside)
         booking = services.hold_seats(
             user=request.user,
             showtime=showtime,

@@ -28,6 +28,7 @@ from bookings.services.refunds import (
     staff_cancel,
     staff_release_hold,
 )
+from bookings.services.rules import seats_beside
 from bookings.services.settling import (
     BOOKING_CANCELLED,
     BOOKING_CHANGED,
@@ -65,6 +66,7 @@ __all__ = [
     "refunds_close_at",
     "reissue_ticket",
     "reject_webhook",
+    "seats_beside",
     "send_owed_refunds",
     "send_refund",
     "staff_cancel",

@@ -27,7 +27,14 @@ from bookings.ratelimit import check_rate
 from bookings.selectors import lock_account
 from bookings.services import seat_changes
 from bookings.services.records import audit_booking
-from bookings.services.rules import check_on_sale, extend_in_redis, highest_fence, hold_owner
+from bookings.services.rules import (
+    check_no_lone_seat,
+    check_on_sale,
+    extend_in_redis,
+    highest_fence,
+    hold_owner,
+    seats_beside,
+)
 from cinema.models import Seat, Showtime
 from cinema.plans import Plan, get_plan
 from cinema.pricing import PricingError, showtime_card
@@ -145,10 +152,14 @@ def hold_seats(
             states = read_seat_states(showtime=showtime, plan=plan, booked=states and states.booked)
         labels = _best_seats(showtime=showtime, plan=plan, states=states, count=best).labels
     labels = _validate_labels(plan=plan, labels=labels or [])
-    if states is None or not states.covers(labels):
+    beside = seats_beside(plan=plan, labels=labels)
+    if states is None or not states.covers(beside):
         booked = states and states.booked
-        states = read_seat_states(showtime=showtime, plan=plan, booked=booked, only=labels)
+        states = read_seat_states(showtime=showtime, plan=plan, booked=booked, only=beside)
     _check_free(labels=labels, states=states, user=user)
+    check_no_lone_seat(
+        plan=plan, labels=labels, taken=states.booked | (set(states.held) - states.mine(user.pk))
+    )
 
     token, added = "", []
     try:
