@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.utils import get_next_redirect_url
 from allauth.core.internal.ratelimit import get_ip
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
@@ -17,7 +18,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from accounts.services import grant_admin, return_after_verification
+from accounts.services import grant_admin, return_after_verification, return_after_verifying
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,13 @@ class AccountAdapter(DefaultAccountAdapter):
             **{key: public_url(context[key]) for key in EMAIL_LINKS if context.get(key)},
         }
         return super().render_mail(template_prefix, email, context, headers=headers)
+
+    def send_confirmation_mail(self, request, emailconfirmation, signup):
+        # A sign-up started on the way somewhere (the seats picked on a showtime: `next`)
+        # comes back there from the link, whichever browser opens it; allauth would go home.
+        if signup and (url := get_next_redirect_url(request)):
+            return_after_verifying(user_id=emailconfirmation.email_address.user_id, url=url)
+        super().send_confirmation_mail(request, emailconfirmation, signup)
 
     def get_email_verification_redirect_url(self, email_address):
         # Back to the seats a customer picked when we asked them to confirm their address.

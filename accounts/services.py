@@ -67,7 +67,7 @@ def ask_to_verify(*, user: AbstractUser, return_to: str) -> str:
     """Send the user a link to confirm their address (allauth rate limits it) and remember to
     bring them back to `return_to` once they have opened it; returns the address it went to.
     Any client may ask: allauth makes the link from a request, made here for SITE_URL."""
-    cache.set(_return_key(user.pk), return_to, RETURN_SECONDS)
+    return_after_verifying(user_id=user.pk, url=return_to)
     request = _site_request(user)
     with context.request_context(request):
         email_verification.send_verification_email_for_user(request, user)
@@ -94,6 +94,11 @@ def _site_request(user: AbstractUser) -> HttpRequest:
     # allauth also says "link sent" as a message; the page or the API that asked says it itself.
     request._messages = default_storage(request)
     return request
+
+
+def return_after_verifying(*, user_id: int, url: str) -> None:
+    """Bring the customer back to `url` (a path on this site) when they open the link."""
+    cache.set(_return_key(user_id), url, RETURN_SECONDS)
 
 
 def return_after_verification(*, user_id: int) -> str | None:

@@ -21,6 +21,8 @@ CODES = {
     "verification_required": "Confirm your email address first: a link has been sent.",
     "waiting_room_required": "This showtime's waiting room is on: queue and send its pass.",
     "seats_unavailable": "Some seats are held or sold: `conflicts` names them.",
+    "lone_seat": "The seats would leave one free seat alone between them and a taken seat: "
+    "`detail` names it; pick it too or move along.",
     "hold_lost": "Your hold ran out or was released: hold the seats again.",
     "hold_limit_reached": "You hold or bought as many seats as one customer may.",
     "booking_closed": "The booking can no longer change this way (paid, cancelled, expired, or "

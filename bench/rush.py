@@ -330,12 +330,25 @@ class Shopper:
             for start in range(max(0, i - count + 1), min(i, len(row) - count) + 1)
             if all(label in self.free for label in row[start : start + count])
         ]
+        # The hold rules refuse a pick that leaves one free seat alone beside a taken one
+        # (bookings.services.rules) while another pick avoids it: a buyer picks as the seat
+        # map lets them. This picture has no aisles, so it errs on the side of caution.
+        clean = [window for window in windows if not self._strands(row, window)]
         if windows:
-            return self.rng.choice(windows)
+            return self.rng.choice(clean or windows)
         nearest = sorted(
             (label for label in row if label in self.free), key=lambda s: abs(row.index(s) - i)
         )
         return nearest[:count]
+
+    def _strands(self, row: list[str], window: list[str]) -> bool:
+        """Whether `window` leaves a free seat of `row` between it and a seat not free."""
+        start, end = row.index(window[0]), row.index(window[-1])
+        for lone, beyond in ((start - 1, start - 2), (end + 1, end + 2)):
+            inside = 0 <= lone < len(row) and 0 <= beyond < len(row)
+            if inside and row[lone] in self.free and row[beyond] not in self.free:
+                return True
+        return False
 
     def see(self, page: str) -> None:
         """Update the picture of the hall from the seats in a page or fragment."""

@@ -30,6 +30,12 @@ class SeatsUnavailable(BookingError):
         self.conflicts = conflicts
 
 
+class LoneSeat(BookingError):
+    """The selection would leave one free seat alone beside it, which nobody would buy."""
+
+    code = "lone_seat"
+
+
 class HoldLost(BookingError):
     """The hold ran out before the action; nothing was charged."""
 

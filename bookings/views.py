@@ -24,6 +24,7 @@ from bookings.errors import (
 from bookings.models import Booking, Refund, VoidTicket
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
+from bookings.services import BestSeats
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
 from cinema.plans import get_plan
@@ -75,7 +76,7 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
     )
 
 
-def _seat_states(showtime: Showtime, *, only: list[str] | None = None) -> SeatStates:
+def _seat_states(showtime: Showtime, *, only: set[str] | None = None) -> SeatStates:
     return read_seat_states(showtime=showtime, plan=get_plan(showtime.auditorium), only=only)
 
 
@@ -86,7 +87,7 @@ def _render_showtime(
     states: SeatStates | None,
     error=None,
     selected=(),
-    suggested=(),
+    suggestion: BestSeats | None = None,
     replaced=(),
     status=200,
 ):
@@ -129,8 +130,12 @@ def _render_showtime(
         if seat_map.mine
         else None,
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
-        "suggested": suggested,
-        "replaced": [label for label in replaced if label in seats and label not in suggested],
+        "suggestion": suggestion,
+        "replaced": [
+            label
+            for label in replaced
+            if label in seats and not (suggestion and label in suggestion.labels)
+        ],
         "queue_first": _queue_first(request, showtime),
         "live": True,
         "room_presence": waiting_room.is_on(showtime) and request.user.is_authenticated,
@@ -163,7 +168,7 @@ def showtime_detail(request, showtime_id: int):
         count = whole_number(best, digits=4)
         if count is None:
             raise InvalidRequest("Best available needs a number of seats.")
-        suggested = services.suggest_best_seats(showtime=showtime, count=count, states=states)
+        suggestion = services.suggest_best_seats(showtime=showtime, count=count, states=states)
     except BookingError as error:
         return _render_showtime(
             request, showtime, states=states, error=error, status=http_status(error)
@@ -175,8 +180,8 @@ def showtime_detail(request, showtime_id: int):
         request,
         showtime,
         states=states,
-        selected=suggested,
-        suggested=suggested,
+        selected=suggestion.labels,
+        suggestion=suggestion,
         replaced=replaced,
     )
 
@@ -211,8 +216,11 @@ def hold(request, showtime_id: int):
     try:
         labels, best = _hold_request(request)
         # Read once and passed on: the check, the broadcast and a refusal's map use these. A
-        # hold of chosen seats reads only their holds; the map, if refused, reads the rest.
-        states = _seat_states(showtime, only=None if best else labels)
+        # hold of chosen seats reads only the holds of the seats beside them (the lone-seat
+        # rule looks there); the map, if refused, reads the rest.
+        plan = get_plan(showtime.auditorium)
+        beside = None if best else services.seats_beside(plan=plan, labels=labels)
+        states = _seat_states(showtime, only=beside)
         booking = services.hold_seats(
             user=request.user,
             showtime=showtime,

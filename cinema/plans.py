@@ -34,6 +34,30 @@ class Plan:
     kinds: frozenset[str] = frozenset()  # the seat kinds (categories) this hall has
 
 
+def row_segments(row: PlanRow) -> list[list[PlanSeat]]:
+    """Runs of seats side by side in a row, split by gaps and aisles."""
+    segments: list[list[PlanSeat]] = [[]]
+    for cell in row.cells:
+        if cell is None:
+            if segments[-1]:
+                segments.append([])
+        else:
+            segments[-1].append(cell)
+    return [segment for segment in segments if segment]
+
+
+def free_runs(segment: list[PlanSeat], taken: set[str]) -> list[list[PlanSeat]]:
+    """Runs of seats side by side in a segment that are not `taken`."""
+    runs: list[list[PlanSeat]] = [[]]
+    for seat in segment:
+        if seat.label in taken:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(seat)
+    return [run for run in runs if run]
+
+
 _plans: dict[tuple[int, float], Plan] = {}
 
 

@@ -1,59 +1,51 @@
 """Best available seats: n side by side, near the middle, never stranding a lone seat."""
 
-from cinema.plans import Plan, PlanSeat
+from cinema.plans import Plan, free_runs, row_segments
 
 # A row counts this much more than a seat sideways: people move over before they move back.
 ROW_WEIGHT = 2.0
 
-
-def _segments(cells: tuple[PlanSeat | None, ...]) -> list[list[PlanSeat]]:
-    """Runs of seats side by side, split by gaps and aisles."""
-    segments: list[list[PlanSeat]] = [[]]
-    for cell in cells:
-        if cell is None:
-            if segments[-1]:
-                segments.append([])
-        else:
-            segments[-1].append(cell)
-    return [segment for segment in segments if segment]
+# Wheelchair spaces and their companion seats are for the buyers who need them: they choose
+# them on the map, best available never hands them to anyone.
+NEVER_OFFERED = frozenset({"accessible", "companion"})
 
 
-def _free_runs(segment: list[PlanSeat], taken: set[str]) -> list[list[PlanSeat]]:
-    runs: list[list[PlanSeat]] = [[]]
-    for seat in segment:
-        if seat.label in taken:
-            if runs[-1]:
-                runs.append([])
-        else:
-            runs[-1].append(seat)
-    return [run for run in runs if run]
+def best_available(
+    *, plan: Plan, taken: set[str], count: int, kind: str = "standard"
+) -> list[str] | None:
+    """Labels of `count` adjacent seats of `kind` in one row closest to the middle, or None.
 
-
-def best_available(*, plan: Plan, taken: set[str], count: int) -> list[str] | None:
-    """Labels of `count` adjacent standard seats in one row closest to the middle, or None.
-
-    A choice that would leave exactly one empty seat between it and a taken seat, an aisle or a
-    wall is used only when no other choice exists.
+    A choice that would leave exactly one empty seat between it and a taken seat (which the hold
+    rules refuse while another block avoids it) is used only when no other choice exists; then
+    one leaving it by an aisle, a wall or a seat of another kind.
     """
-    unavailable = set(taken) | {
-        seat.label for seat in plan.seats_by_id.values() if seat.blocked or seat.kind != "standard"
-    }
+    if kind in NEVER_OFFERED:
+        return None
+    blocked = {seat.label for seat in plan.seats_by_id.values() if seat.blocked}
+    gone = set(taken) | blocked
     rows = [(y, row) for y, row in enumerate(plan.rows) if row is not None]
     if not rows or count < 1:
         return None
     middle_y = (rows[0][0] + rows[-1][0]) / 2
     middle_x = (plan.width - 1) / 2
-    best: tuple[tuple[bool, float, int], list[PlanSeat]] | None = None
+    best: tuple[tuple[bool, bool, float, int], list] | None = None
     for y, row in rows:
-        for segment in _segments(row.cells):
-            for run in _free_runs(segment, unavailable):
-                for start in range(len(run) - count + 1):
-                    left, right = start, len(run) - start - count
-                    strands = left == 1 or right == 1
-                    block = run[start : start + count]
-                    centre_x = (block[0].x + block[-1].x) / 2
-                    distance = abs(y - middle_y) * ROW_WEIGHT + abs(centre_x - middle_x)
-                    key = (strands, distance, y)
-                    if best is None or key < best[0]:
-                        best = (key, block)
+        for segment in row_segments(row):
+            labels = [seat.label for seat in segment]
+            for run in free_runs(segment, gone):
+                first = labels.index(run[0].label)
+                taken_left = first > 0
+                taken_right = first + len(run) < len(segment)
+                for same_kind in free_runs(run, {s.label for s in run if s.kind != kind}):
+                    at = labels.index(same_kind[0].label) - first
+                    for start in range(at, at + len(same_kind) - count + 1):
+                        left, right = start, len(run) - start - count
+                        strands_taken = (left == 1 and taken_left) or (right == 1 and taken_right)
+                        strands = start - at == 1 or at + len(same_kind) - start - count == 1
+                        block = run[start : start + count]
+                        centre_x = (block[0].x + block[-1].x) / 2
+                        distance = abs(y - middle_y) * ROW_WEIGHT + abs(centre_x - middle_x)
+                        key = (strands_taken, strands, distance, y)
+                        if best is None or key < best[0]:
+                            best = (key, block)
     return None if best is None else [seat.label for seat in best[1]]

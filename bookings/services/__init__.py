@@ -10,7 +10,7 @@ here.
 """
 
 from bookings.services.expiry import announce_lapsed_holds, expire_booking, expire_stale_bookings
-from bookings.services.holding import extend_hold, hold_seats, suggest_best_seats
+from bookings.services.holding import BestSeats, extend_hold, hold_seats, suggest_best_seats
 from bookings.services.paying import (
     PAYMENT_SESSION_LIFETIME,
     Return,
@@ -28,6 +28,7 @@ from bookings.services.refunds import (
     staff_cancel,
     staff_release_hold,
 )
+from bookings.services.rules import seats_beside
 from bookings.services.settling import (
     BOOKING_CANCELLED,
     BOOKING_CHANGED,
@@ -47,6 +48,7 @@ __all__ = [
     "PAID_TWICE",
     "PAYMENT_SESSION_LIFETIME",
     "SEATS_TAKEN",
+    "BestSeats",
     "Return",
     "announce_lapsed_holds",
     "cancel_booking",
@@ -64,6 +66,7 @@ __all__ = [
     "refunds_close_at",
     "reissue_ticket",
     "reject_webhook",
+    "seats_beside",
     "send_owed_refunds",
     "send_refund",
     "staff_cancel",

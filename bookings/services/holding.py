@@ -2,6 +2,8 @@
 best available, and extending a hold."""
 
 import math
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,12 +27,19 @@ from bookings.ratelimit import check_rate
 from bookings.selectors import lock_account
 from bookings.services import seat_changes
 from bookings.services.records import audit_booking
-from bookings.services.rules import check_on_sale, extend_in_redis, highest_fence, hold_owner
-from cinema.models import Showtime
+from bookings.services.rules import (
+    check_no_lone_seat,
+    check_on_sale,
+    extend_in_redis,
+    highest_fence,
+    hold_owner,
+    seats_beside,
+)
+from cinema.models import Seat, Showtime
 from cinema.plans import Plan, get_plan
-from cinema.pricing import PricingError
+from cinema.pricing import PricingError, showtime_card
 from seats import holds
-from seats.best import best_available
+from seats.best import NEVER_OFFERED, best_available
 from seats.seatmap import SeatStates, read_seat_states
 from waitingroom import services as waiting_room
 
@@ -141,12 +150,16 @@ def hold_seats(
     if best is not None:
         if states is None or states.only is not None:
             states = read_seat_states(showtime=showtime, plan=plan, booked=states and states.booked)
-        labels = _best_seats(plan=plan, states=states, count=best)
+        labels = _best_seats(showtime=showtime, plan=plan, states=states, count=best).labels
     labels = _validate_labels(plan=plan, labels=labels or [])
-    if states is None or not states.covers(labels):
+    beside = seats_beside(plan=plan, labels=labels)
+    if states is None or not states.covers(beside):
         booked = states and states.booked
-        states = read_seat_states(showtime=showtime, plan=plan, booked=booked, only=labels)
+        states = read_seat_states(showtime=showtime, plan=plan, booked=booked, only=beside)
     _check_free(labels=labels, states=states, user=user)
+    check_no_lone_seat(
+        plan=plan, labels=labels, taken=states.booked | (set(states.held) - states.mine(user.pk))
+    )
 
     token, added = "", []
     try:
@@ -248,19 +261,51 @@ def _check_let_in(*, showtime: Showtime, user, admission: str) -> None:
         )
 
 
-def suggest_best_seats(*, showtime: Showtime, count: int, states: SeatStates) -> list[str]:
+@dataclass(frozen=True)
+class BestSeats:
+    """A best-available answer: the seats, their category and what each costs."""
+
+    labels: list[str]
+    category: str
+    price: Decimal | None  # each, as the default ticket type; None when the list has none
+    # True when no standard seats were together and these are the next category that fits.
+    instead_of_standard: bool
+
+    @property
+    def category_name(self) -> str:
+        return Seat.Kind(self.category).label
+
+
+def suggest_best_seats(*, showtime: Showtime, count: int, states: SeatStates) -> BestSeats:
     """The `count` best seats free right now, to show before anything is held."""
     check_on_sale(showtime)
-    return _best_seats(plan=get_plan(showtime.auditorium), states=states, count=count)
+    return _best_seats(
+        showtime=showtime, plan=get_plan(showtime.auditorium), states=states, count=count
+    )
 
 
-def _best_seats(*, plan: Plan, states: SeatStates, count: int) -> list[str]:
+def _best_seats(*, showtime: Showtime, plan: Plan, states: SeatStates, count: int) -> BestSeats:
+    """Standard seats when a block fits; else the cheapest other category offered to anyone
+    (never wheelchair spaces or companion seats) in which one does."""
     if not 1 <= count <= settings.MAX_SEATS_PER_BOOKING:
         raise InvalidRequest(f"Best available takes 1 to {settings.MAX_SEATS_PER_BOOKING} seats.")
-    labels = best_available(plan=plan, taken=states.booked | set(states.held), count=count)
-    if labels is None:
-        raise SeatsUnavailable(f"There are no {count} seats together left.", conflicts=[])
-    return labels
+    card = showtime_card(showtime)
+    offer = card.default_for(showtime.movie.age_rating)
+    others = sorted(
+        plan.kinds - NEVER_OFFERED - {Seat.Kind.STANDARD},
+        key=lambda kind: (card.supplement(kind), list(Seat.Kind).index(kind)),
+    )
+    taken = states.booked | set(states.held)
+    for kind in [Seat.Kind.STANDARD, *others]:
+        labels = best_available(plan=plan, taken=taken, count=count, kind=kind)
+        if labels is not None:
+            return BestSeats(
+                labels=labels,
+                category=kind,
+                price=None if offer is None else offer.price + card.supplement(kind),
+                instead_of_standard=kind != Seat.Kind.STANDARD and Seat.Kind.STANDARD in plan.kinds,
+            )
+    raise SeatsUnavailable(f"There are no {count} seats together left.", conflicts=[])
 
 
 def extend_hold(*, booking: Booking) -> Booking:

@@ -7,10 +7,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bookings import checkout
-from bookings.errors import BookingClosed, SalesEnded
+from bookings.errors import BookingClosed, LoneSeat, SalesEnded
 from bookings.models import Booking
 from bookings.services import seat_changes
 from cinema.models import Showtime
+from cinema.plans import Plan, PlanSeat, free_runs, row_segments
 from infra.dates import show_when
 from seats import holds
 
@@ -50,6 +51,68 @@ def check_sales_open(showtime: Showtime) -> None:
     """Paying needs the same; a booking that can no longer be paid ends, its seats released."""
     if reason := sales_ended(showtime):
         raise SalesEnded(NOT_PAYABLE[reason], reason=reason)
+
+
+def seats_beside(*, plan: Plan, labels: list[str]) -> set[str]:
+    """The seats side by side with any of `labels` (theirs included): what the lone-seat rule
+    looks at, so what a hold reads the states of. Unknown labels are left out."""
+    picked = {label for label in labels if label in plan.seats_by_label}
+    rows = {plan.seats_by_label[label].row for label in picked}
+    beside: set[str] = set()
+    for row in plan.rows:
+        if row is not None and row.label in rows:
+            for segment in row_segments(row):
+                if any(seat.label in picked for seat in segment):
+                    beside.update(seat.label for seat in segment)
+    return beside
+
+
+def check_no_lone_seat(*, plan: Plan, labels: list[str], taken: set[str]) -> None:
+    """Refuse seats that would leave one free seat alone between them and a taken (or blocked)
+    seat, or between two of them: nobody buys it. An aisle, a gap or a wall beside the seat
+    leaves it an aisle seat, which sells. Allowed when no block of as many seats in that run of
+    free seats avoids it (two seats left between taken ones and one wanted): the buyer has no
+    other way there, and sending them away would sell neither seat."""
+    picked = set(labels)
+    gone = taken | {seat.label for seat in plan.seats_by_id.values() if seat.blocked}
+    alone: list[str] = []
+    for segment in (segment for row in plan.rows if row for segment in row_segments(row)):
+        for run in free_runs(segment, gone):
+            count = sum(seat.label in picked for seat in run)
+            if count == 0:
+                continue
+            taken_left = run[0] is not segment[0]
+            taken_right = run[-1] is not segment[-1]
+            lone = _lone_seats(run, picked, taken_left=taken_left, taken_right=taken_right)
+            if lone and _avoidable(len(run), count, taken_left=taken_left, taken_right=taken_right):
+                alone.extend(lone)
+    if len(alone) == 1:
+        raise LoneSeat(
+            f"That would leave {alone[0]} on its own: pick it too or move one seat along."
+        )
+    if alone:
+        names = f"{', '.join(alone[:-1])} and {alone[-1]}"
+        raise LoneSeat(f"That would leave {names} on their own: pick them too or move along.")
+
+
+def _lone_seats(
+    run: list[PlanSeat], picked: set[str], *, taken_left: bool, taken_right: bool
+) -> list[str]:
+    """The free, unpicked seats of the run with a picked or taken seat on either side."""
+    closed = [taken_left, *(seat.label in picked for seat in run), taken_right]
+    return [
+        seat.label
+        for i, seat in enumerate(run)
+        if seat.label not in picked and closed[i] and closed[i + 2]
+    ]
+
+
+def _avoidable(length: int, count: int, *, taken_left: bool, taken_right: bool) -> bool:
+    """Whether `count` seats side by side fit in the run without a lone seat by a taken one."""
+    return any(
+        not (taken_left and start == 1) and not (taken_right and length - start - count == 1)
+        for start in range(length - count + 1)
+    )
 
 
 def hold_owner(user_id: int) -> str:

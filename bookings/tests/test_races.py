@@ -48,10 +48,14 @@ def _charged(booking) -> Decimal:
 
 def test_racing_buyers_never_share_a_seat(showtime):
     users = [verified_user(f"buyer{n}") for n in range(50)]
-    pool = ["A3", "A4", "A5", "A6", "B3", "B4", "B5", "B6"]
+    # Overlapping blocks side by side in A3-A6 and B3-B6 (between aisles), across both rows
+    # too; none leaves a seat alone whatever else is held, so every loser lost a seat.
+    blocks = [["A3", "A4", "A5"], ["A4", "A5", "A6"], ["A3", "A4"], ["A5", "A6"], ["A4", "A5"]]
+    blocks += [[label.replace("A", "B") for label in block] for block in blocks]
+    blocks += [["A5", "A6", "B5", "B6"], ["A3", "A4", "B3", "B4"]]
 
     def wanted(n: int) -> list[str]:
-        return list(dict.fromkeys([pool[n % 8], pool[(n * 3 + 1) % 8], pool[(n * 7 + 2) % 8]]))
+        return blocks[(n * 7) % len(blocks)]
 
     holds_by_user = at_once(
         lambda n: services.hold_seats(user=users[n], showtime=showtime, labels=wanted(n)),

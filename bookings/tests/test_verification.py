@@ -2,6 +2,7 @@
 back to the seats they picked."""
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
@@ -61,3 +62,38 @@ def test_a_confirmed_customer_holds_at_once(client, showtime, user):
     client.force_login(user)
     assert _hold(client, showtime, ["A3"]).status_code == 303
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize("verification", ["optional", "mandatory"])
+def test_the_sign_up_link_brings_back_the_seats_picked_before_signing_up(
+    client, showtime, settings, verification
+):
+    settings.ACCOUNT_EMAIL_VERIFICATION = verification
+    picked = showtime.selection_url(["A3", "A4"])
+    client.post(
+        f"/accounts/signup/?{urlencode({'next': picked})}",
+        {
+            "email": "new@example.com",
+            "password1": "correct-horse-9",
+            "password2": "correct-horse-9",
+        },
+    )
+    link = re.search(r"(/accounts/confirm-email/[^/\s]+/)", mail.outbox[0].body)[1]
+
+    confirmed = client.post(link)
+
+    assert confirmed.status_code == 302 and confirmed["Location"] == picked
+    assert _hold(client, showtime, ["A3", "A4"]).status_code == 303
+
+
+def test_a_sign_up_sent_elsewhere_is_not_sent_off_the_site(client, db):
+    client.post(
+        "/accounts/signup/?next=https://evil.example/",
+        {
+            "email": "new@example.com",
+            "password1": "correct-horse-9",
+            "password2": "correct-horse-9",
+        },
+    )
+    link = re.search(r"(/accounts/confirm-email/[^/\s]+/)", mail.outbox[0].body)[1]
+    assert "evil" not in client.post(link)["Location"]

@@ -96,7 +96,7 @@ def test_best_available_shows_the_seats_first_and_holds_nothing(client, user, sh
     page = client.get(showtime.get_absolute_url(), {"best": "2"})
 
     assert page.status_code == 200
-    found = page.context["suggested"]
+    found = page.context["suggestion"].labels
     assert len(found) == 2
     for label in found:
         assert re.search(rf'value="{label}"[^>]* checked', page.text)

@@ -12,6 +12,9 @@ import tempfile
 import time
 import urllib.request
 from contextlib import closing, contextmanager
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as email_policy
 from pathlib import Path
 
 from bookings.ticket_codes import new_key_text as ticket_key
@@ -70,6 +73,25 @@ def sign_in(page, *, base: str, username: str, path: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click(".auth-form button[type=submit]")
     page.wait_for_url(f"**{path}")
+
+
+def sent_email(maildir: Path, *, subject: str = "", to: str = "", timeout: float = 20):
+    """The first email written to `maildir` (EMAIL_URL file://, Django's file backend: one file
+    per run of messages, each followed by a line of 79 dashes) whose subject has `subject` in it
+    and that went to `to`, waiting for it up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        for path in sorted(maildir.iterdir()):
+            for raw in path.read_bytes().split(b"-" * 79):
+                if not raw.strip():
+                    continue
+                email: EmailMessage = message_from_bytes(raw.strip(), policy=email_policy)
+                seen.append(email["subject"])
+                if subject in (email["subject"] or "") and to in (email["to"] or ""):
+                    return email
+        time.sleep(0.3)
+    raise AssertionError(f"no email about {subject!r} to {to!r}; saw {seen[-5:]}")
 
 
 def daphne_command(port: int, *options: str) -> list[str]:

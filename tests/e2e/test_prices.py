@@ -3,10 +3,7 @@ voucher's 10 % off, and the same total on the checkout, the ticket page and the 
 
 import re
 import tempfile
-import time
 from decimal import ROUND_HALF_UP, Decimal
-from email import message_from_bytes
-from email.policy import default as email_policy
 from pathlib import Path
 
 import pytest
@@ -15,7 +12,7 @@ from playwright.sync_api import expect
 from cinema.management.commands.seed_demo import DEMO_VOUCHER, PRICE_LISTS
 from conftest import TEST_REDIS_URL
 from tests.e2e.conftest import ARTIFACTS, HOLD_TTL
-from tests.e2e.stack import running_stack
+from tests.e2e.stack import running_stack, sent_email
 from tests.e2e.test_accessibility import AXE, _violations
 from tests.e2e.test_live_seat_map import _a_showtime_path, _wait_live
 
@@ -55,24 +52,6 @@ def _expected(price_list: str) -> tuple[Decimal, Decimal]:
         amount = Decimal(prices["prices"][kind]) + premium
         paid.append(amount - (amount * off).quantize(CENT, ROUND_HALF_UP))
     return paid[0], paid[1]
-
-
-def _email_about(maildir: Path, ref: str, timeout: float = 20):
-    """The confirmation email the notifier wrote (Django's file backend: one file per run of
-    messages, each followed by a line of 79 dashes)."""
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        for path in maildir.iterdir():
-            for raw in path.read_bytes().split(b"-" * 79):
-                if not raw.strip():
-                    continue
-                email = message_from_bytes(raw.strip(), policy=email_policy)
-                seen.append(email["subject"])
-                if ref in (email["subject"] or ""):
-                    return email
-        time.sleep(0.3)
-    raise AssertionError(f"no confirmation email for {ref}; saw {seen[-5:]}")
 
 
 def test_an_adult_and_a_child_in_a_premium_row_with_the_demo_voucher(open_page, stack, maildir):
@@ -126,7 +105,7 @@ def test_an_adult_and_a_child_in_a_premium_row_with_the_demo_voucher(open_page, 
     expect(page.locator(".passes")).to_contain_text("Child")
     page.screenshot(path=str(ARTIFACTS / "ticket.png"), full_page=True)
 
-    email = _email_about(maildir, ref)
+    email = sent_email(maildir, subject=ref)
     text = email.get_body(("plain",)).get_content()
     assert f"Paid:       {total}" in text, text
     assert f"L10 Adult, Premium: {_money(adult)}" in text, text

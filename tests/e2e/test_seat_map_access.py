@@ -194,7 +194,8 @@ def test_zoomed_in_a_seat_is_picked_held_and_kept_up_to_date(browser, stack):
         _zoom_in(bruno)
         middle = _middle_seat(bruno)
         row, number = middle[0], int(middle[1:])
-        taken, mine = f"{row}{number - 1}", f"{row}{number + 1}"
+        # Side by side: a seat left alone between them would be refused (the hold rules).
+        taken, mine = f"{row}{number - 1}", middle
         scrolled = bruno.locator(".seatmap__scroll").evaluate("(box) => box.scrollLeft")
 
         alice.click(f"#seat-{taken}")
