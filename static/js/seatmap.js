@@ -12,8 +12,8 @@
 //   backoff, and a small live / reconnecting indicator;
 // - live messages in order, whoever sent them: each seat shows the version it came with
 //   (data-v, or its map's), and a message's seat replaces it only when newer (seats/broadcast.py);
-// - on a phone, "Zoom in" (a toggle) between the whole hall fitted to the width and bigger seats
-//   that scroll sideways, opened on the middle of the hall.
+// - on a phone, "Zoom in" to bigger seats that scroll sideways, opened on the middle of the hall,
+//   and "Whole hall" back to the hall fitted to the width.
 (function () {
   const form = document.getElementById("seat-form");
   const map = document.getElementById("seatmap");
@@ -294,9 +294,11 @@
     window.addEventListener("resize", keepBelowTopbar);
     zoom.hidden = false;
     zoom.addEventListener("click", () => {
-      const zoomed = zoom.getAttribute("aria-pressed") !== "true";
-      zoom.setAttribute("aria-pressed", String(zoomed));
+      const zoomed = !map.classList.contains("seatmap--zoomed");
       map.classList.toggle("seatmap--zoomed", zoomed);
+      // The button says what it does now. A toggle button (aria-pressed) must keep one label
+      // (WAI-ARIA APG, Button), and "Zoom in, pressed" read as an order to zoom in again.
+      zoom.textContent = zoomed ? "Whole hall" : "Zoom in";
       if (zoomed) showMiddle();
       else map.scrollIntoView({ block: "nearest" });
     });
