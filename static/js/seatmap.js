@@ -240,11 +240,44 @@
       });
     });
   }
-  map.addEventListener("htmx:wsBeforeMessage", () => {
+  // The socket's full map (on every connect) mostly repeats the map the page shows: htmx would
+  // swap in and process all its seats (a long task on a phone); only the seats that differ are
+  // replaced, and the map takes its version, which is all the swap would have changed.
+  function resync(message) {
+    const template = document.createElement("template");
+    template.innerHTML = message;
+    const incoming = template.content.firstElementChild;
+    const rows = document.getElementById("seatmap-rows");
+    if (!incoming || incoming.id !== "seatmap-rows" || !incoming.dataset.v || !rows) return false;
+    incoming.removeAttribute("hx-swap-oob");
+    const seats = incoming.querySelectorAll(".seat[id]");
+    if (seats.length !== rows.querySelectorAll(".seat[id]").length) {
+      rows.replaceWith(incoming);
+      return true;
+    }
+    seats.forEach((seat) => {
+      const shown = document.getElementById(seat.id);
+      if (!shown) return;
+      // A seat's state and name are its tag, class and title (its input's tabindex is the page's).
+      const same = shown.tagName === seat.tagName && shown.className === seat.className
+        && shown.title === seat.title;
+      if (same) return;
+      seat.removeAttribute("hx-swap-oob");
+      shown.replaceWith(seat);
+    });
+    rows.dataset.v = incoming.dataset.v;
+    return true;
+  }
+  map.addEventListener("htmx:wsBeforeMessage", (event) => {
     selection = new Set(ticked());
     hadFocus = document.activeElement && document.activeElement.matches(".seatrow .seat input");
+    if (resync(event.detail.message)) {
+      event.preventDefault();
+      afterMessage();
+    }
   });
-  map.addEventListener("htmx:wsAfterMessage", () => {
+  map.addEventListener("htmx:wsAfterMessage", afterMessage);
+  function afterMessage() {
     const lost = [];
     selection.forEach((label) => {
       const input = seatInput(label);
@@ -256,7 +289,7 @@
     if (hadFocus && input && document.activeElement !== input) input.focus();
     syncList();
     updateSummary();
-  });
+  }
 
   // Holding through htmx: a refusal (4xx) carries the message and the map as this request saw
   // them, swapped in by id; htmx leaves 4xx responses alone unless told. The selection is the
