@@ -271,8 +271,12 @@ def _render_booking(
     pending = booking.status == Booking.Status.PENDING
     refunds_close_at = services.refunds_close_at(booking.showtime)
     refunds_open = timezone.now() < refunds_close_at
+    # An answer said beside its control (a voucher's) is not said again at the top of the page.
+    answers = list(messages.get_messages(request))
     context = {
         "booking": booking,
+        "page_messages": [answer for answer in answers if not answer.extra_tags],
+        "voucher_note": next((a.message for a in answers if a.extra_tags == "voucher"), ""),
         "error": error.message if error else None,
         "error_at": error_at,
         "code": request.POST.get("code", "")[:32] if error_at == "voucher" else "",
@@ -313,13 +317,14 @@ def booking_detail(request, ref: str):
     return _render_booking(request, _my_booking(request, ref))
 
 
-def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = (), error_at: str = ""):
+def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = (), answer_at: str = ""):
     """POST-only, owner-only view that runs `action(booking, request)` and shows the result.
 
     Success always redirects (Post/Redirect/Get). So do the errors in `redirect_errors`, with
     their message on the booking page: a reload must never send a card again or extend again.
-    Other errors answer with their status code on the page itself, beside the control named by
-    `error_at` if any.
+    Other errors answer with their status code on the page itself. Both answers are said beside
+    the control named by `answer_at` if any, else at the top of the page (success) or of the
+    checkout (error).
     """
 
     def decorate(action):
@@ -334,9 +339,9 @@ def _booking_action(*, redirect_errors: tuple[type[BookingError], ...] = (), err
                 return _see_other(booking.get_absolute_url())
             except BookingError as error:
                 booking.refresh_from_db()
-                return _render_booking(request, booking, error=error, error_at=error_at)
+                return _render_booking(request, booking, error=error, error_at=answer_at)
             if message:
-                messages.success(request, message)
+                messages.success(request, message, extra_tags=answer_at)
             return _see_other(booking.get_absolute_url())
 
         view.__name__ = action.__name__
@@ -438,13 +443,13 @@ def choose_tickets(booking: Booking, request) -> None:
     checkout.choose_tickets(booking=booking, choices=choices)
 
 
-@_booking_action(error_at="voucher")
+@_booking_action(answer_at="voucher")
 def voucher(booking: Booking, request) -> str:
     booking = checkout.apply_voucher(booking=booking, code=request.POST.get("code", ""))
     return f"{booking.voucher.code} applied: {booking.voucher.label}."
 
 
-@_booking_action()
+@_booking_action(answer_at="voucher")
 def remove_voucher(booking: Booking, request) -> str:
     checkout.remove_voucher(booking=booking)
     return "The voucher is removed."

@@ -323,6 +323,49 @@ def test_a_refused_voucher_is_said_under_its_field(buyer, show, htmx):
     assert '<div class="alert alert--error" role="alert">' not in text
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_applied_or_removed_voucher_is_said_under_its_field(buyer, show, htmx):
+    _make_voucher()
+    booking = _hold(buyer, show, "A1")
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    for url, said in [
+        (f"/bookings/{booking.ref}/voucher/", "TENOFF applied: 10% off."),
+        (f"/bookings/{booking.ref}/voucher/remove/", "The voucher is removed."),
+    ]:
+        response = buyer.post(url, {"code": "TENOFF"}, headers=headers, follow=True)
+
+        assert response.redirect_chain[0][1] == 303
+        text = response.text
+        note = f'id="voucher-note" role="status" tabindex="-1" autofocus>{said}</p>'
+        assert text.count(said) == 1  # not at the top of the page too
+        assert text.index('id="voucher"') < text.index(note) < text.index('class="pay-form"')
+    # Said once: the page loaded again says nothing.
+    assert 'id="voucher-note"' not in buyer.get(booking.get_absolute_url()).text
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_refused_ticket_choice_is_focused_at_the_top_of_the_checkout(buyer, show, types, htmx):
+    booking = _hold(buyer, show, "A1")
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    response = buyer.post(
+        f"/bookings/{booking.ref}/tickets/",
+        {"type-A1": str(types["student"].pk)},
+        headers=headers,
+    )
+
+    assert response.status_code == 400
+    text = response.text
+    alert = (
+        '<div class="alert alert--error" id="checkout-error" role="alert" tabindex="-1" autofocus>'
+        "<strong>That ticket type is not sold for this showtime.</strong>"
+    )
+    assert alert in text
+    assert text.index('id="checkout"') < text.index(alert) < text.index('id="type-A1"')
+    assert text.count("autofocus") == 1
+
+
 def test_the_checkout_lets_htmx_swap_in_a_refusal(buyer, show):
     """htmx reads the first htmx-config only: the checkout's must be the one, with the CSP's."""
     page = buyer.get(_hold(buyer, show, "A1").get_absolute_url())

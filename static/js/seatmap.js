@@ -12,8 +12,8 @@
 //   backoff, and a small live / reconnecting indicator;
 // - live messages in order, whoever sent them: each seat shows the version it came with
 //   (data-v, or its map's), and a message's seat replaces it only when newer (seats/broadcast.py);
-// - on a phone, "Zoom in" (a toggle) between the whole hall fitted to the width and bigger seats
-//   that scroll sideways, opened on the middle of the hall.
+// - on a phone, "Zoom in" to bigger seats that scroll sideways, opened on the middle of the hall,
+//   and "Whole hall" back to the hall fitted to the width.
 (function () {
   const form = document.getElementById("seat-form");
   const map = document.getElementById("seatmap");
@@ -240,11 +240,44 @@
       });
     });
   }
-  map.addEventListener("htmx:wsBeforeMessage", () => {
+  // The socket's full map (on every connect) mostly repeats the map the page shows: htmx would
+  // swap in and process all its seats (a long task on a phone); only the seats that differ are
+  // replaced, and the map takes its version, which is all the swap would have changed.
+  function resync(message) {
+    const template = document.createElement("template");
+    template.innerHTML = message;
+    const incoming = template.content.firstElementChild;
+    const rows = document.getElementById("seatmap-rows");
+    if (!incoming || incoming.id !== "seatmap-rows" || !incoming.dataset.v || !rows) return false;
+    incoming.removeAttribute("hx-swap-oob");
+    const seats = incoming.querySelectorAll(".seat[id]");
+    if (seats.length !== rows.querySelectorAll(".seat[id]").length) {
+      rows.replaceWith(incoming);
+      return true;
+    }
+    seats.forEach((seat) => {
+      const shown = document.getElementById(seat.id);
+      if (!shown) return;
+      // A seat's state and name are its tag, class and title (its input's tabindex is the page's).
+      const same = shown.tagName === seat.tagName && shown.className === seat.className
+        && shown.title === seat.title;
+      if (same) return;
+      seat.removeAttribute("hx-swap-oob");
+      shown.replaceWith(seat);
+    });
+    rows.dataset.v = incoming.dataset.v;
+    return true;
+  }
+  map.addEventListener("htmx:wsBeforeMessage", (event) => {
     selection = new Set(ticked());
     hadFocus = document.activeElement && document.activeElement.matches(".seatrow .seat input");
+    if (resync(event.detail.message)) {
+      event.preventDefault();
+      afterMessage();
+    }
   });
-  map.addEventListener("htmx:wsAfterMessage", () => {
+  map.addEventListener("htmx:wsAfterMessage", afterMessage);
+  function afterMessage() {
     const lost = [];
     selection.forEach((label) => {
       const input = seatInput(label);
@@ -256,7 +289,7 @@
     if (hadFocus && input && document.activeElement !== input) input.focus();
     syncList();
     updateSummary();
-  });
+  }
 
   // Holding through htmx: a refusal (4xx) carries the message and the map as this request saw
   // them, swapped in by id; htmx leaves 4xx responses alone unless told. The selection is the
@@ -294,9 +327,11 @@
     window.addEventListener("resize", keepBelowTopbar);
     zoom.hidden = false;
     zoom.addEventListener("click", () => {
-      const zoomed = zoom.getAttribute("aria-pressed") !== "true";
-      zoom.setAttribute("aria-pressed", String(zoomed));
+      const zoomed = !map.classList.contains("seatmap--zoomed");
       map.classList.toggle("seatmap--zoomed", zoomed);
+      // The button says what it does now. A toggle button (aria-pressed) must keep one label
+      // (WAI-ARIA APG, Button), and "Zoom in, pressed" read as an order to zoom in again.
+      zoom.textContent = zoomed ? "Whole hall" : "Zoom in";
       if (zoomed) showMiddle();
       else map.scrollIntoView({ block: "nearest" });
     });

@@ -171,6 +171,38 @@ def test_an_unknown_voucher_is_said_under_its_field(customer, stack, size, js):
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_an_applied_voucher_and_a_refused_ticket_are_said_where_the_buyer_is(customer, stack, size):
+    user = "alice" if size[0] == 1366 else "bruno"
+    page = customer(user, _a_showtime_path(stack[0]), size)
+    _tick(page, ["L1", "L2", "L3", "L4", "L5", "L6"] if size[0] == 1366 else ["M1", "M2"])
+    page.click("#seat-form button[type=submit]")
+    page.wait_for_url("**/bookings/*/")
+    checkout = page.url
+    page.fill("#voucher-code", "demo10")
+    page.click(".voucher-form button[type=submit]")
+
+    note = page.locator("#voucher-note")
+    expect(note).to_contain_text("DEMO10 applied: 10% off.")
+    assert_in_view(page, note)
+    expect(note).to_be_focused()
+    assert page.url == checkout
+    expect(page.locator(".messages")).to_have_count(0)  # said once, under the field
+
+    # A ticket type the showtime no longer sells (as if the list changed while choosing),
+    # chosen for the last seat: the refusal is at the top of the checkout, scrolled to.
+    last = page.locator(".lines tbody select").last
+    last.evaluate("(select) => { select.options[select.selectedIndex].value = '999999'; }")
+    last.scroll_into_view_if_needed()
+    last.dispatch_event("change")
+
+    error = page.locator("#checkout-error")
+    expect(error).to_contain_text("not sold for this showtime")
+    assert_in_view(page, error)
+    expect(error).to_be_focused()
+    assert_axe_clean(page)
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_a_showtime_sold_through_a_queue_says_so_before_any_seat_is_picked(customer, stack, size):
     film = customer("alice", "/movies/the-long-orbit/", size)
     queued = re.findall(r'href="/showtimes/(\d+)/"', film.content())[-1]
