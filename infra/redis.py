@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 import redis
 from django.conf import settings
 from redis.backoff import NoBackoff
-from redis.cluster import ClusterNode, RedisCluster
+from redis.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.commands.core import Script
 from redis.exceptions import ClusterError, RedisClusterException, SlotNotCoveredError
 from redis.retry import Retry
@@ -72,7 +72,7 @@ LONGEST_PAUSE = 0.25
 
 
 class FailoverCluster(RedisCluster):
-    """A cluster client whose commands (and Lua scripts) wait out a master's failover.
+    """A cluster client whose commands, Lua scripts and pipelines wait out a master's failover.
 
     redis-py's own retries (REDIS_CLUSTER_RETRIES) re-read the cluster's layout and try again
     at once, without the Retry's backoff: against a killed master they are all spent within
@@ -83,16 +83,48 @@ class FailoverCluster(RedisCluster):
     failover_seconds: float = 0
 
     def execute_command(self, *args, **kwargs):
-        deadline = time.monotonic() + self.failover_seconds
-        pause = FIRST_PAUSE
-        while True:
-            try:
-                return super().execute_command(*args, **kwargs)
-            except FAILOVER_ERRORS:
-                if time.monotonic() + pause > deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, LONGEST_PAUSE)
+        return _waiting_out_failover(
+            lambda: super(FailoverCluster, self).execute_command(*args, **kwargs),
+            self.failover_seconds,
+        )
+
+    def pipeline(self, transaction=None, shard_hint=None):
+        pipe = super().pipeline(transaction, shard_hint)
+        # redis-py builds the pipeline from its client's private state: made here, then given
+        # the waiting execute.
+        pipe.__class__ = FailoverPipeline
+        pipe.failover_seconds = self.failover_seconds
+        return pipe
+
+
+class FailoverPipeline(ClusterPipeline):
+    """A cluster pipeline (FailoverCluster.pipeline) sent again, whole, until the failover ends."""
+
+    failover_seconds: float = 0
+
+    def execute(self, raise_on_error: bool = True):
+        # redis-py empties the queue after every execute, failed or not: kept to send again.
+        queued = list(self._execution_strategy.command_queue)
+
+        def send():
+            self._execution_strategy.command_queue = list(queued)
+            return super(FailoverPipeline, self).execute(raise_on_error)
+
+        return _waiting_out_failover(send, self.failover_seconds)
+
+
+def _waiting_out_failover(call, seconds: float):
+    """`call()`, again after a pause while it fails as a failover does, for `seconds` at most."""
+    deadline = time.monotonic() + seconds
+    pause = FIRST_PAUSE
+    while True:
+        try:
+            return call()
+        except FAILOVER_ERRORS:
+            if time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, LONGEST_PAUSE)
 
 
 def cluster_nodes(url: str) -> list[ClusterNode]:

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 KEY = "hold:{st1}:A1"
+# On another master than KEY's (slot 5076 against 9143): its failover is a second one.
+OTHER = "hold:{st2}:A1"
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,26 @@ def test_a_command_rides_through_a_master_failover(cluster, settings):
     # Not answered by the dead master's connection: after the promotion (node timeout 1 s plus
     # the election), within the budget.
     assert 1 < answered < settings.REDIS_FAILOVER_SECONDS, answered
+
+
+def test_a_pipeline_rides_through_a_master_failover(cluster, settings):
+    settings.REDIS_CLUSTER_URL = cluster.url
+    cluster.wait_ok()
+    client = get_redis()
+    client.set(OTHER, "token")
+    master = cluster.master_of(OTHER)
+    assert wait_for(lambda: master.client().wait(1, 500) == 1, 30)
+    cluster.kill(master)
+    killed = time.monotonic()
+    pipe = client.pipeline(transaction=False)
+    pipe.get(OTHER)
+    pipe.exists(OTHER)
+    try:
+        answers = pipe.execute()
+    except redis.RedisError as error:
+        pytest.fail(f"{error!r} {time.monotonic() - killed:.2f} s after the kill")
+    assert answers == ["token", 1]
+    assert cluster.master_of(OTHER) is not master
 
 
 def test_the_health_check_does_not_wait_for_a_failover(cluster, settings):
