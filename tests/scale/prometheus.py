@@ -58,6 +58,7 @@ FIGURES = {
     "server_errors": 'cinema_http_responses_total{status=~"5..",status!="503"}',
     "status_503": 'cinema_http_responses_total{status="503"}',
     "overloaded": "cinema_overload_responses_total",
+    "try_again": 'cinema_overload_responses_total{kind="outages"}',
 }
 
 

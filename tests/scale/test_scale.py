@@ -67,7 +67,7 @@ def prometheus(scale):
         yield server
 
 
-def _prometheus_saw(scale, prometheus, before: dict, seen) -> None:
+def _prometheus_saw(scale, prometheus, before: dict, seen) -> dict:
     """Prometheus's figures since `before` against the buyers' own: the holds they made, the
     hold requests they sent, the 503s they got; and no server error on any node."""
     after = prometheus.figures()
@@ -84,6 +84,7 @@ def _prometheus_saw(scale, prometheus, before: dict, seen) -> None:
     assert counted["status_503"] == counted["overloaded"] == seen.statuses()[503]
     # Every hold answered went through the view, but those the edge turned away (a 503).
     assert holds_sent - seen.statuses()[503] <= counted["hold_views"] <= holds_sent
+    return counted
 
 
 def _viewers(scale, showtime: int, count: int) -> list[Viewer]:
@@ -203,11 +204,12 @@ def test_a_redis_master_killed_mid_rush_sells_nothing_twice_and_loses_nothing(sc
         f"after {failover:.2f} s; buyers saw {dict(during)} meanwhile; in all {seen.statuses()}"
     )
     # A command on that master waits for its replica (REDIS_FAILOVER_SECONDS): a promotion
-    # within it gives nobody the "try again" page, and never a 500.
+    # within it gives nobody the "try again" page (as Prometheus counts it: a busy page from a
+    # crowded edge is another 503), and never a 500.
     _no_500s(scale, seen)
-    _prometheus_saw(scale, prometheus, watched, seen)
+    counted = _prometheus_saw(scale, prometheus, watched, seen)
     if failover < FAILOVER_BUDGET:
-        assert not seen.statuses()[503], during
+        assert not counted["try_again"], during
     _sale_is_sound(scale, showtime, seen)
     # The database keeps every event and owes every email: replay what the stream lost, then
     # every booking has each event of its states, and every confirmed one exactly one email.
