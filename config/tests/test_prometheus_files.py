@@ -60,11 +60,8 @@ def test_the_compose_prometheus_scrapes_every_web_node_of_the_scale_profile():
     }
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
     (job,) = config["scrape_configs"]
-    assert {t for c in job["static_configs"] for t in c["targets"]} == nodes == {
-        "web:8000",
-        "web-2:8000",
-        "web-3:8000",
-    }
+    targets = {target for each in job["static_configs"] for target in each["targets"]}
+    assert targets == nodes == {"web:8000", "web-2:8000", "web-3:8000"}
     prometheus = services["prometheus"]
     assert "scale" in prometheus["profiles"]
     mounted = {volume.split(":")[0] for volume in prometheus["volumes"]}
