@@ -73,6 +73,17 @@ def worker_status(client: redis.Redis) -> dict[str, str]:
     return {kind: "ok" if seen else "missing" for kind, seen in zip(KINDS, alive, strict=True)}
 
 
+def heartbeat_ages(client: redis.Redis) -> dict[str, float | None]:
+    """{kind: seconds since its latest heartbeat, or None with no live one}, read through
+    `client`."""
+    now = time.time()
+    beats = client.mget([_heartbeat_key(kind) for kind in KINDS])
+    return {
+        kind: None if beat is None else max(0.0, now - float(beat))
+        for kind, beat in zip(KINDS, beats, strict=True)
+    }
+
+
 def _heartbeat_key(kind: str) -> str:
     # One hash tag for every kind, so that one MGET reads them all on a Redis Cluster too.
     return f"heartbeat:{{workers}}:{kind}"

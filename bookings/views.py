@@ -31,7 +31,7 @@ from cinema.plans import get_plan
 from cinema.pricing import Quote, showtime_card
 from infra.domain import http_status
 from infra.inputs import amount, whole_number
-from infra.metrics import count_hold
+from infra.metrics import count_hold, time_hold
 from seats.seatmap import SeatStates, read_seat_states, view_seat_map
 from waitingroom import services as waiting_room
 
@@ -209,6 +209,7 @@ def _back_to_the_selection(request, showtime_id: int) -> str:
 
 @require_POST
 @_sign_in_first(_back_to_the_selection)
+@time_hold()
 def hold(request, showtime_id: int):
     showtime = _showtime_or_404(showtime_id)
     labels = request.POST.getlist("seats")

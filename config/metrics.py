@@ -1,11 +1,13 @@
 """Prometheus metrics of this web node, at `/metrics` for whoever holds METRICS_TOKEN.
 
 Counted as they happen, in this process (infra.metrics): HTTP responses by status (the edge's
-busy answers included: `CountResponses` wraps everything), holds by outcome, WebSocket
-connections open, seats the live seat maps' checks healed.
-Read when scraped: the database pool's and the Redis pool's connections in use here, and, from
-Redis and the database (shared by every node, so any node's scrape gives them), each open waiting
-room's length and admission rate and the event stream's lag behind the notifier.
+busy answers included: `CountResponses` wraps everything), 503s by kind (busy or outage), holds
+by outcome and the hold view's time, WebSocket connections open, seats the live seat maps' checks
+healed.
+Read when scraped: the database pool's connections in use, its size and the requests waiting for
+it, the Redis pool's connections in use here, and, from Redis and the database (shared by every
+node, so any node's scrape gives them), each open waiting room's length and admission rate, the
+event stream's lag behind the notifier, and each kind of worker's heartbeat.
 
 Off (404) while METRICS_TOKEN is empty. Scrape each node at its own address (the load balancer
 refuses `/metrics`): the figures are per process.
@@ -35,7 +37,7 @@ class ReadAtScrape(Collector):
         return []
 
     def collect(self):
-        for read in (_pools, _waiting_rooms, _stream):
+        for read in (_pools, _waiting_rooms, _stream, _workers):
             try:
                 yield from read()
             except Exception as error:
@@ -51,6 +53,18 @@ def _pools():
     stats = pool.get_stats() if pool is not None else {}
     database.add_metric([], stats.get("pool_size", 0) - stats.get("pool_available", 0))
     yield database
+    most = GaugeMetricFamily(
+        "cinema_db_pool_connections_max",
+        "Database connections this node's pool may open (0 without the pool).",
+    )
+    most.add_metric([], stats.get("pool_max", 0))
+    yield most
+    waiting = GaugeMetricFamily(
+        "cinema_db_pool_requests_waiting",
+        "Requests of this node waiting for a pooled database connection right now.",
+    )
+    waiting.add_metric([], stats.get("requests_waiting", 0))
+    yield waiting
     from infra.redis import get_redis
 
     redis_in_use = GaugeMetricFamily(
@@ -112,6 +126,27 @@ def _stream():
     lag.add_metric([], unread if unread is not None else client.xlen(stream_name()))
     pending.add_metric([], group["pending"] if group else 0)
     yield from (lag, pending)
+
+
+def _workers():
+    from audit.workers import heartbeat_ages
+    from infra.redis import get_redis
+
+    up = GaugeMetricFamily(
+        "cinema_worker_up",
+        "1 while some process of this kind of worker has a live heartbeat, else 0.",
+        labels=["kind"],
+    )
+    age = GaugeMetricFamily(
+        "cinema_worker_heartbeat_age_seconds",
+        "Seconds since the latest heartbeat of this kind of worker (while it has a live one).",
+        labels=["kind"],
+    )
+    for kind, seconds in heartbeat_ages(get_redis()).items():
+        up.add_metric([kind], 0 if seconds is None else 1)
+        if seconds is not None:
+            age.add_metric([kind], seconds)
+    yield from (up, age)
 
 
 REGISTRY.register(ReadAtScrape())

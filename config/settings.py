@@ -221,8 +221,13 @@ for _node in filter(None, REDIS_CLUSTER_URL.split(",")):
             "REDIS_CLUSTER_URL must be redis://host:port of one or more cluster nodes, "
             f"comma-separated (database 0 only), got {_node!r}"
         )
-# Attempts (with backoff) a cluster command gets through a failover before it fails.
-REDIS_CLUSTER_RETRIES = env_int("REDIS_CLUSTER_RETRIES", 8)
+# Attempts a cluster command gets at once, each on a fresh view of the cluster (a moved slot).
+REDIS_CLUSTER_RETRIES = env_int("REDIS_CLUSTER_RETRIES", 3)
+# Seconds a cluster command waits for a dead master's replica to take over (cluster-node-timeout
+# plus the election) before the request gets the "try again" page. Above the longest promotion
+# measured (2.6 s with cluster-node-timeout 1 s; bench/RESULTS.md) and 5 s; inside HAProxy's
+# server timeout.
+REDIS_FAILOVER_SECONDS = env_float("REDIS_FAILOVER_SECONDS", 6.0)
 # The channel layer's Redis hosts, comma-separated; groups are spread over them (channels-redis
 # hashes each group to one host). Plain Redis: pub/sub does not follow a cluster's failover.
 CHANNEL_REDIS_URLS = env_list("CHANNEL_REDIS_URLS") or [REDIS_URL]

@@ -1,7 +1,7 @@
 """The Prometheus figures each part of the site counts as things happen, in this process (the
 `/metrics` endpoint, config.metrics, adds what it reads when scraped)."""
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 RESPONSES = Counter(
     "cinema_http_responses", "HTTP responses this node sent, by status code.", ["status"]
@@ -10,6 +10,18 @@ HOLDS = Counter(
     "cinema_holds",
     "Hold requests by outcome: held, or the refusal's status (409 a seat is taken).",
     ["outcome"],
+)
+HOLD_SECONDS = Histogram(
+    "cinema_hold_seconds",
+    "Time the hold view took, from the request's admission to its answer (held or refused).",
+    # From a hold answered by one Lua call (a few ms) to one that rode through a Redis failover.
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+OVERLOADED = Counter(
+    "cinema_overload_responses",
+    "Requests answered 503 by kind (infra.overload): refused (no place at the edge, the busy "
+    "page), pool_timeouts (no database connection, the busy page), outages (the try again page).",
+    ["kind"],
 )
 WEBSOCKETS = Gauge("cinema_websocket_connections", "WebSocket connections open on this node.")
 SEATS_HEALED = Counter(
@@ -58,6 +70,15 @@ class CountResponses:
 
 def count_hold(outcome: str) -> None:
     HOLDS.labels(outcome=outcome).inc()
+
+
+def time_hold():
+    """A decorator: the view's time goes into the hold histogram."""
+    return HOLD_SECONDS.time()
+
+
+def count_overloaded(kind: str) -> None:
+    OVERLOADED.labels(kind=kind).inc()
 
 
 def count_healed(seats: int) -> None:

@@ -9,6 +9,8 @@ import logging
 import threading
 import time
 
+from infra.metrics import OVERLOADED, count_overloaded
+
 log = logging.getLogger(__name__)
 
 # No slot at the edge within OVERLOAD_WAIT_MS (infra.limits.Admission).
@@ -28,10 +30,15 @@ _lock = threading.Lock()  # pool timeouts are counted on the threads that run vi
 _totals = dict.fromkeys(KINDS, 0)
 _unlogged = dict.fromkeys(KINDS, 0)
 _logged_at = dict.fromkeys(KINDS, float("-inf"))
+# Every kind scraped from the start, at 0: a rate over a series that appears with its first
+# refusal misses that refusal.
+for _kind in KINDS:
+    OVERLOADED.labels(kind=_kind)
 
 
 def count_overload(kind: str, *, what: str) -> None:
     """Count one request turned away; `what` (the request, the error) goes on the log line."""
+    count_overloaded(kind)
     now = time.monotonic()
     with _lock:
         _totals[kind] += 1

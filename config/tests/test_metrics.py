@@ -1,6 +1,9 @@
 """`/metrics`: Prometheus figures of the node, for the token's holder only; counted through the
 real ASGI application, read from the real Redis and database."""
 
+import shutil
+import subprocess
+
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -8,6 +11,7 @@ from prometheus_client import REGISTRY
 
 from audit.notifier import Notifier
 from audit.services import Kind, record
+from audit.workers import beat
 from config.asgi import application
 from conftest import open_waiting_room
 from infra.tests.test_overload import _assert_busy, _request, _slow_request, one_place  # noqa: F401
@@ -46,9 +50,10 @@ def test_metrics_are_off_without_a_token_and_refused_without_the_right_one(db, s
 
 @pytest.mark.django_db(transaction=True)
 async def test_every_response_is_counted_by_status_the_edges_refusals_too(one_place):  # noqa: F811
-    not_found, busy = (
+    not_found, busy, refused = (
         _value("cinema_http_responses_total", status="404"),
         _value("cinema_http_responses_total", status="503"),
+        _value("cinema_overload_responses_total", kind="refused"),
     )
     status, *_ = await _request("GET", "/no-such-page/")
     assert status == 404
@@ -60,6 +65,7 @@ async def test_every_response_is_counted_by_status_the_edges_refusals_too(one_pl
     await inside.wait(timeout=10)
     assert _value("cinema_http_responses_total", status="404") == not_found + 2
     assert _value("cinema_http_responses_total", status="503") == busy + 1
+    assert _value("cinema_overload_responses_total", kind="refused") == refused + 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -76,9 +82,10 @@ async def test_open_websockets_are_counted_while_open(showtime):
 
 
 def test_holds_are_counted_by_outcome(showtime, user, bob, token):
-    held, taken = (
+    held, taken, timed = (
         _value("cinema_holds_total", outcome="held"),
         _value("cinema_holds_total", outcome="409"),
+        _value("cinema_hold_seconds_count"),
     )
     first, second = Client(), Client()
     first.force_login(user)
@@ -88,6 +95,9 @@ def test_holds_are_counted_by_outcome(showtime, user, bob, token):
     scraped = _scrape(token)
     assert f'cinema_holds_total{{outcome="held"}} {held + 1}' in scraped
     assert f'cinema_holds_total{{outcome="409"}} {taken + 1}' in scraped
+    # Both took their time, each well inside the histogram's last finite bucket.
+    assert f"cinema_hold_seconds_count {timed + 2}" in scraped
+    assert f'cinema_hold_seconds_bucket{{le="5.0"}} {timed + 2}' in scraped
 
 
 @pytest.mark.django_db(transaction=True)
@@ -97,15 +107,41 @@ def test_the_scrape_reads_the_waiting_rooms_the_stream_and_the_pools(showtime, t
         queue.join(showtime_id=showtime.pk, member=member, on_sale_ms=0)
     record(Kind.SYSTEM_ERROR)
     record(Kind.SYSTEM_ERROR)
+    beat("sweeper", expires_in=30)
     scraped = _scrape(token)
     assert f'cinema_waiting_room_queued{{showtime="{showtime.pk}"}} 3.0' in scraped
     assert f'cinema_waiting_room_shopping{{showtime="{showtime.pk}"}} 0.0' in scraped
     assert f'cinema_waiting_room_admitted_per_minute{{showtime="{showtime.pk}"}}' in scraped
     assert "cinema_db_pool_connections_in_use " in scraped
     assert "cinema_redis_pool_connections_in_use " in scraped
+    assert "cinema_db_pool_connections_max " in scraped
+    assert "cinema_db_pool_requests_waiting " in scraped
+    # The sweeper beat just now; no notifier has.
+    assert 'cinema_worker_up{kind="sweeper"} 1.0' in scraped
+    assert 'cinema_worker_up{kind="notifier"} 0.0' in scraped
+    (age,) = [line for line in scraped.splitlines() if line.startswith("cinema_worker_heart")]
+    assert age.startswith('cinema_worker_heartbeat_age_seconds{kind="sweeper"} ')
+    assert 0 <= float(age.split()[-1]) < 5
     # Nobody has read the stream: both events are behind; once read and acknowledged, none.
     assert "cinema_event_stream_lag 2.0" in scraped
     Notifier(consumer="metrics-test", block_ms=1).run_once()
     scraped = _scrape(token)
     assert "cinema_event_stream_lag 0.0" in scraped
     assert "cinema_event_stream_pending 0.0" in scraped
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool (Debian: prometheus) missing")
+@pytest.mark.django_db(transaction=True)
+def test_a_scrape_is_valid_for_prometheus(showtime, user, token):
+    client = Client()
+    client.force_login(user)
+    client.post(f"/showtimes/{showtime.pk}/hold/", {"seats": ["A1"]})
+    open_waiting_room(showtime)
+    checked = subprocess.run(
+        [shutil.which("promtool"), "check", "metrics"],
+        input=_scrape(token),
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout + checked.stderr == ""
