@@ -135,8 +135,10 @@ def _render_showtime(
         "queue_first": _queue_first(request, showtime),
         "live": True,
         "room_presence": waiting_room.is_on(showtime) and request.user.is_authenticated,
-        **_waitlist_context(request, showtime, seat_map=seat_map, error=waitlist_error),
     }
+    # A refused hold's answer is about the hold: it stays as cheap as the hot path allows.
+    if request.method == "GET" or waitlist_error:
+        context |= _waitlist_context(request, showtime, seat_map=seat_map, error=waitlist_error)
     return render(request, "bookings/showtime.html", context, status=status)
 
 

@@ -21,7 +21,7 @@ from bookings.models import Booking, WaitlistEntry
 from bookings.selectors import waitlist_entry
 from bookings.services.waitlist import choose_seats, offer_until
 from cinema.plans import get_plan
-from conftest import pay, verified_user
+from conftest import open_waiting_room, pay, verified_user
 from seats import holds
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -279,3 +279,13 @@ def test_only_staff_with_the_permission_see_and_pause_the_lists(client, tiny, fu
     assert _kinds(tiny)[-1] == "waitlist_paused"
     services.cancel_booking(booking=full)
     assert _entry(user, tiny).status == Status.WAITING
+
+
+def test_an_offer_needs_no_turn_in_the_on_sale_waiting_room(tiny, full, user):
+    """The room queues shoppers to pick seats; an offer's seats were picked for the customer,
+    who waited their turn on the list, so they pay without being let in."""
+    tiny = open_waiting_room(tiny)
+    services.join_waitlist(user=user, showtime=tiny, seats=2)
+    services.cancel_booking(booking=full)
+    assert pay(_entry(user, tiny).booking).status == Booking.Status.CONFIRMED
+    assert _entry(user, tiny).status == Status.CLAIMED
