@@ -157,7 +157,7 @@ def test_a_sold_out_showtimes_waiting_list_offers_seats_that_come_back(open_page
     _wait_live(alice)
     expect(alice.get_by_text("This showtime is sold out.")).to_be_visible()
     alice.select_option("#waitlist-seats", "2")
-    alice.click("text=Join the waiting list")
+    alice.get_by_role("button", name="Join the waiting list").click()
     expect(alice.locator("[data-waitlist-place]")).to_contain_text("You are number 1")
     assert _violations(alice) == []
 
@@ -167,7 +167,7 @@ def test_a_sold_out_showtimes_waiting_list_offers_seats_that_come_back(open_page
     expect(alice.locator("#seat-A3")).to_have_class(re.compile("seat--available"))
     alice.goto(f"{stack[0]}/bookings/")
     expect(alice.get_by_text("Seats held for you:")).to_be_visible()
-    alice.click("text=Claim them: go to checkout")
+    alice.get_by_role("link", name="Claim them: go to checkout").click()
     alice.wait_for_url("**/bookings/*/")
     expect(alice.locator("[data-offer]")).to_be_visible()
     expect(alice.get_by_text("Pay £")).to_be_visible()
