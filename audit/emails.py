@@ -21,7 +21,7 @@ class Email:
 
 def _template_for(event: dict) -> str | None:
     """A confirmed booking gets its tickets; a released one an email only when money went back, as
-    does a payment sent back unused."""
+    does a payment sent back unused; seats offered from a waiting list, the link to claim them."""
     detail = event.get("detail") or {}
     if event["kind"] == AuditEvent.Kind.BOOKING_CONFIRMED:
         return "booking_confirmed"
@@ -29,6 +29,8 @@ def _template_for(event: dict) -> str | None:
         return "booking_refunded"
     if event["kind"] == AuditEvent.Kind.PAYMENT_REFUNDED:
         return "payment_refunded"
+    if event["kind"] == AuditEvent.Kind.WAITLIST_OFFERED:
+        return "waitlist_offered"
     return None
 
 
@@ -65,6 +67,9 @@ def compose(event: dict) -> Email | None:
         "by_staff": detail.get("by_staff", False),
         "partial": detail.get("partial", False),
         "reason": detail.get("reason", ""),
+        "until": timezone.localtime(datetime.fromisoformat(detail["until"]))
+        if detail.get("until")
+        else None,
         "link": f"{settings.SITE_URL}{detail.get('booking_path', '/bookings/')}",
         "cinema": settings.CINEMA_NAME,
     }

@@ -19,13 +19,14 @@ class AuditEventChanged(Exception):
 
 
 # The events `audit.emails.compose` writes an email for: a confirmed booking, released seats whose
-# money went back, and a payment sent back unused, each with a recipient. A test keeps this in
-# step with `compose`.
+# money went back, a payment sent back unused, and seats offered from a waiting list, each with a
+# recipient. A test keeps this in step with `compose`.
 EMAILING = (
     (
         models.Q(kind="booking_confirmed")
         | models.Q(kind="seats_released", detail__refunded=True)
         | models.Q(kind="payment_refunded")
+        | models.Q(kind="waitlist_offered")
     )
     & models.Q(detail__has_key="email")
     & ~models.Q(detail__email="")
@@ -77,6 +78,12 @@ class AuditEvent(models.Model):
         WAITING_ROOM_CHANGED = "waiting_room_changed", "Waiting room changed"
         SHOWTIME_CHANGED = "showtime_changed", "Showtime changed"
         WEBHOOK_SENT_AGAIN = "webhook_sent_again", "Webhook sent again"
+        WAITLIST_JOINED = "waitlist_joined", "Joined the waiting list"
+        WAITLIST_OFFERED = "waitlist_offered", "Seats offered from the waiting list"
+        WAITLIST_CLAIMED = "waitlist_claimed", "Waiting list offer bought"
+        WAITLIST_LAPSED = "waitlist_lapsed", "Waiting list offer lapsed"
+        WAITLIST_LEFT = "waitlist_left", "Left the waiting list"
+        WAITLIST_PAUSED = "waitlist_paused", "Waiting list paused or resumed"
         SYSTEM_ERROR = "system_error", "System error"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

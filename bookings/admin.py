@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -19,7 +19,7 @@ from audit.models import AuditEvent
 from bookings import services
 from bookings import tickets as ticket_files
 from bookings.errors import BookingError
-from bookings.models import Booking, Payment, Refund, Ticket
+from bookings.models import Booking, Payment, Refund, Ticket, Waitlist, WaitlistEntry
 from cinema.money import format_money
 from infra.admin import ViewOnlyAdmin
 from infra.csvfile import csv_response
@@ -505,3 +505,64 @@ class RefundAdmin(ViewOnlyAdmin):
     @admin.display(description="seats")
     def seat_list(self, refund):
         return ", ".join(refund.seats)
+
+
+class WaitlistEntryInline(admin.TabularInline):
+    """The list in its order; entries change only through the services."""
+
+    model = WaitlistEntry
+    fields = ["user", "seats", "categories", "status", "booking", "offered_until", "joined_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Waitlist)
+class WaitlistAdmin(ViewOnlyAdmin):
+    """Sold-out showtimes' waiting lists, in their order; "Pause" stops offering seats."""
+
+    actions = ["pause", "resume"]
+    list_display = ["showtime", "paused", "waiting"]
+    list_filter = ["paused"]
+    list_select_related = ["showtime__movie", "showtime__auditorium"]
+    inlines = [WaitlistEntryInline]
+
+    def get_queryset(self, request):
+        waiting = Q(entries__status=WaitlistEntry.Status.WAITING)
+        return super().get_queryset(request).annotate(waiting=Count("entries", filter=waiting))
+
+    @admin.display(description="waiting", ordering="waiting")
+    def waiting(self, waitlist):
+        return waitlist.waiting
+
+    def has_pause_permission(self, request) -> bool:
+        return request.user.has_perm("bookings.change_waitlist")
+
+    def _set_paused(self, request, queryset, *, paused: bool) -> None:
+        for waitlist in queryset.select_related("showtime"):
+            services.pause_waitlist(showtime=waitlist.showtime, paused=paused, actor=request.user)
+        messages.success(
+            request, f"{'Paused' if paused else 'Resumed'} {queryset.count()} list(s)."
+        )
+
+    @admin.action(description="Pause the selected lists (no seats offered)", permissions=["pause"])
+    def pause(self, request, queryset):
+        self._set_paused(request, queryset, paused=True)
+
+    @admin.action(description="Resume the selected lists", permissions=["pause"])
+    def resume(self, request, queryset):
+        self._set_paused(request, queryset, paused=False)
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ViewOnlyAdmin):
+    list_display = ["waitlist", "user", "seats", "status", "booking", "offered_until", "joined_at"]
+    list_filter = ["status"]
+    list_select_related = ["waitlist", "user", "booking"]
+    search_fields = ["=user__email", "=booking__ref"]

@@ -82,6 +82,24 @@ class WaitingRoomRequired(BookingError):
     code = "waiting_room_required"
 
 
+class AlreadyWaiting(BookingError):
+    """The account is on the showtime's waiting list already (one entry per account)."""
+
+    code = "already_waiting"
+
+
+class SeatsAvailable(BookingError):
+    """A waiting list is for a sold-out showtime: the seats asked for can be picked now."""
+
+    code = "seats_available"
+
+
+class NotWaiting(BookingError):
+    """The account has no place on the showtime's waiting list to leave."""
+
+    code = "not_waiting"
+
+
 class RateLimited(BookingError):
     """Too many of one action in a window; `wait` is the seconds until the next."""
 

@@ -212,3 +212,68 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+class Waitlist(models.Model):
+    """A sold-out showtime's waiting list: the row its offers take turns on, and staff's pause."""
+
+    showtime = models.OneToOneField(
+        Showtime, on_delete=models.PROTECT, primary_key=True, related_name="waitlist"
+    )
+    paused = models.BooleanField(
+        default=False, help_text="Paused: customers may still join, but no seats are offered."
+    )
+
+    def __str__(self) -> str:
+        return f"waiting list of showtime {self.showtime_id}"
+
+
+class WaitlistEntry(models.Model):
+    """One account waiting for seats of a showtime, first come first served (by `id`)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Seats offered"
+        CLAIMED = "claimed", "Bought the seats offered"
+        LAPSED = "lapsed", "Offer not taken"
+        LEFT = "left", "Left the list"
+
+    ACTIVE = (Status.WAITING, Status.OFFERED)
+
+    waitlist = models.ForeignKey(Waitlist, on_delete=models.PROTECT, related_name="entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    seats = models.PositiveSmallIntegerField(help_text="How many seats they want, together.")
+    categories = models.JSONField(
+        default=list, blank=True, help_text="The seat kinds they accept; empty: any."
+    )
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.WAITING, db_index=True
+    )
+    booking = models.OneToOneField(
+        Booking,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waitlist_entry",
+        help_text="The booking holding the seats offered.",
+    )
+    offered_until = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["waitlist", "user"],
+                condition=models.Q(status__in=["waiting", "offered"]),
+                name="waitlist_one_entry_per_account",
+            ),
+            models.CheckConstraint(condition=models.Q(seats__gte=1), name="waitlist_seats_wanted"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} waiting for {self.seats} of showtime {self.waitlist_id}"

@@ -1,5 +1,5 @@
-"""Reads that need bookings: sold seats and holds behind every seat map, a user's bookings, the
-holds live right now."""
+"""Reads that need bookings: sold seats and holds behind every seat map, a user's bookings and
+places on waiting lists, the holds live right now."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from bookings.models import Booking, Refund, Ticket
+from bookings.models import Booking, Refund, Ticket, WaitlistEntry
 from cinema.models import Showtime
 from cinema.plans import Plan, get_plan
 from seats import holds
@@ -124,6 +124,52 @@ def user_bookings(*, user) -> MyBookings:
             ended.append(booking)
     ended.sort(key=lambda booking: booking.created_at, reverse=True)
     return MyBookings(upcoming=upcoming, ended=ended, past=past[::-1])
+
+
+def _with_places(entries: list[WaitlistEntry]) -> list[WaitlistEntry]:
+    """Each entry with `place`: 1 + the entries of its list still waiting that joined before it
+    (one query per entry waiting; an account waits on a handful at most)."""
+    for entry in entries:
+        entry.place = (
+            WaitlistEntry.objects.filter(
+                waitlist_id=entry.waitlist_id,
+                status=WaitlistEntry.Status.WAITING,
+                pk__lt=entry.pk,
+            ).count()
+            + 1
+            if entry.status == WaitlistEntry.Status.WAITING
+            else None
+        )
+    return entries
+
+
+def waitlist_entry(*, user, showtime: Showtime) -> WaitlistEntry | None:
+    """The account's place on the showtime's waiting list (waiting or offered seats), with
+    `place` and its offer's booking; None for a visitor or an account not on it."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    entry = (
+        WaitlistEntry.objects.filter(
+            waitlist_id=showtime.pk, user=user, status__in=WaitlistEntry.ACTIVE
+        )
+        .select_related("booking")
+        .first()
+    )
+    return _with_places([entry])[0] if entry else None
+
+
+def waitlist_entries(*, user) -> list[WaitlistEntry]:
+    """The account's places on the waiting lists of showtimes still to come, soonest first."""
+    entries = (
+        WaitlistEntry.objects.filter(
+            user=user,
+            status__in=WaitlistEntry.ACTIVE,
+            waitlist__showtime__starts_at__gt=timezone.now(),
+        )
+        .select_related("booking", "waitlist__showtime__movie", "waitlist__showtime__auditorium")
+        .order_by("waitlist__showtime__starts_at")
+    )
+    return _with_places(list(entries))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,12 @@ app_name = "bookings"
 urlpatterns = [
     path("showtimes/<int:showtime_id>/", views.showtime_detail, name="showtime"),
     path("showtimes/<int:showtime_id>/hold/", views.hold, name="hold"),
+    path("showtimes/<int:showtime_id>/waitlist/", views.join_waitlist, name="join_waitlist"),
+    path(
+        "showtimes/<int:showtime_id>/waitlist/leave/",
+        views.leave_waitlist,
+        name="leave_waitlist",
+    ),
     path("bookings/", views.booking_list, name="list"),
     path("bookings/<str:ref>/", views.booking_detail, name="detail"),
     path("bookings/<str:ref>/tickets/", views.choose_tickets, name="choose_tickets"),

@@ -23,7 +23,7 @@ from bookings.errors import (
 )
 from bookings.models import Booking, Refund, VoidTicket
 from bookings.ratelimit import check_rate
-from bookings.selectors import open_booking, user_bookings
+from bookings.selectors import open_booking, user_bookings, waitlist_entries, waitlist_entry
 from bookings.services import BestSeats
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
@@ -32,7 +32,7 @@ from cinema.pricing import Quote, showtime_card
 from infra.domain import http_status
 from infra.inputs import amount, whole_number
 from infra.metrics import count_hold, time_hold
-from seats.seatmap import SeatStates, read_seat_states, view_seat_map
+from seats.seatmap import SeatState, SeatStates, read_seat_states, view_seat_map
 from waitingroom import services as waiting_room
 
 # A gateway's event is a few kilobytes; anything much larger is not one.
@@ -89,10 +89,11 @@ def _render_showtime(
     selected=(),
     suggestion: BestSeats | None = None,
     replaced=(),
+    waitlist_error=None,
     status=200,
 ):
     """The seat map page, or for htmx just the map and the message (`states`: the seat states
-    this request read, if any)."""
+    this request read, if any; `waitlist_error`: a refusal of the waiting list's forms)."""
     seat_map = view_seat_map(showtime=showtime, user=request.user, states=states)
     conflicts = getattr(error, "conflicts", [])
     # Only real seats are ticked again: whatever else the request carried is not echoed.
@@ -140,7 +141,25 @@ def _render_showtime(
         "live": True,
         "room_presence": waiting_room.is_on(showtime) and request.user.is_authenticated,
     }
+    # A refused hold's answer is about the hold: it stays as cheap as the hot path allows.
+    if request.method == "GET" or waitlist_error:
+        context |= _waitlist_context(request, showtime, seat_map=seat_map, error=waitlist_error)
     return render(request, "bookings/showtime.html", context, status=status)
+
+
+def _waitlist_context(request, showtime: Showtime, *, seat_map, error) -> dict:
+    """The customer's place on the waiting list (or offer), or the form to join it while the
+    showtime sells and has fewer seats free than one booking may take."""
+    entry = waitlist_entry(user=request.user, showtime=showtime)
+    free = seat_map.counts.get(SeatState.AVAILABLE, 0)
+    selling = showtime.is_upcoming and showtime.on_sale and not showtime.sale_opens_later
+    return {
+        "waitlist_entry": entry,
+        "waitlist_join": entry is None and selling and free < settings.MAX_SEATS_PER_BOOKING,
+        "waitlist_free": free,
+        "waitlist_kinds": [(kind, Seat.Kind(kind).label) for kind in sorted(seat_map.kinds)],
+        "waitlist_error": error.message if error else None,
+    }
 
 
 def _queue_first(request, showtime: Showtime) -> str | None:
@@ -289,7 +308,9 @@ def _render_booking(
         "void": VoidTicket.objects.filter(
             booking_ref=booking.ref, reason=VoidTicket.Reason.REFUNDED
         ).order_by("seat_label"),
-        "can_extend": booking.status == Booking.Status.PENDING,
+        # An offer from the waiting list is held for its whole claim window already.
+        "can_extend": pending and not services.is_offer(booking),
+        "offer": pending and services.is_offer(booking),
         "confirming": confirming,
         "refunded": sum(refund.amount for refund in refunds),
         # Recorded but not yet done by the gateway (reconciliation sends it again).
@@ -309,7 +330,14 @@ def _render_booking(
 @require_GET
 @login_required
 def booking_list(request):
-    return render(request, "bookings/list.html", {"bookings": user_bookings(user=request.user)})
+    return render(
+        request,
+        "bookings/list.html",
+        {
+            "bookings": user_bookings(user=request.user),
+            "waitlist_entries": waitlist_entries(user=request.user),
+        },
+    )
 
 
 @require_GET
@@ -493,3 +521,56 @@ def event_ics(request, ref: str):
         content_type="text/calendar; charset=utf-8",
         filename="{ref}.ics",
     )
+
+
+def _back_to_showtime(request, showtime_id: int) -> str:
+    return reverse("bookings:showtime", args=[showtime_id])
+
+
+@require_POST
+@_sign_in_first(_back_to_showtime)
+def join_waitlist(request, showtime_id: int):
+    """Join the showtime's waiting list: field `seats` (how many), `categories` repeated (the
+    seat kinds accepted; none: any)."""
+    showtime = _showtime_or_404(showtime_id)
+    try:
+        seats = whole_number(request.POST.get("seats", ""), digits=4)
+        if seats is None:
+            raise InvalidRequest("Say how many seats you want.")
+        categories = [kind[:20] for kind in request.POST.getlist("categories")[:10]]
+        entry = services.join_waitlist(
+            user=request.user, showtime=showtime, seats=seats, categories=categories
+        )
+    except BookingError as error:
+        return _render_showtime(
+            request,
+            showtime,
+            states=_seat_states(showtime),
+            waitlist_error=error,
+            status=http_status(error),
+        )
+    messages.success(
+        request,
+        f"You are on the waiting list for {entry.seats} seat{'s' if entry.seats > 1 else ''}. "
+        "We will email you when seats come back.",
+    )
+    return _see_other(_back_to_showtime(request, showtime_id))
+
+
+@require_POST
+@_sign_in_first(_back_to_showtime)
+def leave_waitlist(request, showtime_id: int):
+    """Leave the showtime's waiting list (and give up seats it offered)."""
+    showtime = _showtime_or_404(showtime_id)
+    try:
+        services.leave_waitlist(user=request.user, showtime=showtime)
+    except BookingError as error:
+        return _render_showtime(
+            request,
+            showtime,
+            states=_seat_states(showtime),
+            waitlist_error=error,
+            status=http_status(error),
+        )
+    messages.success(request, "You have left the waiting list.")
+    return _see_other(_back_to_showtime(request, showtime_id))

@@ -372,6 +372,15 @@ MAX_SEATS_HELD_PER_ACCOUNT = env_int("MAX_SEATS_HELD_PER_ACCOUNT", 10)
 MAX_OPEN_BOOKINGS_PER_ACCOUNT = env_int("MAX_OPEN_BOOKINGS_PER_ACCOUNT", 3)
 # Holding seats needs a confirmed email address (or Google sign-in): throwaway accounts cannot.
 HOLD_REQUIRES_VERIFIED_EMAIL = env_bool("HOLD_REQUIRES_VERIFIED_EMAIL", True)
+# A sold-out showtime's waiting list: seats that come back are held for the first entry they fit
+# this long (minutes), and never past this long before the show (minutes), so an offer never
+# keeps seats off sale when walk-up buyers need them.
+WAITLIST_CLAIM_MINUTES = env_int("WAITLIST_CLAIM_MINUTES", 30)
+WAITLIST_CUTOFF_MINUTES = env_int("WAITLIST_CUTOFF_MINUTES", 30)
+if WAITLIST_CLAIM_MINUTES <= 0 or WAITLIST_CUTOFF_MINUTES < 0:
+    raise ImproperlyConfigured(
+        "WAITLIST_CLAIM_MINUTES must be more than 0 and WAITLIST_CUTOFF_MINUTES not negative"
+    )
 CLEANING_GAP_MINUTES = env_int("CLEANING_GAP_MINUTES", 15)
 # Per-user limits on hold and release requests: (count, window in seconds).
 RATE_LIMITS = {

@@ -30,6 +30,9 @@ HTTP_STATUS = {
     "sales_ended": 409,
     "voucher_refused": 409,
     "not_for_sale": 409,
+    "already_waiting": 409,
+    "seats_available": 409,
+    "not_waiting": 409,
     "rate_limited": 429,
 }
 

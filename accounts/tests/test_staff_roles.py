@@ -30,6 +30,8 @@ STAFF_URLS = [
     ("GET", "/admin/bookings/payment/", BOX_OFFICE),
     ("GET", "/admin/bookings/refund/", BOX_OFFICE),
     ("GET", "/admin/bookings/ticket/", BOX_OFFICE),
+    ("GET", "/admin/bookings/waitlist/", BOX_OFFICE),
+    ("GET", "/admin/bookings/waitlistentry/", BOX_OFFICE),
     ("GET", "/admin/cinema/movie/", PROGRAMMING),
     ("GET", "/admin/cinema/auditorium/", PROGRAMMING),
     ("GET", "/admin/cinema/showtime/", PROGRAMMING),

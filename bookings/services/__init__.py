@@ -1,6 +1,6 @@
 """The booking lifecycle, as services by verb: holding, paying (and settling what the gateway
-says), refunds, expiry, and tickets after their sale, around `seat_changes`, the one module that
-owns what happens when seats change.
+says), refunds, expiry, tickets after their sale, and a sold-out showtime's waiting list, around
+`seat_changes`, the one module that owns what happens when seats change.
 
 PENDING (seats held in Redis) -> CONFIRMED (paid) | CANCELLED (user or staff) | EXPIRED (timeout).
 Redis decides who may pay; the UNIQUE (showtime, seat) constraint on Ticket decides, finally,
@@ -28,7 +28,7 @@ from bookings.services.refunds import (
     staff_cancel,
     staff_release_hold,
 )
-from bookings.services.rules import seats_beside
+from bookings.services.rules import is_offer, seats_beside
 from bookings.services.settling import (
     BOOKING_CANCELLED,
     BOOKING_CHANGED,
@@ -41,6 +41,13 @@ from bookings.services.settling import (
     sync_payment,
 )
 from bookings.services.tickets import reissue_ticket
+from bookings.services.waitlist import (
+    join_waitlist,
+    leave_waitlist,
+    offer_freed_seats,
+    offer_waiting_lists,
+    pause_waitlist,
+)
 
 __all__ = [
     "BOOKING_CANCELLED",
@@ -59,7 +66,13 @@ __all__ = [
     "gateway_says_paid",
     "handle_payment_event",
     "hold_seats",
+    "is_offer",
+    "join_waitlist",
+    "leave_waitlist",
+    "offer_freed_seats",
+    "offer_waiting_lists",
     "open_payment",
+    "pause_waitlist",
     "payment_return",
     "receive_webhook",
     "refund_tickets",

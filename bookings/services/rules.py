@@ -1,6 +1,8 @@
 """Rules every step of a booking shares: when a showtime sells, whose deadline a hold counts
 against, whether a booking still holds its seats, and how a PENDING booking ends."""
 
+import secrets
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
@@ -120,14 +122,32 @@ def hold_owner(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+# Marks the hold token of seats offered from a waiting list (after the account's tag, so the seat
+# map still tells the customer's own seats by `holds.owner_tag`).
+OFFER_MARK = "offer-"
+
+
+def offer_token(user_id: int) -> str:
+    """A hold token for seats offered to the user from a waiting list. Its own deadline in Redis
+    is the offer's (the token is its owner), not the account's, which a hold of their own may
+    have used up already."""
+    return f"{holds.owner_tag(user_id)}{OFFER_MARK}{secrets.token_urlsafe(16)}"
+
+
+def is_offer(booking: Booking) -> bool:
+    return booking.hold_token.startswith(f"{holds.owner_tag(booking.user_id)}{OFFER_MARK}")
+
+
 def extend_in_redis(booking: Booking) -> holds.ExtendResult:
+    # An offer's deadline is its claim window: extending it against the account's deadline could
+    # cut it short to one hold period.
     return holds.extend(
         showtime_id=booking.showtime_id,
         labels=booking.seat_labels,
         token=booking.hold_token,
         ttl_seconds=settings.HOLD_TTL_SECONDS,
         max_extensions=settings.HOLD_MAX_EXTENSIONS,
-        owner=hold_owner(booking.user_id),
+        owner=booking.hold_token if is_offer(booking) else hold_owner(booking.user_id),
     )
 
 

@@ -16,6 +16,11 @@ later tells the viewers again (`events_caught_up`). The other way round, a kill 
 append and the telling would leave nobody to tell them. Whatever is lost still, every open
 socket is checked against the truth (seats.consumers).
 
+Seats that come back (freed, or dropped from a hold) are then offered to the showtime's waiting
+list (`waitlist.offer_on_commit`, registered after the steps above, so the seats are free in
+Redis when it runs); an offer's booking that ends lapses the offer, and one sold claims it, in
+the transaction that makes the change.
+
 A hold is numbered by its Lua script before the commit (the script decides whether it is held at
 all); a process killed after it and before the commit leaves a hold no booking owns, which the
 sweeper announces when it lapses (`holds_lapsed`).
@@ -27,6 +32,7 @@ from django.db import transaction
 
 from audit.services import Kind, record
 from bookings.models import Booking
+from bookings.services import waitlist
 from bookings.services.records import audit_booking
 from cinema.models import Showtime
 from seats import holds
@@ -47,6 +53,8 @@ def seats_held(*, booking: Booking, dropped: list[str], booked: set[str], actor,
 
     transaction.on_commit(after_commit, robust=True)
     audit_booking(Kind.HOLD_PLACED, booking, actor=actor, **detail)
+    if dropped:
+        waitlist.offer_on_commit(showtime_id=showtime.pk)
 
 
 def seats_freed(
@@ -75,8 +83,10 @@ def seats_freed(
     transaction.on_commit(after_commit, robust=True)
     if booking is not None:
         audit_booking(kind, booking, actor=actor, seats=labels, **detail)
+        waitlist.offer_ended(booking=booking, kind=kind)
     else:
         record(kind, actor=actor, showtime_id=showtime.pk, seats=labels, detail=detail)
+    waitlist.offer_on_commit(showtime_id=showtime.pk if showtime else booking.showtime_id)
 
 
 def seats_sold(*, booking: Booking, actor, **detail) -> None:
@@ -90,6 +100,7 @@ def seats_sold(*, booking: Booking, actor, **detail) -> None:
 
     transaction.on_commit(after_commit, robust=True)
     audit_booking(Kind.BOOKING_CONFIRMED, booking, actor=actor, **detail)
+    waitlist.offer_claimed(booking=booking)
 
 
 def hold_undone(*, showtime: Showtime, labels: list[str], token: str) -> None:
@@ -101,10 +112,13 @@ def hold_undone(*, showtime: Showtime, labels: list[str], token: str) -> None:
 
 def holds_lapsed(*, showtime: Showtime) -> list[str]:
     """Tell the viewers of the seats whose hold ended by itself (its time ran out with no
-    release: a booking's hold the sweeper has not expired yet, or one no booking ever owned);
-    returns them. Not audited: a booking's expiry is, by `expire_booking`."""
+    release: a booking's hold the sweeper has not expired yet, or one no booking ever owned),
+    and offer them to the waiting list; returns them. Not audited: a booking's expiry is, by
+    `expire_booking`."""
     lapsed = holds.lapse(showtime_id=showtime.pk).labels
     tell(showtime=showtime, labels=lapsed)
+    if lapsed:
+        waitlist.offer_on_commit(showtime_id=showtime.pk)
     return lapsed
 
 

@@ -121,3 +121,59 @@ def test_the_map_reconnects_after_the_server_closes_cleanly(open_page, stack):
         "data-live-status", "reconnecting"
     )
     _wait_live(bruno)
+
+
+# A showtime of a four-seat hall, every seat held (for ten minutes, by a hold no booking owns);
+# prints its id.
+SOLD_OUT_SHOWTIME = """
+from datetime import timedelta
+from decimal import Decimal
+from django.utils import timezone
+from cinema.models import Auditorium, Movie
+from cinema.services import one_price_list, save_auditorium, schedule_showtime
+from seats import holds
+hall = save_auditorium(auditorium=Auditorium(name="Studio", layout="A  ssss"))
+showtime = schedule_showtime(
+    movie=Movie.objects.get(slug="the-long-orbit"), auditorium=hall,
+    starts_at=timezone.now() + timedelta(days=3), price_list=one_price_list(Decimal("9.00")))
+holds.hold(showtime_id=showtime.pk, labels=["A1", "A2", "A3", "A4"], token="box-office",
+    ttl_seconds=600)
+print(showtime.pk)
+"""
+# Staff release that hold: its seats come back.
+RELEASE = """
+from bookings.services import staff_release_hold
+from cinema.models import Showtime
+staff_release_hold(showtime=Showtime.objects.get(pk={pk}), token="box-office", actor=None)
+"""
+
+
+def test_a_sold_out_showtimes_waiting_list_offers_seats_that_come_back(open_page, stack):
+    from tests.e2e.test_accessibility import _violations
+
+    showtime = int(stack.manage("shell", "-c", SOLD_OUT_SHOWTIME).stdout.split()[-1])
+    path = f"/showtimes/{showtime}/"
+    alice = open_page("alice", path)
+    _wait_live(alice)
+    expect(alice.get_by_text("This showtime is sold out.")).to_be_visible()
+    alice.select_option("#waitlist-seats", "2")
+    alice.get_by_role("button", name="Join the waiting list").click()
+    expect(alice.locator("[data-waitlist-place]")).to_contain_text("You are number 1")
+    assert _violations(alice) == []
+
+    stack.manage("shell", "-c", RELEASE.format(pk=showtime))
+    # The seats on offer are hers on the live map at once; the rest are on sale again.
+    expect(alice.locator("#seat-A1")).to_have_class(re.compile("seat--mine"), timeout=LIVE * 5)
+    expect(alice.locator("#seat-A3")).to_have_class(re.compile("seat--available"))
+    alice.goto(f"{stack[0]}/bookings/")
+    expect(alice.get_by_text("Seats held for you:")).to_be_visible()
+    alice.get_by_role("link", name="Claim them: go to checkout").click()
+    alice.wait_for_url("**/bookings/*/")
+    expect(alice.locator("[data-offer]")).to_be_visible()
+    expect(alice.get_by_text("Pay £")).to_be_visible()
+    assert _violations(alice) == []
+    alice.set_viewport_size({"width": 390, "height": 844})
+    alice.goto(f"{stack[0]}{path}")
+    expect(alice.locator("[data-waitlist-offer]")).to_contain_text("A1, A2")
+    assert _violations(alice) == []
+    assert alice.evaluate("document.documentElement.scrollWidth") <= 390

@@ -1,13 +1,18 @@
 """The sweeper: expire PENDING bookings whose hold timed out or vanished, and free their seats;
-announce the holds that ended by themselves to the seat map's viewers; send the refunds a crash
-left owed."""
+announce the holds that ended by themselves to the seat map's viewers; offer the free seats of
+sold-out showtimes to their waiting lists; send the refunds a crash left owed."""
 
 import logging
 
 from django.core.management.base import BaseCommand
 
 from audit.workers import run_passes
-from bookings.services import announce_lapsed_holds, expire_stale_bookings, send_owed_refunds
+from bookings.services import (
+    announce_lapsed_holds,
+    expire_stale_bookings,
+    offer_waiting_lists,
+    send_owed_refunds,
+)
 
 log = logging.getLogger("bookings.sweeper")
 
@@ -29,13 +34,16 @@ def sweep() -> tuple[list, list]:
     lapsed = announce_lapsed_holds()
     if lapsed:
         log.info("holds lapsed: %s", ",".join(lapsed))
+    # Seats a process killed before offering them left free, or that staff added to a hall.
+    for entry in offer_waiting_lists():
+        log.info("offered seats of showtime %s to waiting entry %s", entry.waitlist_id, entry.pk)
     return expired, refunds
 
 
 class Command(BaseCommand):
     help = (
-        "Expire timed-out holds, announce lapsed ones, send refunds a crash left owed: loop until "
-        "SIGTERM/SIGINT, or one pass with --once."
+        "Expire timed-out holds, announce lapsed ones, offer seats to waiting lists, send refunds "
+        "a crash left owed: loop until SIGTERM/SIGINT, or one pass with --once."
     )
 
     def add_arguments(self, parser):
