@@ -21,6 +21,9 @@ CODES = {
     "verification_required": "Confirm your email address first: a link has been sent.",
     "waiting_room_required": "This showtime's waiting room is on: queue and send its pass.",
     "seats_unavailable": "Some seats are held or sold: `conflicts` names them.",
+    "kept_for_wheelchair_users": "Wheelchair spaces and companion seats are kept for wheelchair "
+    "users until the showtime's `wheelchair_release_at`: say `wheelchair`, and hold a companion "
+    "seat with its space. `conflicts` names them.",
     "hold_lost": "Your hold ran out or was released: hold the seats again.",
     "hold_limit_reached": "You hold or bought as many seats as one customer may.",
     "booking_closed": "The booking can no longer change this way (paid, cancelled, expired, or "

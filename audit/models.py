@@ -58,6 +58,7 @@ class AuditEvent(models.Model):
         BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
         HOLD_EXPIRED = "hold_expired", "Hold expired"
         SEATS_RELEASED = "seats_released", "Seats released"
+        WHEELCHAIR_RELEASED = "wheelchair_released", "Wheelchair spaces on general sale"
         PAYMENT_STARTED = "payment_started", "Payment started"
         PAYMENT_FAILED = "payment_failed", "Payment failed"
         PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"

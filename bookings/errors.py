@@ -30,6 +30,13 @@ class SeatsUnavailable(BookingError):
         self.conflicts = conflicts
 
 
+class SeatsKeptBack(SeatsUnavailable):
+    """Wheelchair spaces or companion seats, kept for wheelchair users until the showtime's
+    release time, asked for by someone else or apart from their space; `conflicts` names them."""
+
+    code = "kept_for_wheelchair_users"
+
+
 class HoldLost(BookingError):
     """The hold ran out before the action; nothing was charged."""
 

@@ -24,6 +24,7 @@ from bookings.errors import (
 from bookings.models import Booking, Refund, VoidTicket
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings
+from cinema.access import release_time
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
 from cinema.plans import get_plan
@@ -31,7 +32,7 @@ from cinema.pricing import Quote, showtime_card
 from infra.domain import http_status
 from infra.inputs import amount, whole_number
 from infra.metrics import count_hold
-from seats.seatmap import SeatStates, read_seat_states, view_seat_map
+from seats.seatmap import SeatState, SeatStates, read_seat_states, view_seat_map
 from waitingroom import services as waiting_room
 
 # A gateway's event is a few kilobytes; anything much larger is not one.
@@ -75,6 +76,11 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
     )
 
 
+def _says_wheelchair(request) -> bool:
+    """The buyer said they need a wheelchair space (the seat page's question; no proof asked)."""
+    return (request.POST if request.method == "POST" else request.GET).get("wheelchair") == "1"
+
+
 def _seat_states(showtime: Showtime, *, only: list[str] | None = None) -> SeatStates:
     return read_seat_states(showtime=showtime, plan=get_plan(showtime.auditorium), only=only)
 
@@ -107,6 +113,8 @@ def _render_showtime(
         else None,
         "selected": set(selected) - set(conflicts) or seat_map.mine,
         "max_seats": settings.MAX_SEATS_PER_BOOKING,
+        "wheelchair": _says_wheelchair(request),
+        "kept_until": release_time(showtime) if seat_map.counts[SeatState.KEPT] else None,
     }
     if request.htmx:
         return render(request, "bookings/_hold_result.html", context, status=status)
@@ -163,7 +171,9 @@ def showtime_detail(request, showtime_id: int):
         count = whole_number(best, digits=4)
         if count is None:
             raise InvalidRequest("Best available needs a number of seats.")
-        suggested = services.suggest_best_seats(showtime=showtime, count=count, states=states)
+        suggested = services.suggest_best_seats(
+            showtime=showtime, count=count, states=states, wheelchair=_says_wheelchair(request)
+        )
     except BookingError as error:
         return _render_showtime(
             request, showtime, states=states, error=error, status=http_status(error)
@@ -220,6 +230,7 @@ def hold(request, showtime_id: int):
             best=best,
             states=states,
             admission=request.COOKIES.get(waiting_room.cookie_name(showtime.pk), ""),
+            wheelchair=_says_wheelchair(request),
         )
     except BookingError as error:
         count_hold(str(http_status(error)))

@@ -177,6 +177,14 @@ class Showtime(models.Model):
     format = models.CharField(max_length=4, choices=Format.choices, default=Format.STANDARD)
     subtitled = models.BooleanField(default=False)
     audio_described = models.BooleanField(default=False)
+    wheelchair_release_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Until then wheelchair spaces and their companion seats are sold only to "
+        "wheelchair users; blank: WHEELCHAIR_RELEASE_HOURS before the start.",
+    )
+    # Set by the sweeper once it has told the seat map's viewers the spaces are on general sale.
+    wheelchair_release_told = models.BooleanField(default=False, editable=False)
 
     objects = ShowtimeQuerySet.as_manager()
 

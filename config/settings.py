@@ -368,6 +368,9 @@ MAX_OPEN_BOOKINGS_PER_ACCOUNT = env_int("MAX_OPEN_BOOKINGS_PER_ACCOUNT", 3)
 # Holding seats needs a confirmed email address (or Google sign-in): throwaway accounts cannot.
 HOLD_REQUIRES_VERIFIED_EMAIL = env_bool("HOLD_REQUIRES_VERIFIED_EMAIL", True)
 CLEANING_GAP_MINUTES = env_int("CLEANING_GAP_MINUTES", 15)
+# Wheelchair spaces and companion seats are kept for wheelchair users until this long before
+# a showtime starts (a showtime may set its own time).
+WHEELCHAIR_RELEASE_HOURS = env_int("WHEELCHAIR_RELEASE_HOURS", 24)
 # Per-user limits on hold and release requests: (count, window in seconds).
 RATE_LIMITS = {
     "hold": (env_int("HOLD_RATE_LIMIT", 30), 60),

@@ -29,6 +29,35 @@ def _free_runs(segment: list[PlanSeat], taken: set[str]) -> list[list[PlanSeat]]
     return [run for run in runs if run]
 
 
+def best_wheelchair_place(
+    *, plan: Plan, taken: set[str], companions: dict[str, str], count: int
+) -> list[str] | None:
+    """A free wheelchair space nearest the middle (count 1), or one with a free companion seat
+    of its own beside it (count 2, the space first); None if there is none."""
+    spaces = [
+        seat
+        for seat in plan.seats_by_label.values()
+        if seat.kind == "accessible" and not seat.blocked and seat.label not in taken
+    ]
+    free_companions: dict[str, list[str]] = {}
+    for companion, space in companions.items():
+        if companion not in taken:
+            free_companions.setdefault(space, []).append(companion)
+    rows = {row.label: y for y, row in enumerate(plan.rows) if row is not None}
+    middle_y = (min(rows.values()) + max(rows.values())) / 2 if rows else 0
+    middle_x = (plan.width - 1) / 2
+
+    def distance(seat: PlanSeat) -> float:
+        return abs(rows[seat.row] - middle_y) * ROW_WEIGHT + abs(seat.x - middle_x)
+
+    if count == 2:
+        spaces = [seat for seat in spaces if seat.label in free_companions]
+    if count not in (1, 2) or not spaces:
+        return None
+    space = min(spaces, key=lambda seat: (distance(seat), seat.label))
+    return [space.label] if count == 1 else [space.label, sorted(free_companions[space.label])[0]]
+
+
 def best_available(*, plan: Plan, taken: set[str], count: int) -> list[str] | None:
     """Labels of `count` adjacent standard seats in one row closest to the middle, or None.
 

@@ -40,6 +40,7 @@ from bookings.services.settling import (
     sync_payment,
 )
 from bookings.services.tickets import reissue_ticket
+from bookings.services.wheelchair import release_wheelchair_places
 
 __all__ = [
     "BOOKING_CANCELLED",
@@ -64,6 +65,7 @@ __all__ = [
     "refunds_close_at",
     "reissue_ticket",
     "reject_webhook",
+    "release_wheelchair_places",
     "send_owed_refunds",
     "send_refund",
     "staff_cancel",

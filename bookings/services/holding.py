@@ -25,12 +25,19 @@ from bookings.ratelimit import check_rate
 from bookings.selectors import lock_account
 from bookings.services import seat_changes
 from bookings.services.records import audit_booking
-from bookings.services.rules import check_on_sale, extend_in_redis, highest_fence, hold_owner
+from bookings.services.rules import (
+    check_on_sale,
+    check_wheelchair_places,
+    extend_in_redis,
+    highest_fence,
+    hold_owner,
+)
+from cinema.access import companions
 from cinema.models import Showtime
 from cinema.plans import Plan, get_plan
 from cinema.pricing import PricingError
 from seats import holds
-from seats.best import best_available
+from seats.best import best_available, best_wheelchair_place
 from seats.seatmap import SeatStates, read_seat_states
 from waitingroom import services as waiting_room
 
@@ -122,13 +129,15 @@ def hold_seats(
     best: int | None = None,
     states: SeatStates | None = None,
     admission: str = "",
+    wheelchair: bool = False,
 ) -> Booking:
     """Hold the seats (or the `best` n) for the user as one PENDING booking, or hold nothing.
 
     A user's open booking for the showtime is replaced by the new selection atomically: if the
     new seats cannot all be held, the old hold stays as it was. With the showtime's waiting room
     on, `admission` (the token the room gave the user) must let them in. An address not yet
-    confirmed is sent the link (which brings them back to these seats). `states` are the
+    confirmed is sent the link (which brings them back to these seats). `wheelchair`: the buyer
+    says they need a wheelchair space (rules.check_wheelchair_places). `states` are the
     showtime's seat states as this request read them (read here if not given, or if they lack
     what is needed: every seat's for `best`, else those of `labels`).
     """
@@ -141,8 +150,9 @@ def hold_seats(
     if best is not None:
         if states is None or states.only is not None:
             states = read_seat_states(showtime=showtime, plan=plan, booked=states and states.booked)
-        labels = _best_seats(plan=plan, states=states, count=best)
+        labels = _best_seats(plan=plan, states=states, count=best, wheelchair=wheelchair)
     labels = _validate_labels(plan=plan, labels=labels or [])
+    check_wheelchair_places(showtime=showtime, plan=plan, labels=labels, wheelchair=wheelchair)
     if states is None or not states.covers(labels):
         booked = states and states.booked
         states = read_seat_states(showtime=showtime, plan=plan, booked=booked, only=labels)
@@ -216,6 +226,7 @@ def hold_seats(
                 fence=result.fence,
                 expires_at=result.expires_at.isoformat(),
                 **({"best": best} if best is not None else {}),
+                **({"wheelchair": True} if wheelchair else {}),
                 **({"replaced": dropped} if dropped else {}),
             )
     except VerificationRequired:
@@ -248,18 +259,41 @@ def _check_let_in(*, showtime: Showtime, user, admission: str) -> None:
         )
 
 
-def suggest_best_seats(*, showtime: Showtime, count: int, states: SeatStates) -> list[str]:
+def suggest_best_seats(
+    *, showtime: Showtime, count: int, states: SeatStates, wheelchair: bool = False
+) -> list[str]:
     """The `count` best seats free right now, to show before anything is held."""
     check_on_sale(showtime)
-    return _best_seats(plan=get_plan(showtime.auditorium), states=states, count=count)
+    plan = get_plan(showtime.auditorium)
+    return _best_seats(plan=plan, states=states, count=count, wheelchair=wheelchair)
 
 
-def _best_seats(*, plan: Plan, states: SeatStates, count: int) -> list[str]:
+def _best_seats(*, plan: Plan, states: SeatStates, count: int, wheelchair: bool) -> list[str]:
     if not 1 <= count <= settings.MAX_SEATS_PER_BOOKING:
         raise InvalidRequest(f"Best available takes 1 to {settings.MAX_SEATS_PER_BOOKING} seats.")
+    if wheelchair:
+        return _best_wheelchair_place(plan=plan, states=states, count=count)
     labels = best_available(plan=plan, taken=states.booked | set(states.held), count=count)
     if labels is None:
         raise SeatsUnavailable(f"There are no {count} seats together left.", conflicts=[])
+    return labels
+
+
+def _best_wheelchair_place(*, plan: Plan, states: SeatStates, count: int) -> list[str]:
+    if count > 2:
+        raise InvalidRequest(
+            "For a wheelchair user, best available finds a wheelchair space (1) or a space and "
+            "its companion seat (2): pick any further seats on the map."
+        )
+    labels = best_wheelchair_place(
+        plan=plan,
+        taken=states.booked | set(states.held),
+        companions=companions(plan),
+        count=count,
+    )
+    if labels is None:
+        wanted = "wheelchair space" if count == 1 else "wheelchair space with its companion seat"
+        raise SeatsUnavailable(f"There is no {wanted} free.", conflicts=[])
     return labels
 
 

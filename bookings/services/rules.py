@@ -7,10 +7,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bookings import checkout
-from bookings.errors import BookingClosed, SalesEnded
+from bookings.errors import BookingClosed, SalesEnded, SeatsKeptBack
 from bookings.models import Booking
 from bookings.services import seat_changes
+from cinema.access import COMPANION, companions, kept_back, release_time
 from cinema.models import Showtime
+from cinema.plans import Plan
 from infra.dates import show_when
 from seats import holds
 
@@ -50,6 +52,39 @@ def check_sales_open(showtime: Showtime) -> None:
     """Paying needs the same; a booking that can no longer be paid ends, its seats released."""
     if reason := sales_ended(showtime):
         raise SalesEnded(NOT_PAYABLE[reason], reason=reason)
+
+
+def check_wheelchair_places(
+    *, showtime: Showtime, plan: Plan, labels: list[str], wheelchair: bool
+) -> None:
+    """Until the showtime's release time, wheelchair spaces and companion seats go only to a
+    buyer who says they need a space, and a companion seat only with the space it belongs to
+    (both then held by one all-or-nothing hold). Nobody is asked for proof."""
+    kept = kept_back(showtime=showtime, plan=plan) & set(labels)
+    if not kept:
+        return
+    until = show_when(release_time(showtime))
+    if not wheelchair:
+        raise SeatsKeptBack(
+            "Wheelchair spaces and their companion seats are kept for wheelchair users until "
+            f"{until}. If you need a wheelchair space, say so above the seat map; otherwise "
+            "please choose other seats.",
+            conflicts=sorted(kept),
+        )
+    pairs = companions(plan)
+    alone = sorted(
+        label
+        for label in kept
+        if plan.seats_by_label[label].kind == COMPANION and pairs.get(label) not in labels
+    )
+    if alone:
+        beside = sorted({pairs[label] for label in alone if label in pairs})
+        with_space = f" together with {', '.join(beside)}" if beside else " with a wheelchair space"
+        raise SeatsKeptBack(
+            f"Until {until} a companion seat is sold only{with_space}, the wheelchair space "
+            "beside it.",
+            conflicts=alone,
+        )
 
 
 def hold_owner(user_id: int) -> str:

@@ -1,13 +1,18 @@
 """The sweeper: expire PENDING bookings whose hold timed out or vanished, and free their seats;
-announce the holds that ended by themselves to the seat map's viewers; send the refunds a crash
-left owed."""
+announce the holds that ended by themselves to the seat map's viewers; put wheelchair spaces on
+general sale at their release time; send the refunds a crash left owed."""
 
 import logging
 
 from django.core.management.base import BaseCommand
 
 from audit.workers import run_passes
-from bookings.services import announce_lapsed_holds, expire_stale_bookings, send_owed_refunds
+from bookings.services import (
+    announce_lapsed_holds,
+    expire_stale_bookings,
+    release_wheelchair_places,
+    send_owed_refunds,
+)
 
 log = logging.getLogger("bookings.sweeper")
 
@@ -29,6 +34,8 @@ def sweep() -> tuple[list, list]:
     lapsed = announce_lapsed_holds()
     if lapsed:
         log.info("holds lapsed: %s", ",".join(lapsed))
+    for showtime in release_wheelchair_places():
+        log.info("wheelchair spaces of showtime %s on general sale", showtime.pk)
     return expired, refunds
 
 
