@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from api.tests.problems import assert_problem
@@ -153,3 +154,13 @@ def test_the_api_keeps_the_same_rule(kept, user):
         url, {"seats": ["C8", "C7"], "wheelchair": True}, content_type="application/json"
     )
     assert held.status_code == 201
+
+
+def test_staff_see_the_kept_back_spaces_in_live_holds(kept, user, staff):
+    services.hold_seats(user=user, showtime=kept, labels=["C1", "C2"], wheelchair=True)
+    page = staff.get(reverse("live_holds_showtime", args=[kept.pk])).content.decode()
+    assert "Kept for wheelchair users until" in page
+    assert "C1 (held), C2 (held), C7, C8." in page
+    _release_now(kept)
+    page = staff.get(reverse("live_holds_showtime", args=[kept.pk])).content.decode()
+    assert 'id="kept-back"' not in page
