@@ -37,6 +37,12 @@ class SeatsKeptBack(SeatsUnavailable):
     code = "kept_for_wheelchair_users"
 
 
+class DeviceUnavailable(BookingError):
+    """Every access device of that kind is lent for the showtime, or the hall has none."""
+
+    code = "device_unavailable"
+
+
 class HoldLost(BookingError):
     """The hold ran out before the action; nothing was charged."""
 

@@ -299,6 +299,11 @@ def _render_booking(
         "refund_cutoff_hours": settings.REFUND_CUTOFF_HOURS,
         "hold_ttl": settings.HOLD_TTL_SECONDS,
         "room_presence": pending and waiting_room.is_on(booking.showtime),
+        "devices": list(booking.devices.all()),
+        # What can still be added: before the showtime, for a booking that is or may be paid.
+        "device_offers": services.devices_left(showtime=booking.showtime)
+        if booking.status in services.LIVE_BOOKING and booking.showtime.is_upcoming
+        else [],
     }
     status = http_status(error) if error else 200
     return render(request, "bookings/booking.html", context, status=status)
@@ -445,6 +450,23 @@ def choose_tickets(booking: Booking, request) -> None:
 def voucher(booking: Booking, request) -> str:
     booking = checkout.apply_voucher(booking=booking, code=request.POST.get("code", ""))
     return f"{booking.voucher.code} applied: {booking.voucher.label}."
+
+
+@_booking_action(error_at="devices")
+def add_device(booking: Booking, request) -> str:
+    loan = services.add_device(
+        booking=booking, kind=request.POST.get("kind", ""), actor=request.user
+    )
+    return f"{loan.get_kind_display()} added: collect it at the door."
+
+
+@_booking_action(error_at="devices")
+def remove_device(booking: Booking, request) -> str:
+    loan = whole_number(request.POST.get("loan", ""), digits=12)
+    if loan is None:
+        raise InvalidRequest("Say which device to remove.")
+    services.remove_device(booking=booking, loan_id=loan, actor=request.user)
+    return "The device is removed."
 
 
 @_booking_action()

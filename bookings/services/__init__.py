@@ -9,6 +9,13 @@ event in the same transaction as the change. What the other apps and the pages c
 here.
 """
 
+from bookings.services.devices import (
+    LIVE_BOOKING,
+    add_device,
+    devices_left,
+    remove_device,
+    return_device,
+)
 from bookings.services.expiry import announce_lapsed_holds, expire_booking, expire_stale_bookings
 from bookings.services.holding import extend_hold, hold_seats, suggest_best_seats
 from bookings.services.paying import (
@@ -45,13 +52,16 @@ from bookings.services.wheelchair import release_wheelchair_places
 __all__ = [
     "BOOKING_CANCELLED",
     "BOOKING_CHANGED",
+    "LIVE_BOOKING",
     "PAID_TWICE",
     "PAYMENT_SESSION_LIFETIME",
     "SEATS_TAKEN",
     "Return",
+    "add_device",
     "announce_lapsed_holds",
     "cancel_booking",
     "close_unreached",
+    "devices_left",
     "expire_booking",
     "expire_stale_bookings",
     "extend_hold",
@@ -66,6 +76,8 @@ __all__ = [
     "reissue_ticket",
     "reject_webhook",
     "release_wheelchair_places",
+    "remove_device",
+    "return_device",
     "send_owed_refunds",
     "send_refund",
     "staff_cancel",
