@@ -129,6 +129,7 @@ def hold(
         labels=getattr(body, "seats", []),
         best=getattr(body, "best", None),
         admission=admission,
+        wheelchair=body.wheelchair,
     )
     return Status(201, booking_data(booking))
 

@@ -23,6 +23,10 @@ CODES = {
     "seats_unavailable": "Some seats are held or sold: `conflicts` names them.",
     "lone_seat": "The seats would leave one free seat alone between them and a taken seat: "
     "`detail` names it; pick it too or move along.",
+    "kept_for_wheelchair_users": "Wheelchair spaces and companion seats are kept for wheelchair "
+    "users until the showtime's `wheelchair_release_at`: say `wheelchair`, and hold a companion "
+    "seat with its space. `conflicts` names them.",
+    "device_unavailable": "Every access device of that kind is lent for this showtime.",
     "hold_lost": "Your hold ran out or was released: hold the seats again.",
     "hold_limit_reached": "You hold or bought as many seats as one customer may.",
     "booking_closed": "The booking can no longer change this way (paid, cancelled, expired, or "

@@ -58,7 +58,10 @@ class SeatOut(Schema):
     row: str
     number: int
     kind: str = Field(description="standard, premium, vip, accessible or companion")
-    state: str = Field(description="available, held, mine (held by you), booked or blocked")
+    state: str = Field(
+        description="available, held, mine (held by you), booked, blocked, or kept (free, but "
+        "kept for wheelchair users until the showtime's wheelchair_release_at)"
+    )
 
 
 class SeatMapOut(Schema):
@@ -115,11 +118,18 @@ Ref = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{1,32}$")]
 Money = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
 
 
+WHEELCHAIR = (
+    "The buyer needs a wheelchair space: until the showtime's release time only such a buyer may "
+    "hold spaces and companion seats, a companion seat with its space. No proof is asked."
+)
+
+
 class HoldSeats(Schema):
     """These seats, by label."""
 
     model_config = ConfigDict(extra="forbid")
     seats: list[Label] = Field(min_length=1, max_length=50)
+    wheelchair: bool = Field(False, strict=True, description=WHEELCHAIR)
 
 
 class HoldBest(Schema):
@@ -127,6 +137,11 @@ class HoldBest(Schema):
 
     model_config = ConfigDict(extra="forbid")
     best: int = Field(ge=1, le=50, strict=True)
+    wheelchair: bool = Field(
+        False,
+        strict=True,
+        description=f"{WHEELCHAIR} With it, `best` 1 finds a space, 2 a space and its companion.",
+    )
 
 
 HoldIn = HoldSeats | HoldBest

@@ -64,6 +64,7 @@ def compose(event: dict) -> Email | None:
         "tickets": detail.get("tickets") or [],
         "discount": detail.get("discount", ""),
         "voucher": detail.get("voucher", ""),
+        "devices": detail.get("devices") or [],
         "by_staff": detail.get("by_staff", False),
         "partial": detail.get("partial", False),
         "reason": detail.get("reason", ""),

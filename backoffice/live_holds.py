@@ -19,7 +19,16 @@ from bookings import services
 from bookings.errors import BookingError
 from bookings.models import Booking
 from bookings.selectors import current_holds
+from cinema.access import kept_back, release_time
 from cinema.models import Showtime
+from cinema.plans import get_plan
+
+
+def natural_order(label: str) -> tuple[str, int]:
+    """C2 before C10."""
+    row = label.rstrip("0123456789")
+    return (row, int(label[len(row) :]))
+
 
 # Showtimes that started this long ago still show up (late payers, staff checks).
 RECENT = timedelta(hours=3)
@@ -44,12 +53,17 @@ def live_holds(request, showtime_id: int):
         Showtime.objects.select_related("movie", "auditorium"), pk=showtime_id
     )
     found = current_holds(showtime)
+    kept = kept_back(showtime=showtime, plan=get_plan(showtime.auditorium))
     context = {
         **admin.site.each_context(request),
         "title": f"Live holds: {showtime}",
         "showtime": showtime,
         "holds": found,
         "held_seats": sum(len(hold.seats) for hold in found),
+        # Wheelchair spaces and companion seats not yet on general sale, and which are held.
+        "kept": sorted(kept, key=natural_order),
+        "kept_held": {label for hold in found for label in hold.seats} & kept,
+        "kept_until": release_time(showtime),
     }
     return render(request, "backoffice/live_holds.html", context)
 

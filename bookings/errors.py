@@ -36,6 +36,19 @@ class LoneSeat(BookingError):
     code = "lone_seat"
 
 
+class SeatsKeptBack(SeatsUnavailable):
+    """Wheelchair spaces or companion seats, kept for wheelchair users until the showtime's
+    release time, asked for by someone else or apart from their space; `conflicts` names them."""
+
+    code = "kept_for_wheelchair_users"
+
+
+class DeviceUnavailable(BookingError):
+    """Every access device of that kind is lent for the showtime, or the hall has none."""
+
+    code = "device_unavailable"
+
+
 class HoldLost(BookingError):
     """The hold ran out before the action; nothing was charged."""
 

@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from cinema.models import Seat, Showtime, TicketType, Voucher
+from cinema.models import AccessDevice, Seat, Showtime, TicketType, Voucher
 
 # Crockford's base32 without I, L, O, U: easy to read out over the phone.
 REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -277,3 +277,24 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} waiting for {self.seats} of showtime {self.waitlist_id}"
+
+
+class DeviceLoan(models.Model):
+    """An access device lent with a booking for its showtime. It counts against the hall's stock
+    while its booking is PENDING or CONFIRMED (so an expired, cancelled or refunded booking gives
+    it back by itself) and until it is returned at the door; once the showtime is over, nothing
+    counts it any more."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="devices")
+    # The booking's, kept here so the stock of one showtime is counted from one index.
+    showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=AccessDevice.Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["showtime", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.booking}"

@@ -16,6 +16,7 @@ from fpdf import FPDF
 
 from bookings import ticket_codes
 from bookings.models import Booking, Ticket
+from bookings.services.records import device_names
 from cinema.money import format_money
 from cinema.selectors import current_venue
 from infra.dates import show_when
@@ -80,6 +81,7 @@ def tickets_pdf(booking: Booking) -> bytes:
     pdf.set_title(_latin1(f"Tickets {booking.ref}"))
     pdf.set_author(_latin1(settings.CINEMA_NAME))
     pdf.set_auto_page_break(False)
+    devices = device_names(booking)
     for ticket in passes(booking):
         pdf.add_page()
         pdf.set_font("helvetica", size=9)
@@ -97,6 +99,7 @@ def tickets_pdf(booking: Booking) -> bytes:
             showtime.auditorium.name,
             f"Seat {ticket.seat} ({ticket.category})",
             f"{ticket.kind}, {format_money(ticket.ticket.price)}",
+            *(f"Collect at the door: {name}" for name in devices),
         ]
         for line in lines:
             pdf.cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")

@@ -25,6 +25,7 @@ from bookings.models import Booking, Refund, VoidTicket
 from bookings.ratelimit import check_rate
 from bookings.selectors import open_booking, user_bookings, waitlist_entries, waitlist_entry
 from bookings.services import BestSeats
+from cinema.access import release_time
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
 from cinema.plans import get_plan
@@ -76,6 +77,11 @@ def _showtime_or_404(showtime_id: int) -> Showtime:
     )
 
 
+def _says_wheelchair(request) -> bool:
+    """The buyer said they need a wheelchair space (the seat page's question; no proof asked)."""
+    return (request.POST if request.method == "POST" else request.GET).get("wheelchair") == "1"
+
+
 def _seat_states(showtime: Showtime, *, only: set[str] | None = None) -> SeatStates:
     return read_seat_states(showtime=showtime, plan=get_plan(showtime.auditorium), only=only)
 
@@ -109,6 +115,8 @@ def _render_showtime(
         else None,
         "selected": set(selected) - set(conflicts) or seat_map.mine,
         "max_seats": settings.MAX_SEATS_PER_BOOKING,
+        "wheelchair": _says_wheelchair(request),
+        "kept_until": release_time(showtime) if seat_map.counts[SeatState.KEPT] else None,
     }
     if request.htmx:
         return render(request, "bookings/_hold_result.html", context, status=status)
@@ -187,7 +195,9 @@ def showtime_detail(request, showtime_id: int):
         count = whole_number(best, digits=4)
         if count is None:
             raise InvalidRequest("Best available needs a number of seats.")
-        suggestion = services.suggest_best_seats(showtime=showtime, count=count, states=states)
+        suggestion = services.suggest_best_seats(
+            showtime=showtime, count=count, states=states, wheelchair=_says_wheelchair(request)
+        )
     except BookingError as error:
         return _render_showtime(
             request, showtime, states=states, error=error, status=http_status(error)
@@ -248,6 +258,7 @@ def hold(request, showtime_id: int):
             best=best,
             states=states,
             admission=request.COOKIES.get(waiting_room.cookie_name(showtime.pk), ""),
+            wheelchair=_says_wheelchair(request),
         )
     except BookingError as error:
         count_hold(str(http_status(error)))
@@ -295,7 +306,7 @@ def _render_booking(
     answers = list(messages.get_messages(request))
     context = {
         "booking": booking,
-        "page_messages": [answer for answer in answers if not answer.extra_tags],
+        "page_messages": [answer for answer in answers if answer.extra_tags != "voucher"],
         "voucher_note": next((a.message for a in answers if a.extra_tags == "voucher"), ""),
         "error": error.message if error else None,
         "error_at": error_at,
@@ -322,6 +333,11 @@ def _render_booking(
         "refund_cutoff_hours": settings.REFUND_CUTOFF_HOURS,
         "hold_ttl": settings.HOLD_TTL_SECONDS,
         "room_presence": pending and waiting_room.is_on(booking.showtime),
+        "devices": list(booking.devices.all()),
+        # What can still be added: before the showtime, for a booking that is or may be paid.
+        "device_offers": services.devices_left(showtime=booking.showtime)
+        if booking.status in services.LIVE_BOOKING and booking.showtime.is_upcoming
+        else [],
     }
     status = http_status(error) if error else 200
     return render(request, "bookings/booking.html", context, status=status)
@@ -476,6 +492,23 @@ def choose_tickets(booking: Booking, request) -> None:
 def voucher(booking: Booking, request) -> str:
     booking = checkout.apply_voucher(booking=booking, code=request.POST.get("code", ""))
     return f"{booking.voucher.code} applied: {booking.voucher.label}."
+
+
+@_booking_action(answer_at="devices")
+def add_device(booking: Booking, request) -> str:
+    loan = services.add_device(
+        booking=booking, kind=request.POST.get("kind", ""), actor=request.user
+    )
+    return f"{loan.get_kind_display()} added: collect it at the door."
+
+
+@_booking_action(answer_at="devices")
+def remove_device(booking: Booking, request) -> str:
+    loan = whole_number(request.POST.get("loan", ""), digits=12)
+    if loan is None:
+        raise InvalidRequest("Say which device to remove.")
+    services.remove_device(booking=booking, loan_id=loan, actor=request.user)
+    return "The device is removed."
 
 
 @_booking_action(answer_at="voucher")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audit.services import Kind, record
 from bookings import ticket_codes
-from bookings.models import Ticket, VoidTicket
+from bookings.models import Booking, DeviceLoan, Ticket, VoidTicket
 from checkin.models import CheckIn, OfflineScan
 from cinema.models import Showtime
 from infra.dates import show_day
@@ -56,6 +56,15 @@ class Door:
     staff: object
     device: str = ""
     door: str = ""
+
+
+def device_loans(showtime: Showtime) -> list[DeviceLoan]:
+    """The access devices lent for the showtime with paid bookings, to hand out and take back."""
+    return list(
+        DeviceLoan.objects.filter(showtime=showtime, booking__status=Booking.Status.CONFIRMED)
+        .select_related("booking")
+        .order_by("returned_at", "booking__ref", "pk")
+    )
 
 
 def counts(showtime: Showtime) -> dict:
@@ -126,8 +135,16 @@ def _admit(
     except IntegrityError:
         return _already(ticket)
     kind = ticket.ticket_type.name if ticket.ticket_type else "Ticket"
+    devices = DeviceLoan.objects.filter(booking_id=ticket.booking_id, returned_at=None)
+    # Said with the booking's first ticket in, so the device is handed out once.
+    first_in = CheckIn.objects.filter(ticket__booking_id=ticket.booking_id).count() == 1
+    lend = [loan.get_kind_display().lower() for loan in devices] if first_in else []
+    give = f" · give {', '.join(lend)}" if lend else ""
     return Outcome(
-        ADMIT, f"Admit: {ticket.seat.label} {kind}", seat=ticket.seat.label, ticket_id=ticket.pk
+        ADMIT,
+        f"Admit: {ticket.seat.label} {kind}{give}",
+        seat=ticket.seat.label,
+        ticket_id=ticket.pk,
     )
 
 

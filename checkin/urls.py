@@ -11,5 +11,6 @@ urlpatterns = [
     path("checkin/<int:showtime_id>/tickets.json", views.ticket_list, name="ticket_list"),
     path("checkin/<int:showtime_id>/counts.json", views.counts, name="counts"),
     path("checkin/<int:showtime_id>/undo/", views.undo, name="undo"),
+    path("checkin/<int:showtime_id>/devices/return/", views.return_device, name="return_device"),
     path("checkin/<int:showtime_id>/sync/", views.sync, name="sync"),
 ]

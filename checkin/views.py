@@ -10,11 +10,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from bookings import services as bookings
+from bookings.models import DeviceLoan
 from checkin import services
 from checkin.services import Door
 from cinema.models import Showtime
@@ -92,8 +95,32 @@ def door(request, showtime_id: int):
     return render(
         request,
         "checkin/door.html",
-        {"showtime": showtime, "counts": services.counts(showtime), "outcome": None},
+        {
+            "showtime": showtime,
+            "counts": services.counts(showtime),
+            "outcome": None,
+            "devices": services.device_loans(showtime),
+        },
     )
+
+
+@require_POST
+@_door_staff_only
+def return_device(request, showtime_id: int):
+    """Staff take a lent device back at the end (field `loan`); the page again, or a 404."""
+    showtime = _showtime(showtime_id)
+    loan_id = whole_number(request.POST.get("loan", ""), digits=12)
+    loan = DeviceLoan.objects.filter(pk=loan_id, showtime=showtime).first() if loan_id else None
+    if loan is None:
+        return HttpResponse(
+            "That device is not lent for this showtime.",
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    bookings.return_device(loan=loan, actor=request.user)
+    response = HttpResponseRedirect(f"{reverse('checkin:door', args=[showtime.pk])}#devices")
+    response.status_code = 303
+    return response
 
 
 @require_POST
@@ -110,7 +137,12 @@ def scan(request, showtime_id: int):
     status = STATUSES[outcome.status]
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse({**outcome.as_data(), **counts}, status=status)
-    context = {"showtime": showtime, "counts": counts, "outcome": outcome}
+    context = {
+        "showtime": showtime,
+        "counts": counts,
+        "outcome": outcome,
+        "devices": services.device_loans(showtime),
+    }
     return render(request, "checkin/door.html", context, status=status)
 
 

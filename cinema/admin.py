@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from audit.services import Kind, record
 from cinema.forms import ScreeningKindsForm, VoucherBatchForm
 from cinema.models import (
+    AccessDevice,
     Auditorium,
     Genre,
     Movie,
@@ -122,6 +123,12 @@ def _upcoming_filter() -> Q:
     return Q(showtimes__starts_at__gt=timezone.now())
 
 
+class AccessDeviceInline(admin.TabularInline):
+    model = AccessDevice
+    extra = 0
+    verbose_name_plural = "Access devices to lend (per showtime)"
+
+
 @admin.register(Auditorium)
 class AuditoriumAdmin(admin.ModelAdmin):
     """The hall's layout as staff type it; the back office adds the seat map's preview."""
@@ -129,6 +136,7 @@ class AuditoriumAdmin(admin.ModelAdmin):
     list_display = ["name", "seat_count", "updated_at"]
     search_fields = ["name"]
     fields = ["name", "layout"]
+    inlines = [AccessDeviceInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_seats=Count("seats"))

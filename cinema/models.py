@@ -117,6 +117,30 @@ class Auditorium(models.Model):
             raise ValidationError({"layout": str(error)}) from error
 
 
+class AccessDevice(models.Model):
+    """How many of one kind of access device an auditorium has to lend: each showtime there
+    lends at most that many (they come back at the end, before the next)."""
+
+    class Kind(models.TextChoices):
+        AUDIO_DESCRIPTION = "audio_description", "Audio-description headset"
+        CAPTIONS = "captions", "Caption device"
+
+    auditorium = models.ForeignKey(
+        Auditorium, on_delete=models.CASCADE, related_name="access_devices"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    stock = models.PositiveSmallIntegerField(help_text="How many the cinema has for this hall.")
+
+    class Meta:
+        ordering = ["auditorium", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["auditorium", "kind"], name="one_stock_per_device"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.auditorium}: {self.get_kind_display()} x {self.stock}"
+
+
 class Seat(models.Model):
     class Kind(models.TextChoices):
         """The seat's category: what a price list may charge a supplement for."""
@@ -199,6 +223,14 @@ class Showtime(models.Model):
     access_notes = models.CharField(
         max_length=300, blank=True, help_text="Anything else to know, shown with the showtime."
     )
+    wheelchair_release_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Until then wheelchair spaces and their companion seats are sold only to "
+        "wheelchair users; blank: WHEELCHAIR_RELEASE_HOURS before the start.",
+    )
+    # Set by the sweeper once it has told the seat map's viewers the spaces are on general sale.
+    wheelchair_release_told = models.BooleanField(default=False, editable=False)
 
     objects = ShowtimeQuerySet.as_manager()
 

@@ -382,6 +382,9 @@ if WAITLIST_CLAIM_MINUTES <= 0 or WAITLIST_CUTOFF_MINUTES < 0:
         "WAITLIST_CLAIM_MINUTES must be more than 0 and WAITLIST_CUTOFF_MINUTES not negative"
     )
 CLEANING_GAP_MINUTES = env_int("CLEANING_GAP_MINUTES", 15)
+# Wheelchair spaces and companion seats are kept for wheelchair users until this long before
+# a showtime starts (a showtime may set its own time).
+WHEELCHAIR_RELEASE_HOURS = env_int("WHEELCHAIR_RELEASE_HOURS", 24)
 # Per-user limits on hold and release requests: (count, window in seconds).
 RATE_LIMITS = {
     "hold": (env_int("HOLD_RATE_LIMIT", 30), 60),

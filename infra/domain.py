@@ -23,6 +23,8 @@ HTTP_STATUS = {
     "waiting_room_required": 403,
     "seats_unavailable": 409,
     "lone_seat": 409,
+    "kept_for_wheelchair_users": 409,
+    "device_unavailable": 409,
     "hold_lost": 409,
     "hold_limit_reached": 409,
     "booking_closed": 409,

@@ -1,13 +1,42 @@
 """Best available seats: n side by side, near the middle, never stranding a lone seat."""
 
-from cinema.plans import Plan, free_runs, row_segments
+from cinema.plans import Plan, PlanSeat, free_runs, row_segments
 
 # A row counts this much more than a seat sideways: people move over before they move back.
 ROW_WEIGHT = 2.0
 
-# Wheelchair spaces and their companion seats are for the buyers who need them: they choose
-# them on the map, best available never hands them to anyone.
+# Wheelchair spaces and their companion seats are for the buyers who need them: best available
+# never hands them to anyone else (best_wheelchair_place finds them for those who say so).
 NEVER_OFFERED = frozenset({"accessible", "companion"})
+
+
+def best_wheelchair_place(
+    *, plan: Plan, taken: set[str], companions: dict[str, str], count: int
+) -> list[str] | None:
+    """A free wheelchair space nearest the middle (count 1), or one with a free companion seat
+    of its own beside it (count 2, the space first); None if there is none."""
+    spaces = [
+        seat
+        for seat in plan.seats_by_label.values()
+        if seat.kind == "accessible" and not seat.blocked and seat.label not in taken
+    ]
+    free_companions: dict[str, list[str]] = {}
+    for companion, space in companions.items():
+        if companion not in taken:
+            free_companions.setdefault(space, []).append(companion)
+    rows = {row.label: y for y, row in enumerate(plan.rows) if row is not None}
+    middle_y = (min(rows.values()) + max(rows.values())) / 2 if rows else 0
+    middle_x = (plan.width - 1) / 2
+
+    def distance(seat: PlanSeat) -> float:
+        return abs(rows[seat.row] - middle_y) * ROW_WEIGHT + abs(seat.x - middle_x)
+
+    if count == 2:
+        spaces = [seat for seat in spaces if seat.label in free_companions]
+    if count not in (1, 2) or not spaces:
+        return None
+    space = min(spaces, key=lambda seat: (distance(seat), seat.label))
+    return [space.label] if count == 1 else [space.label, sorted(free_companions[space.label])[0]]
 
 
 def best_available(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 
+from cinema.access import kept_back
 from cinema.models import Showtime
 from cinema.plans import Plan, get_plan
 from infra.websockets import send_to_group
@@ -33,7 +34,7 @@ from seats.seatmap import SeatState, SeatView, compose_seat_map, seat_sales
 
 log = logging.getLogger(__name__)
 
-# A seat as told: its label, state (available, held, booked, blocked) and whose hold it is.
+# A seat as told: its label, state (available, held, booked, blocked, kept) and whose hold it is.
 Seat = tuple[str, str, int | None]
 
 
@@ -92,19 +93,22 @@ def _read(*, showtime: Showtime, labels: list[str], booked: set[str] | None, num
     # The sold seats are read after the version: a sale commits before it is numbered.
     if booked is None:
         booked = seat_sales().booked_labels(showtime=showtime, plan=plan)
+    kept = kept_back(showtime=showtime, plan=plan)
     return Reading(
         observed.version,
-        tuple(_seat(plan, label, booked, observed.held) for label in labels),
+        tuple(_seat(plan, label, booked, observed.held, kept) for label in labels),
     )
 
 
-def _seat(plan: Plan, label: str, booked: set[str], held: dict[str, str]) -> Seat:
+def _seat(plan: Plan, label: str, booked: set[str], held: dict[str, str], kept: set[str]) -> Seat:
     if plan.seats_by_label[label].blocked:
         return (label, SeatState.BLOCKED.value, None)
     if label in booked:
         return (label, SeatState.BOOKED.value, None)
     if label in held:
         return (label, SeatState.HELD.value, holds.owner_of(held[label]))
+    if label in kept:
+        return (label, SeatState.KEPT.value, None)
     return (label, SeatState.AVAILABLE.value, None)
 
 
@@ -131,16 +135,20 @@ def fragment_html(*, plan: Plan, version: int, looks: Iterable[tuple[str, str]])
 
 def full_map_html(*, plan: Plan, reading: Reading, viewer_id: int | None) -> str:
     """Every seat as this viewer sees it, replacing the whole map, with the reading's version."""
-    booked, held, mine = set(), set(), set()
+    booked, held, mine, kept = set(), set(), set(), set()
     for label, state, holder in reading.seats:
         if state == SeatState.BOOKED:
             booked.add(label)
+        elif state == SeatState.KEPT:
+            kept.add(label)
         elif state == SeatState.HELD:
             (mine if look(state, holder, viewer_id) == SeatState.MINE else held).add(label)
     return render_to_string(
         "seats/_seat_rows.html",
         {
-            "seat_map": compose_seat_map(plan=plan, booked=booked, held=held | mine, mine=mine),
+            "seat_map": compose_seat_map(
+                plan=plan, booked=booked, held=held | mine, mine=mine, kept=kept
+            ),
             "oob": True,
             "seat_version": reading.version,
         },

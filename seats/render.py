@@ -28,6 +28,7 @@ STATE_NAMES = {
     SeatState.HELD: "being booked",
     SeatState.BOOKED: "sold",
     SeatState.BLOCKED: "not for sale",
+    SeatState.KEPT: "kept for wheelchair users",
 }
 # An empty column of a row (a gap or an aisle).
 GAP = mark_safe('<span class="cell" aria-hidden="true"></span>')

@@ -9,6 +9,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from cinema.access import kept_back
 from cinema.models import Showtime
 from cinema.plans import Plan, PlanSeat, get_plan
 from seats import holds
@@ -20,6 +21,8 @@ class SeatState(StrEnum):
     MINE = "mine"
     BOOKED = "booked"
     BLOCKED = "blocked"
+    # Free, but kept for wheelchair users until the showtime's release time (cinema.access).
+    KEPT = "kept"
 
 
 @dataclass(slots=True)
@@ -40,7 +43,14 @@ class SeatMap:
     kinds: frozenset[str] = frozenset()  # the hall's seat kinds, for the legend
 
 
-def seat_state(seat: PlanSeat, *, booked: set[str], held: set[str], mine: set[str]) -> SeatState:
+def seat_state(
+    seat: PlanSeat,
+    *,
+    booked: set[str],
+    held: set[str],
+    mine: set[str],
+    kept: set[str] = frozenset(),
+) -> SeatState:
     if seat.blocked:
         return SeatState.BLOCKED
     if seat.label in booked:
@@ -49,13 +59,21 @@ def seat_state(seat: PlanSeat, *, booked: set[str], held: set[str], mine: set[st
         return SeatState.MINE
     if seat.label in held:
         return SeatState.HELD
+    if seat.label in kept:
+        return SeatState.KEPT
     return SeatState.AVAILABLE
 
 
 def compose_seat_map(
-    *, plan: Plan, booked: set[str], held: set[str] = frozenset(), mine: set[str] = frozenset()
+    *,
+    plan: Plan,
+    booked: set[str],
+    held: set[str] = frozenset(),
+    mine: set[str] = frozenset(),
+    kept: set[str] = frozenset(),
 ) -> SeatMap:
-    """Every seat of the plan with its state for one viewer; labels in `mine` are theirs."""
+    """Every seat of the plan with its state for one viewer; labels in `mine` are theirs, free
+    ones in `kept` are kept for wheelchair users."""
     counts = dict.fromkeys(SeatState, 0)
     rows: list[tuple[str, list[SeatView | None]] | None] = []
     for row in plan.rows:
@@ -67,7 +85,7 @@ def compose_seat_map(
             if seat is None:
                 views.append(None)
                 continue
-            state = seat_state(seat, booked=booked, held=held, mine=mine)
+            state = seat_state(seat, booked=booked, held=held, mine=mine, kept=kept)
             counts[state] += 1
             views.append(SeatView(seat, state))
         rows.append((row.label, views))
@@ -146,5 +164,9 @@ def view_seat_map(*, showtime: Showtime, user=None, states: SeatStates | None = 
     if states is None or states.only is not None:
         states = read_seat_states(showtime=showtime, plan=plan, booked=states and states.booked)
     return compose_seat_map(
-        plan=plan, booked=states.booked, held=set(states.held), mine=states.mine(_viewer_id(user))
+        plan=plan,
+        booked=states.booked,
+        held=set(states.held),
+        mine=states.mine(_viewer_id(user)),
+        kept=kept_back(showtime=showtime, plan=plan),
     )

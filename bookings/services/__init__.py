@@ -9,6 +9,13 @@ event in the same transaction as the change. What the other apps and the pages c
 here.
 """
 
+from bookings.services.devices import (
+    LIVE_BOOKING,
+    add_device,
+    devices_left,
+    remove_device,
+    return_device,
+)
 from bookings.services.expiry import announce_lapsed_holds, expire_booking, expire_stale_bookings
 from bookings.services.holding import BestSeats, extend_hold, hold_seats, suggest_best_seats
 from bookings.services.paying import (
@@ -48,18 +55,22 @@ from bookings.services.waitlist import (
     offer_waiting_lists,
     pause_waitlist,
 )
+from bookings.services.wheelchair import release_wheelchair_places
 
 __all__ = [
     "BOOKING_CANCELLED",
     "BOOKING_CHANGED",
+    "LIVE_BOOKING",
     "PAID_TWICE",
     "PAYMENT_SESSION_LIFETIME",
     "SEATS_TAKEN",
     "BestSeats",
     "Return",
+    "add_device",
     "announce_lapsed_holds",
     "cancel_booking",
     "close_unreached",
+    "devices_left",
     "expire_booking",
     "expire_stale_bookings",
     "extend_hold",
@@ -79,6 +90,9 @@ __all__ = [
     "refunds_close_at",
     "reissue_ticket",
     "reject_webhook",
+    "release_wheelchair_places",
+    "remove_device",
+    "return_device",
     "seats_beside",
     "send_owed_refunds",
     "send_refund",

@@ -30,16 +30,18 @@ from bookings.services.records import audit_booking
 from bookings.services.rules import (
     check_no_lone_seat,
     check_on_sale,
+    check_wheelchair_places,
     extend_in_redis,
     highest_fence,
     hold_owner,
     seats_beside,
 )
+from cinema.access import companions
 from cinema.models import Seat, Showtime
 from cinema.plans import Plan, get_plan
 from cinema.pricing import PricingError, showtime_card
 from seats import holds
-from seats.best import NEVER_OFFERED, best_available
+from seats.best import NEVER_OFFERED, best_available, best_wheelchair_place
 from seats.seatmap import SeatStates, read_seat_states
 from waitingroom import services as waiting_room
 
@@ -131,13 +133,15 @@ def hold_seats(
     best: int | None = None,
     states: SeatStates | None = None,
     admission: str = "",
+    wheelchair: bool = False,
 ) -> Booking:
     """Hold the seats (or the `best` n) for the user as one PENDING booking, or hold nothing.
 
     A user's open booking for the showtime is replaced by the new selection atomically: if the
     new seats cannot all be held, the old hold stays as it was. With the showtime's waiting room
     on, `admission` (the token the room gave the user) must let them in. An address not yet
-    confirmed is sent the link (which brings them back to these seats). `states` are the
+    confirmed is sent the link (which brings them back to these seats). `wheelchair`: the buyer
+    says they need a wheelchair space (rules.check_wheelchair_places). `states` are the
     showtime's seat states as this request read them (read here if not given, or if they lack
     what is needed: every seat's for `best`, else those of `labels`).
     """
@@ -150,8 +154,11 @@ def hold_seats(
     if best is not None:
         if states is None or states.only is not None:
             states = read_seat_states(showtime=showtime, plan=plan, booked=states and states.booked)
-        labels = _best_seats(showtime=showtime, plan=plan, states=states, count=best).labels
+        labels = _best_seats(
+            showtime=showtime, plan=plan, states=states, count=best, wheelchair=wheelchair
+        ).labels
     labels = _validate_labels(plan=plan, labels=labels or [])
+    check_wheelchair_places(showtime=showtime, plan=plan, labels=labels, wheelchair=wheelchair)
     beside = seats_beside(plan=plan, labels=labels)
     if states is None or not states.covers(beside):
         booked = states and states.booked
@@ -229,6 +236,7 @@ def hold_seats(
                 fence=result.fence,
                 expires_at=result.expires_at.isoformat(),
                 **({"best": best} if best is not None else {}),
+                **({"wheelchair": True} if wheelchair else {}),
                 **({"replaced": dropped} if dropped else {}),
             )
     except VerificationRequired:
@@ -276,21 +284,32 @@ class BestSeats:
         return Seat.Kind(self.category).label
 
 
-def suggest_best_seats(*, showtime: Showtime, count: int, states: SeatStates) -> BestSeats:
+def suggest_best_seats(
+    *, showtime: Showtime, count: int, states: SeatStates, wheelchair: bool = False
+) -> BestSeats:
     """The `count` best seats free right now, to show before anything is held."""
     check_on_sale(showtime)
+    plan = get_plan(showtime.auditorium)
     return _best_seats(
-        showtime=showtime, plan=get_plan(showtime.auditorium), states=states, count=count
+        showtime=showtime, plan=plan, states=states, count=count, wheelchair=wheelchair
     )
 
 
-def _best_seats(*, showtime: Showtime, plan: Plan, states: SeatStates, count: int) -> BestSeats:
+def _best_seats(
+    *, showtime: Showtime, plan: Plan, states: SeatStates, count: int, wheelchair: bool
+) -> BestSeats:
     """Standard seats when a block fits; else the cheapest other category offered to anyone
-    (never wheelchair spaces or companion seats) in which one does."""
+    (never wheelchair spaces or companion seats) in which one does. For a buyer who needs a
+    wheelchair space: a space, or a space with its companion seat."""
     if not 1 <= count <= settings.MAX_SEATS_PER_BOOKING:
         raise InvalidRequest(f"Best available takes 1 to {settings.MAX_SEATS_PER_BOOKING} seats.")
     card = showtime_card(showtime)
     offer = card.default_for(showtime.movie.age_rating)
+    if wheelchair:
+        labels = _best_wheelchair_place(plan=plan, states=states, count=count)
+        kind = plan.seats_by_label[labels[0]].kind
+        price = None if offer is None else offer.price + card.supplement(kind)
+        return BestSeats(labels=labels, category=kind, price=price, instead_of_standard=False)
     others = sorted(
         plan.kinds - NEVER_OFFERED - {Seat.Kind.STANDARD},
         key=lambda kind: (card.supplement(kind), list(Seat.Kind).index(kind)),
@@ -306,6 +325,24 @@ def _best_seats(*, showtime: Showtime, plan: Plan, states: SeatStates, count: in
                 instead_of_standard=kind != Seat.Kind.STANDARD and Seat.Kind.STANDARD in plan.kinds,
             )
     raise SeatsUnavailable(f"There are no {count} seats together left.", conflicts=[])
+
+
+def _best_wheelchair_place(*, plan: Plan, states: SeatStates, count: int) -> list[str]:
+    if count > 2:
+        raise InvalidRequest(
+            "For a wheelchair user, best available finds a wheelchair space (1) or a space and "
+            "its companion seat (2): pick any further seats on the map."
+        )
+    labels = best_wheelchair_place(
+        plan=plan,
+        taken=states.booked | set(states.held),
+        companions=companions(plan),
+        count=count,
+    )
+    if labels is None:
+        wanted = "wheelchair space" if count == 1 else "wheelchair space with its companion seat"
+        raise SeatsUnavailable(f"There is no {wanted} free.", conflicts=[])
+    return labels
 
 
 def extend_hold(*, booking: Booking) -> Booking:

@@ -55,12 +55,19 @@ def booking_facts(booking: Booking) -> dict:
             for line in Quote.from_data(booking.lines).lines
             if line.seat in booking.seat_labels
         ],
+        # Access devices to collect at the door, by name.
+        **({"devices": devices} if (devices := device_names(booking)) else {}),
         **(
             {"discount": format_money(booking.discount), "voucher": booking.voucher.code}
             if booking.voucher_id and booking.discount
             else {}
         ),
     }
+
+
+def device_names(booking: Booking) -> list[str]:
+    """The access devices lent with the booking, as the buyer reads them."""
+    return [loan.get_kind_display() for loan in booking.devices.all()]
 
 
 def money_facts(amount: Decimal) -> dict:

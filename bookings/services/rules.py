@@ -9,9 +9,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bookings import checkout
-from bookings.errors import BookingClosed, LoneSeat, SalesEnded
+from bookings.errors import BookingClosed, LoneSeat, SalesEnded, SeatsKeptBack
 from bookings.models import Booking
 from bookings.services import seat_changes
+from cinema.access import COMPANION, companions, kept_back, release_time
 from cinema.models import Showtime
 from cinema.plans import Plan, PlanSeat, free_runs, row_segments
 from infra.dates import show_when
@@ -115,6 +116,39 @@ def _avoidable(length: int, count: int, *, taken_left: bool, taken_right: bool) 
         not (taken_left and start == 1) and not (taken_right and length - start - count == 1)
         for start in range(length - count + 1)
     )
+
+
+def check_wheelchair_places(
+    *, showtime: Showtime, plan: Plan, labels: list[str], wheelchair: bool
+) -> None:
+    """Until the showtime's release time, wheelchair spaces and companion seats go only to a
+    buyer who says they need a space, and a companion seat only with the space it belongs to
+    (both then held by one all-or-nothing hold). Nobody is asked for proof."""
+    kept = kept_back(showtime=showtime, plan=plan) & set(labels)
+    if not kept:
+        return
+    until = show_when(release_time(showtime))
+    if not wheelchair:
+        raise SeatsKeptBack(
+            "Wheelchair spaces and their companion seats are kept for wheelchair users until "
+            f"{until}. If you need a wheelchair space, say so above the seat map; otherwise "
+            "please choose other seats.",
+            conflicts=sorted(kept),
+        )
+    pairs = companions(plan)
+    alone = sorted(
+        label
+        for label in kept
+        if plan.seats_by_label[label].kind == COMPANION and pairs.get(label) not in labels
+    )
+    if alone:
+        beside = sorted({pairs[label] for label in alone if label in pairs})
+        with_space = f" together with {', '.join(beside)}" if beside else " with a wheelchair space"
+        raise SeatsKeptBack(
+            f"Until {until} a companion seat is sold only{with_space}, the wheelchair space "
+            "beside it.",
+            conflicts=alone,
+        )
 
 
 def hold_owner(user_id: int) -> str:

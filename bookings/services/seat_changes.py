@@ -103,6 +103,14 @@ def seats_sold(*, booking: Booking, actor, **detail) -> None:
     waitlist.offer_claimed(booking=booking)
 
 
+def wheelchair_places_released(*, showtime: Showtime, labels: list[str]) -> None:
+    """The showtime's wheelchair spaces and companion seats, kept for wheelchair users until
+    now, are on general sale: once committed, tell the viewers (the free ones turn from kept to
+    available) and record it (WHEELCHAIR_RELEASED)."""
+    transaction.on_commit(lambda: tell(showtime=showtime, labels=labels), robust=True)
+    record(Kind.WHEELCHAIR_RELEASED, showtime_id=showtime.pk, seats=labels)
+
+
 def hold_undone(*, showtime: Showtime, labels: list[str], token: str) -> None:
     """Drop a hold placed in Redis whose booking could not be written (its transaction rolled
     back, or is spoilt). Nobody was told of it; the release numbers the change, so a socket that

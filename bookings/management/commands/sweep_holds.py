@@ -1,6 +1,7 @@
 """The sweeper: expire PENDING bookings whose hold timed out or vanished, and free their seats;
-announce the holds that ended by themselves to the seat map's viewers; offer the free seats of
-sold-out showtimes to their waiting lists; send the refunds a crash left owed."""
+announce the holds that ended by themselves to the seat map's viewers; put wheelchair spaces on
+general sale at their release time; offer the free seats of sold-out showtimes to their waiting
+lists; send the refunds a crash left owed."""
 
 import logging
 
@@ -11,6 +12,7 @@ from bookings.services import (
     announce_lapsed_holds,
     expire_stale_bookings,
     offer_waiting_lists,
+    release_wheelchair_places,
     send_owed_refunds,
 )
 
@@ -34,6 +36,8 @@ def sweep() -> tuple[list, list]:
     lapsed = announce_lapsed_holds()
     if lapsed:
         log.info("holds lapsed: %s", ",".join(lapsed))
+    for showtime in release_wheelchair_places():
+        log.info("wheelchair spaces of showtime %s on general sale", showtime.pk)
     # Seats a process killed before offering them left free, or that staff added to a hall.
     for entry in offer_waiting_lists():
         log.info("offered seats of showtime %s to waiting entry %s", entry.waitlist_id, entry.pk)
