@@ -9,6 +9,8 @@ has flushed it to disk, and Patroni promotes only that standby, so every row a b
 about survives the primary's death. `remote_apply` would only matter for reads on a standby
 (we read from the primary alone); `remote_write` would lose commits if the standby's machine
 died with the primary. Not strict: with one node left it takes writes alone rather than stop.
+Here fsync is off (see `_config`): "on disk" then means in the page cache, which is all a test
+that kills processes, never the machine, can tell apart; deploy/patroni/ keeps fsync on.
 """
 
 import os
