@@ -20,6 +20,7 @@ from contextlib import suppress
 import redis
 
 from audit.services import record_error
+from infra.database import drop_dead_connections
 from infra.redis import get_redis
 from infra.requestid import request_id_scope
 
@@ -49,6 +50,9 @@ def run_passes(
                 failures += 1
                 log.exception("%s pass failed (%d in a row); carrying on", name, failures)
                 record_error(name, error)
+                # PostgreSQL restarted or failed over: the next pass connects afresh instead of
+                # failing on the dead connection forever.
+                drop_dead_connections()
         wait = backoff(failures) if failures else interval
         beat(name.split()[0], expires_in=wait + HEARTBEAT_GRACE)
         stop.wait(wait)

@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 from psycopg_pool import PoolTimeout
 
+from infra.database import drop_dead_connections
 from infra.overload import OUTAGE, POOL_TIMEOUT, count_overload
 from infra.requestid import current_request_id
 
@@ -179,6 +180,10 @@ def server_error(request):
         return busy_response(request)
     request_id = getattr(request, "request_id", "") or current_request_id()
     if kind:
+        if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+            # The server went away (a failover): the other requests of this process should not
+            # each find a dead pooled connection too.
+            drop_dead_connections()
         response = render(request, "503.html", {"request_id": request_id}, status=503)
         response["Retry-After"] = str(RETRY_AFTER)
         return response

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from random import Random
 from urllib.parse import urljoin, urlsplit
@@ -192,9 +192,12 @@ def _served_health(node: str) -> bool:
 
 
 @contextmanager
-def scale_stack(*, web_nodes: int = 3, sweepers: int = 2, notifiers: int = 2):
+def scale_stack(
+    *, web_nodes: int = 3, sweepers: int = 2, notifiers: int = 2, database_url: str = ""
+):
     """As deployed (DEBUG off: an outage is the "try again" page, not a traceback), the site
-    being the balancer's address."""
+    being the balancer's address; on an empty `database_url` (tests/scale/patroni.py's) or a
+    database of its own on POSTGRES."""
     lb_port = free_port()
     site = f"http://127.0.0.1:{lb_port}"
     with (
@@ -202,7 +205,7 @@ def scale_stack(*, web_nodes: int = 3, sweepers: int = 2, notifiers: int = 2):
         redis_cluster() as cluster,
         redis_server() as cache_url,
         redis_server() as second_channel_url,
-        postgres_database() as database_url,
+        nullcontext(database_url) if database_url else postgres_database() as database_url,
         running_stack(
             redis_url=cache_url,
             database_url=database_url,
