@@ -27,6 +27,10 @@ CODES = {
     "users until the showtime's `wheelchair_release_at`: say `wheelchair`, and hold a companion "
     "seat with its space. `conflicts` names them.",
     "device_unavailable": "Every access device of that kind is lent for this showtime.",
+    "already_waiting": "You are on this showtime's waiting list already (one place per account).",
+    "seats_available": "The seats asked for can be picked now: a waiting list is for a sold-out "
+    "showtime.",
+    "not_waiting": "You have no place on this showtime's waiting list.",
     "hold_lost": "Your hold ran out or was released: hold the seats again.",
     "hold_limit_reached": "You hold or bought as many seats as one customer may.",
     "booking_closed": "The booking can no longer change this way (paid, cancelled, expired, or "

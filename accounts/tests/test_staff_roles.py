@@ -23,6 +23,7 @@ STAFF_URLS = [
     ("GET", "/checkin/{st}/counts.json", DOOR),
     ("POST", "/checkin/{st}/undo/", DOOR),
     ("POST", "/checkin/{st}/sync/", DOOR),
+    ("POST", "/checkin/{st}/devices/return/", DOOR),
     ("GET", "/admin/live-holds/", BOX_OFFICE),
     ("GET", "/admin/live-holds/{st}/", BOX_OFFICE),
     ("POST", "/admin/live-holds/{st}/release/", BOX_OFFICE),

@@ -42,7 +42,9 @@ def test_compose_file_runs_the_whole_stack_on_one_image():
         assert service["build"]["context"] == "."
         assert "profiles" not in service, f"{name} must start with a plain `docker compose up`"
         assert service["env_file"] == ".env"
-        assert service["environment"]["DATABASE_URL"].startswith("postgres://")
+        # `${SCALE_DATABASE_URL:-...}`: the scale profile's Patroni nodes, else the one `db`.
+        database_url = service["environment"]["DATABASE_URL"]
+        assert database_url.startswith("${SCALE_DATABASE_URL:-postgres://cinema:cinema@db:5432/")
         assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert services["web"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert services["web"]["depends_on"]["redis"]["condition"] == "service_healthy"
