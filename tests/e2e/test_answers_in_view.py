@@ -51,6 +51,8 @@ def customer(browser, stack, request):
 def assert_in_view(page, locator) -> None:
     """The element is on screen, whole, where the customer is looking, and in a live region."""
     expect(locator).to_be_visible()
+    # The page scrolls to a focused answer once htmx has settled it, a moment after its swap.
+    expect(locator).to_be_in_viewport(ratio=1)
     box = locator.bounding_box()
     viewport = page.viewport_size
     assert box is not None

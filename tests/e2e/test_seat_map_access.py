@@ -10,7 +10,7 @@ from tests.e2e.test_live_seat_map import LIVE, _a_showtime_path, _wait_live
 SEAT_INPUTS = "#seatmap-rows .seat input"
 SEAT_NAME = re.compile(
     r"^[A-Z]+\d+, (standard seat|premium seat|VIP recliner|wheelchair space|companion seat), "
-    r"(available|held for you)$"
+    r"(available|held for you|kept for wheelchair users)$"
 )
 
 
@@ -245,7 +245,7 @@ def test_zoomed_in_the_keyboard_moves_through_the_hall_in_view(browser, stack):
 def test_keyboard_alone_picks_seats_and_holds_them(browser, stack):
     page = _open(browser, stack, user="bruno")
     try:
-        page.focus(".showtime-head .back")
+        page.focus(".wheelchair-note a")  # the last link before the map
         page.keyboard.press("Tab")
         first = _focused_seat(page)
         assert first is not None
@@ -285,10 +285,11 @@ def test_the_roving_seat_survives_live_updates(browser, stack):
     bruno = _open(browser, stack, user="bruno")
     alice = _open(browser, stack, user="alice")
     try:
-        bruno.focus(".showtime-head .back")
+        bruno.focus(".wheelchair-note a")  # the last link before the map
         bruno.keyboard.press("Tab")
         for _ in range(3):
             bruno.keyboard.press("ArrowRight")
+        bruno.keyboard.press("ArrowDown")  # off row A's spaces, kept for wheelchair users
         focused = _focused_seat(bruno)
 
         alice.click(f"#seat-{focused}")
@@ -318,7 +319,10 @@ def test_every_seat_tells_its_label_kind_and_state(browser, stack):
         assert names and all(SEAT_NAME.match(name) for name in names), names[:5]
         expect(bruno.get_by_role("checkbox", name="E10, standard seat, available")).to_have_count(1)
         wheelchair = bruno.locator("#seatmap-rows .seat--accessible input").first
-        expect(wheelchair).to_have_accessible_name(re.compile(r", wheelchair space, available$"))
+        # The demo's showtimes start within a day: their spaces are kept for wheelchair users.
+        expect(wheelchair).to_have_accessible_name(
+            re.compile(r", wheelchair space, kept for wheelchair users$")
+        )
         expect(wheelchair).to_have_accessible_description(re.compile("wheelchair", re.I))
         companion = bruno.locator("#seatmap-rows .seat--companion input").first
         expect(companion).to_have_accessible_description(re.compile("companion", re.I))

@@ -70,7 +70,7 @@ def test_a_card_passing_3d_secure_lands_on_the_ticket(open_page, stack, localstr
 
 
 def test_a_failed_3d_secure_says_so_and_charges_nothing(open_page, stack, localstripe):
-    page, intent_id = _to_checkout(open_page, stack, "G9")
+    page, intent_id = _to_checkout(open_page, stack, "G8")
     _card_needing_3d_secure(localstripe, intent_id)
     page.click("#stripe-checkout button[type=submit]")
     page.click("text=Fail authentication")
