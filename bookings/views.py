@@ -575,19 +575,24 @@ def join_waitlist(request, showtime_id: int):
             user=request.user, showtime=showtime, seats=seats, categories=categories
         )
     except BookingError as error:
-        return _render_showtime(
-            request,
-            showtime,
-            states=_seat_states(showtime),
-            waitlist_error=error,
-            status=http_status(error),
-        )
+        return _waitlist_refused(request, showtime, error)
     messages.success(
         request,
         f"You are on the waiting list for {entry.seats} seat{'s' if entry.seats > 1 else ''}. "
         "We will email you when seats come back.",
     )
     return _see_other(_back_to_showtime(request, showtime_id))
+
+
+def _waitlist_refused(request, showtime: Showtime, error: BookingError):
+    """The seat page again, the refusal said beside the waiting list's form."""
+    return _render_showtime(
+        request,
+        showtime,
+        states=_seat_states(showtime),
+        waitlist_error=error,
+        status=http_status(error),
+    )
 
 
 @require_POST
@@ -598,12 +603,6 @@ def leave_waitlist(request, showtime_id: int):
     try:
         services.leave_waitlist(user=request.user, showtime=showtime)
     except BookingError as error:
-        return _render_showtime(
-            request,
-            showtime,
-            states=_seat_states(showtime),
-            waitlist_error=error,
-            status=http_status(error),
-        )
+        return _waitlist_refused(request, showtime, error)
     messages.success(request, "You have left the waiting list.")
     return _see_other(_back_to_showtime(request, showtime_id))
