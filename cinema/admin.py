@@ -170,7 +170,7 @@ class ShowtimeAdmin(admin.ModelAdmin):
     autocomplete_fields = ["movie"]
     readonly_fields = ["ends_at"]
 
-    @admin.action(description="Use a price list for the selected showtimes")
+    @admin.action(description="Use a price list for the selected showtimes", permissions=["change"])
     def use_price_list(self, request, queryset):
         """First a page to choose the list; then every selected showtime uses it, audited."""
         chosen_id = whole_number(request.POST.get("price_list", ""))

@@ -3,10 +3,12 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from audit.models import AuditEvent
 from cinema.models import PriceList, TicketPrice, TicketType
+from conftest import verified_user
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +111,19 @@ def test_no_or_an_unknown_price_list_changes_nothing(staff, showtime, price_list
     response = _use_price_list(staff, [showtime], apply="yes", price_list=price_list)
     assert response.status_code == 400
     assert "Choose a price list." in response.text
+    showtime.refresh_from_db()
+    assert showtime.price_list == before
+    assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.PRICES_CHANGED).exists()
+
+
+def test_staff_who_may_only_view_showtimes_cannot_change_their_price_list(showtime):
+    viewer = verified_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_showtime"))
+    client = Client()
+    client.force_login(viewer)
+    before = showtime.price_list
+    peak = PriceList.objects.create(name="Peak")
+    _use_price_list(client, [showtime], apply="yes", price_list=str(peak.pk))
     showtime.refresh_from_db()
     assert showtime.price_list == before
     assert not AuditEvent.objects.filter(kind=AuditEvent.Kind.PRICES_CHANGED).exists()
