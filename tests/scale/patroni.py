@@ -260,6 +260,9 @@ def patroni_cluster(*, nodes: int = 3, log_dir: str | None = None):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 env={**os.environ, "HOME": str(tmp)},
+                # The postgres user may not enter the checkout (a 700 temporary clone in CI):
+                # initdb then stops at "could not change directory" and no primary comes up.
+                cwd=tmp,
                 **_as_postgres(),
             )
             processes.append(process)

@@ -81,7 +81,9 @@ def _prometheus_saw(scale, prometheus, before: dict, seen) -> dict:
     assert after["nodes_up"] == len(scale.nodes)
     assert counted["held"] == seen.held
     assert counted["server_errors"] == 0
-    assert counted["status_503"] == counted["overloaded"] == seen.statuses()[503]
+    # The busy pages also meet the mock gateway's webhook deliveries (posted back through the
+    # balancer and sent again) and viewers reconnecting: every buyer's, and maybe a few more.
+    assert counted["status_503"] == counted["overloaded"] >= seen.statuses()[503]
     # Every hold answered went through the view, but those the edge turned away (a 503).
     assert holds_sent - seen.statuses()[503] <= counted["hold_views"] <= holds_sent
     return counted
