@@ -10,6 +10,12 @@ ROW_WEIGHT = 2.0
 NEVER_OFFERED = frozenset({"accessible", "companion"})
 
 
+def _middle(plan: Plan) -> tuple[float, float]:
+    """The hall's middle as (row index, x): what "best" is nearest to."""
+    ys = [y for y, row in enumerate(plan.rows) if row is not None]
+    return ((ys[0] + ys[-1]) / 2 if ys else 0.0), (plan.width - 1) / 2
+
+
 def best_wheelchair_place(
     *, plan: Plan, taken: set[str], companions: dict[str, str], count: int
 ) -> list[str] | None:
@@ -25,8 +31,7 @@ def best_wheelchair_place(
         if companion not in taken:
             free_companions.setdefault(space, []).append(companion)
     rows = {row.label: y for y, row in enumerate(plan.rows) if row is not None}
-    middle_y = (min(rows.values()) + max(rows.values())) / 2 if rows else 0
-    middle_x = (plan.width - 1) / 2
+    middle_y, middle_x = _middle(plan)
 
     def distance(seat: PlanSeat) -> float:
         return abs(rows[seat.row] - middle_y) * ROW_WEIGHT + abs(seat.x - middle_x)
@@ -55,8 +60,7 @@ def best_available(
     rows = [(y, row) for y, row in enumerate(plan.rows) if row is not None]
     if not rows or count < 1:
         return None
-    middle_y = (rows[0][0] + rows[-1][0]) / 2
-    middle_x = (plan.width - 1) / 2
+    middle_y, middle_x = _middle(plan)
     best: tuple[tuple[bool, bool, float, int], list] | None = None
     for y, row in rows:
         for segment in row_segments(row):
