@@ -57,20 +57,27 @@ class TicketInline(admin.TabularInline):
         return False
 
 
-class PaymentInline(admin.TabularInline):
-    """Every attempt to pay for the booking, as the gateway's answers left it."""
+class RecordsInline(admin.TabularInline):
+    """Rows shown as records: no field edited, none added or deleted here (`fields` all read)."""
 
-    model = Payment
-    fields = ["status", "amount", "currency", "session_id", "charge", "created_at"]
-    readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class PaymentInline(RecordsInline):
+    """Every attempt to pay for the booking, as the gateway's answers left it."""
+
+    model = Payment
+    fields = ["status", "amount", "currency", "session_id", "charge", "created_at"]
 
 
 class TicketLabels(forms.MultipleChoiceField):
@@ -507,20 +514,11 @@ class RefundAdmin(ViewOnlyAdmin):
         return ", ".join(refund.seats)
 
 
-class WaitlistEntryInline(admin.TabularInline):
+class WaitlistEntryInline(RecordsInline):
     """The list in its order; entries change only through the services."""
 
     model = WaitlistEntry
     fields = ["user", "seats", "categories", "status", "booking", "offered_until", "joined_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Waitlist)
