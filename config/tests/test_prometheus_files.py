@@ -1,5 +1,6 @@
 """deploy/prometheus: Prometheus's own checker accepts the config and the rules, the alerts' unit
-tests pass (deploy/prometheus/tests), and the compose service scrapes every web node."""
+tests pass (deploy/prometheus/tests), and the compose service scrapes every web node and every
+PostgreSQL node's Patroni."""
 
 import shutil
 import subprocess
@@ -51,17 +52,25 @@ def test_every_alert_has_a_unit_test_and_they_pass():
     assert alerts == tested, f"alerts never seen firing in a test: {sorted(alerts - tested)}"
 
 
-def test_the_compose_prometheus_scrapes_every_web_node_of_the_scale_profile():
+def test_the_compose_prometheus_scrapes_every_web_node_and_patroni_of_the_scale_profile():
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     nodes = {
         f"{name}:8000"
         for name, service in services.items()
         if name == "web" or service.get("command") == services["web-2"]["command"]
     }
+    patronis = {
+        f"{name}:8008"
+        for name, service in services.items()
+        if service.get("build") == services["pg-1"]["build"]
+    }
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
-    (job,) = config["scrape_configs"]
-    targets = {target for each in job["static_configs"] for target in each["targets"]}
-    assert targets == nodes == {"web:8000", "web-2:8000", "web-3:8000"}
+    targets = {
+        job["job_name"]: {target for each in job["static_configs"] for target in each["targets"]}
+        for job in config["scrape_configs"]
+    }
+    assert targets["cinema"] == nodes == {"web:8000", "web-2:8000", "web-3:8000"}
+    assert targets["patroni"] == patronis == {"pg-1:8008", "pg-2:8008", "pg-3:8008"}
     prometheus = services["prometheus"]
     assert "scale" in prometheus["profiles"]
     mounted = {volume.split(":")[0] for volume in prometheus["volumes"]}

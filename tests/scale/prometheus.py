@@ -1,6 +1,7 @@
 """A real Prometheus (Debian's /usr/bin/prometheus) on loopback scraping the scale stack's web
-nodes every second with deploy/prometheus's rules, its storage in a temporary directory; read
-through its HTTP query API, as an operator's dashboard would."""
+nodes (and, on a Patroni cluster, each node's REST API) every second with deploy/prometheus's
+rules, its storage in a temporary directory; read through its HTTP query API, as an operator's
+dashboard would."""
 
 import shutil
 import subprocess
@@ -31,6 +32,13 @@ class Prometheus:
         result = response.json()["data"]["result"]
         assert len(result) <= 1, (expr, result)
         return float(result[0]["value"][1]) if result else None
+
+    def by_instance(self, expr: str) -> dict[str, float]:
+        """An expression's values now, by their `instance` label."""
+        response = requests.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=5)
+        response.raise_for_status()
+        result = response.json()["data"]["result"]
+        return {each["metric"]["instance"]: float(each["value"][1]) for each in result}
 
     def scraped_after(self, moment: float) -> bool:
         """Whether every target has been scraped since `moment` (time.time())."""
@@ -67,9 +75,10 @@ def _seconds(rfc3339: str) -> float:
 
 
 @contextmanager
-def prometheus_server(nodes: list[str], token: str):
-    """Prometheus scraping `nodes` (base URLs) at 1 s with deploy/prometheus's rules; yields a
-    Prometheus once it is ready and has scraped every node."""
+def prometheus_server(nodes: list[str], token: str, *, patroni: list[str] = ()):
+    """Prometheus scraping `nodes` (base URLs), and the Patroni REST APIs at `patroni`
+    (host:port), at 1 s with deploy/prometheus's rules; yields a Prometheus once it is ready and
+    has scraped every target."""
     binary = shutil.which("prometheus") or "/usr/bin/prometheus"
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,6 +97,9 @@ def prometheus_server(nodes: list[str], token: str):
                 }
             ],
         }
+        if patroni:
+            job = {"job_name": "patroni", "scrape_timeout": "1s"}
+            config["scrape_configs"].append({**job, "static_configs": [{"targets": patroni}]})
         (home / "prometheus.yml").write_text(yaml.safe_dump(config))
         process = subprocess.Popen(
             [

@@ -27,6 +27,7 @@ import psycopg
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from infra.errors import RETRY_AFTER
 from tests.e2e.stack import ROOT, free_port, running_stack
 from tests.scale.cluster import Cluster, redis_cluster, redis_server
 
@@ -214,7 +215,7 @@ def scale_stack(
             sweepers=sweepers,
             notifier=notifiers,
             waiting_room=True,
-            daphne_options=("--proxy-headers",),
+            proxy_headers=True,
             production=True,
             extra_env={
                 "SITE_URL": site,
@@ -245,13 +246,18 @@ class Seen:
     """Every answer the buyers got: (monotonic time, what, status); 0 = no answer at all."""
 
     answers: list[tuple[float, str, int]] = field(default_factory=list)
+    # When the "try again" page (an outage's 503) came, as opposed to the busy page's.
+    try_again: list[float] = field(default_factory=list)
     paid: list[str] = field(default_factory=list)
     held: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, what: str, status: int) -> None:
+    def add(self, what: str, status: int, *, retry_after: str | None = None) -> None:
         with self.lock:
-            self.answers.append((time.monotonic(), what, status))
+            at = time.monotonic()
+            self.answers.append((at, what, status))
+            if status == 503 and retry_after == str(RETRY_AFTER):
+                self.try_again.append(at)
 
     def statuses(self, since: float = 0, until: float = float("inf")) -> Counter:
         return Counter(status for at, _, status in self.answers if since <= at <= until)
@@ -274,7 +280,7 @@ def buy(
         except requests.RequestException:
             seen.add(what, 0)
             return None
-        seen.add(what, response.status_code)
+        seen.add(what, response.status_code, retry_after=response.headers.get("Retry-After"))
         return response
 
     for _ in range(tries):
