@@ -1,8 +1,9 @@
 """`make run`: the whole product on one machine with one command.
 
-Migrates, loads the demo data, then serves the site with daphne and runs the workers. Without
-REDIS_URL it first starts an embedded Redis-compatible server (fakeredis, Lua enabled) inside
-this process; that mode is for one machine only. Links in emails lead to where it serves
+Migrates, loads the demo data, then serves the site (with daphne, or the server WEB_SERVER names:
+config.servers) and runs the workers. Without REDIS_URL it first starts an embedded
+Redis-compatible server (fakeredis, Lua enabled) inside this process; that mode is for one
+machine only. Links in emails lead to where it serves
 (http://HOST:PORT) unless SITE_URL says otherwise. Ctrl-C stops everything it started.
 
 While it serves, it writes its database, media, Redis and DEBUG to STACK_ENV_FILE, so that
@@ -20,11 +21,12 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from config.servers import DAPHNE_OPTIONS, server_name, web_command
+
+__all__ = ["DAPHNE_OPTIONS", "main", "manage_beside_stack"]
+
 log = logging.getLogger("devstack")
 
-# WebSockets stay open as long as the viewer does (daphne closes them daily by default); pings
-# every 20 s keep proxies from dropping idle seat maps and find dead clients.
-DAPHNE_OPTIONS = ["--websocket_timeout", "-1", "--ping-interval", "20", "--ping-timeout", "30"]
 
 # Long-running workers started beside the web server: (name, manage.py arguments).
 WORKERS: list[tuple[str, list[str]]] = [
@@ -129,6 +131,11 @@ def manage_beside_stack(args: list[str]) -> int:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s devstack: %(message)s")
     env = process_env(os.environ)
+    try:
+        server = server_name(env)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
     embedded = None
     if not env.get("REDIS_URL"):
         env["REDIS_URL"], embedded = start_embedded_redis()
@@ -141,9 +148,7 @@ def main() -> int:
         subprocess.run(manage(*step), env=env, check=True)
 
     host, port = env["HOST"], env["PORT"]
-    daphne = [sys.executable, "-m", "daphne", "-b", host, "-p", port, *DAPHNE_OPTIONS]
-    daphne.append("config.asgi:application")
-    commands = [("web", daphne)]
+    commands = [("web", web_command(server, host, port, environ=env))]
     commands += [(name, manage(*args)) for name, args in WORKERS]
     children = []
     for name, command in commands:

@@ -201,6 +201,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # edge already queues requests (OVERLOAD_WAIT_MS), and a connection that is not free
             # within half a second means the database, not a burst, is the bottleneck.
             "timeout": DATABASE_POOL_TIMEOUT,
+            # A failed connection is tried again in the background after 1, 2, 4, 8 s
+            # (psycopg_pool's backoff, not configurable), so after a failover the pool's next
+            # attempt came seconds after the new primary was up, and every request until then
+            # got the "try again" page. Giving up on the background attempt once no request can
+            # be waiting for it any more lets the next request start a fresh one at once.
+            "reconnect_timeout": DATABASE_POOL_TIMEOUT,
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -329,13 +335,15 @@ HEADERS_TIMEOUT_SECONDS = env_float("HEADERS_TIMEOUT_SECONDS", 10)
 WEBSOCKET_MAX_PER_ADDRESS = env_int("WEBSOCKET_MAX_PER_ADDRESS", 100)
 WEBSOCKET_MAX_PER_SESSION = env_int("WEBSOCKET_MAX_PER_SESSION", 10)
 # HTTP requests inside Django at once, per web process (infra.limits.Admission); one more waits
-# up to OVERLOAD_WAIT_MS for a place, then gets the busy page (503) without reaching Django.
+# for a place if the queue before it, at the pace places have come free lately, lets it have one
+# within OVERLOAD_WAIT_MS (the wait a buyer accepts; a burst the process can serve in time is
+# served, not shed), and otherwise gets the busy page (503) at once, without reaching Django.
 # As many as pooled connections: a request holds its connection from its first query to its
 # end, so one more admitted would only wait on the pool, on a thread of its own, instead of
 # waiting here as a coroutine (and under the GIL ten request threads already keep a process
 # busy). /health, static files, media and the payment webhook are never turned away.
 WEB_MAX_IN_FLIGHT = env_int("WEB_MAX_IN_FLIGHT", DATABASE_POOL_SIZE or 10)
-OVERLOAD_WAIT_MS = env_int("OVERLOAD_WAIT_MS", 250)
+OVERLOAD_WAIT_MS = env_int("OVERLOAD_WAIT_MS", 2000)
 # A buyer paying for held seats (the pay button, the provider's checkout page on this site, the
 # return page) waits up to PAYING_WAIT_MS for a place in the same lane: turned away, their hold
 # could run out while the provider takes the money, and they would be refunded, not seated.
@@ -346,6 +354,11 @@ PAYING_WAIT_MS = env_int("PAYING_WAIT_MS", 10_000)
 # places of the shoppers the room lets in (0: the queue page shares the lane of every request).
 ROOM_MAX_IN_FLIGHT = env_int("ROOM_MAX_IN_FLIGHT", 2)
 ROOM_WAIT_MS = env_int("ROOM_WAIT_MS", 30_000)
+# On: a queued member's visit to the queue page is answered at the ASGI edge, before Django's
+# middleware (waitingroom.edge): a third of the web CPU per join, but in the on-sale bench on two
+# cores the sale itself went slower with it (more of the crowd's sockets at once; bench/RESULTS.md,
+# "Issue 33 on a quiet box"), so it stays off until that is understood.
+QUEUE_AT_THE_EDGE = env_bool("QUEUE_AT_THE_EDGE", False)
 if min(WEB_MAX_IN_FLIGHT, OVERLOAD_WAIT_MS, PAYING_WAIT_MS, ROOM_MAX_IN_FLIGHT, ROOM_WAIT_MS) < 0:
     raise ImproperlyConfigured(
         "WEB_MAX_IN_FLIGHT, OVERLOAD_WAIT_MS, PAYING_WAIT_MS, ROOM_MAX_IN_FLIGHT and ROOM_WAIT_MS "
@@ -380,6 +393,15 @@ WAITLIST_CUTOFF_MINUTES = env_int("WAITLIST_CUTOFF_MINUTES", 30)
 if WAITLIST_CLAIM_MINUTES <= 0 or WAITLIST_CUTOFF_MINUTES < 0:
     raise ImproperlyConfigured(
         "WAITLIST_CLAIM_MINUTES must be more than 0 and WAITLIST_CUTOFF_MINUTES not negative"
+    )
+# Passing tickets on (bookings/services/transfers.py), never a sale through us: a ticket changes
+# hands at most this many times (a transfer taken back counts), and one account passes tickets
+# of one showtime on at most this many times.
+TRANSFERS_PER_TICKET = env_int("TRANSFERS_PER_TICKET", 2)
+TRANSFERS_PER_ACCOUNT_PER_SHOWTIME = env_int("TRANSFERS_PER_ACCOUNT_PER_SHOWTIME", 3)
+if TRANSFERS_PER_TICKET < 0 or TRANSFERS_PER_ACCOUNT_PER_SHOWTIME < 0:
+    raise ImproperlyConfigured(
+        "TRANSFERS_PER_TICKET and TRANSFERS_PER_ACCOUNT_PER_SHOWTIME must not be negative"
     )
 CLEANING_GAP_MINUTES = env_int("CLEANING_GAP_MINUTES", 15)
 # Wheelchair spaces and companion seats are kept for wheelchair users until this long before
@@ -516,6 +538,9 @@ SEAT_SALES = "bookings.selectors.BookingSales"
 SEAT_HOLDS = "seats.holds.held_among"
 # What the notifier attaches to an event's email (the PDF tickets and the calendar event).
 EMAIL_ATTACHMENTS = "bookings.tickets.attachments"
+# Which tickets are in already, for passing tickets on (bookings/services/transfers.py): named
+# here so that bookings never imports the door.
+TICKET_CHECK_INS = "checkin.services.checked_in"
 # Names showtimes on the audit trail's staff pages (audit holds ids only; see audit/display.py).
 AUDIT_SHOWTIME_NAMES = "cinema.facts.showtime_facts"
 # Where the cinema is, for the booking emails (audit imports no catalogue; see audit/emails.py).

@@ -30,11 +30,16 @@ HTTP_STATUS = {
     "booking_closed": 409,
     "price_changed": 409,
     "sales_ended": 409,
+    "change_answered": 409,
+    "no_same_access": 409,
     "voucher_refused": 409,
     "not_for_sale": 409,
     "already_waiting": 409,
     "seats_available": 409,
     "not_waiting": 409,
+    "transfer_refused": 409,
+    "transfer_limit_reached": 409,
+    "not_the_receiver": 403,
     "rate_limited": 429,
 }
 

@@ -57,13 +57,18 @@ def from_trusted_proxy(request) -> bool:
     return any(address in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
 
 
+def request_id_of(request) -> str:
+    """The id a proxy we trust gave the request, else a new one."""
+    incoming = request.headers.get(HEADER, "") if from_trusted_proxy(request) else ""
+    return incoming if _VALID.match(incoming) else new_request_id()
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get(HEADER, "") if from_trusted_proxy(request) else ""
-        request.request_id = incoming if _VALID.match(incoming) else new_request_id()
+        request.request_id = request_id_of(request)
         with request_id_scope(request.request_id):
             response = self.get_response(request)
         response[HEADER] = request.request_id

@@ -151,7 +151,7 @@ def test_the_pool_wait_takes_fractions_of_a_second_and_admission_follows_the_poo
     }
     result = _manage("shell", "-v", "0", "-c", SHOW_OVERLOAD_SETTINGS, env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["0.25", "6", "250"]
+    assert result.stdout.split() == ["0.25", "6", "2000"]
 
 
 def test_a_pool_wait_that_is_not_a_positive_number_is_a_clear_error():

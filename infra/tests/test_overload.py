@@ -6,6 +6,7 @@ Django for as long as the test wants. The full pool is real too: the test takes 
 PostgreSQL connection itself.
 """
 
+import asyncio
 import re
 import time
 from contextlib import contextmanager
@@ -120,6 +121,80 @@ async def test_a_request_that_finds_a_place_within_the_wait_gets_in(one_place, s
     assert await _finish(slow) == 404
     assert (await waiting.receive_output(timeout=5))["status"] == 404
     await waiting.wait(timeout=5)
+
+
+async def _waiting(method: str, url: str) -> ApplicationCommunicator:
+    """A whole request sent, left waiting for its answer."""
+    communicator = ApplicationCommunicator(application, _scope(method, url))
+    await communicator.send_input({"type": "http.request", "body": b""})
+    await communicator.receive_nothing(timeout=0.1)
+    return communicator
+
+
+async def _answered(communicator: ApplicationCommunicator) -> int:
+    status = (await communicator.receive_output(timeout=5))["status"]
+    await communicator.wait(timeout=5)
+    return status
+
+
+async def _full_lane_at_a_pace(pace: float) -> ApplicationCommunicator:
+    """The one place handed from a slow request to the next waiting one, twice, `pace` seconds
+    apart: the lane stayed full and learnt its pace. The request that holds the place now."""
+    first, second = await _slow_request(), await _slow_request()
+    third = await _slow_request()
+    assert await _finish(first) == 404  # the place goes to `second`
+    await asyncio.sleep(pace)
+    assert await _finish(second) == 404  # and `pace` later to `third`
+    return third
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_request_that_cannot_have_a_place_in_time_is_turned_away_at_once(
+    one_place, settings
+):
+    """A request waits when those before it, served at the pace places came free lately, leave
+    it a place within OVERLOAD_WAIT_MS; one more would wait in vain and is told at once."""
+    settings.OVERLOAD_WAIT_MS = 1000
+    holding = await _full_lane_at_a_pace(0.4)
+    refused = overload_counts()[REFUSED]
+    next_in_line = await _waiting("GET", "/no-such-page/")  # a place in about 0.4 s
+    second_in_line = await _waiting("GET", "/no-such-page/")  # in about 0.8 s
+
+    status, headers, _, seconds = await _request("GET", "/no-such-page/")  # 1.2 s: too late
+
+    _assert_busy(status, headers)
+    assert seconds < 0.1
+    assert overload_counts()[REFUSED] == refused + 1
+    assert await _finish(holding) == 404
+    assert await _answered(next_in_line) == 404
+    assert await _answered(second_in_line) == 404
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_lane_that_was_never_full_lets_a_burst_wait_its_turn(one_place, settings):
+    """No pace is known before the lane has been full: a burst waits, up to OVERLOAD_WAIT_MS."""
+    settings.OVERLOAD_WAIT_MS = 3000
+    holding = await _slow_request()
+    burst = [await _waiting("GET", "/no-such-page/") for _ in range(5)]
+
+    assert await _finish(holding) == 404
+    assert [await _answered(request) for request in burst] == [404] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_buyer_paying_waits_whatever_the_queue(one_place, settings):
+    settings.OVERLOAD_WAIT_MS = 1000
+    settings.PAYING_WAIT_MS = 5000
+    holding = await _full_lane_at_a_pace(0.4)
+    queue = [await _waiting("GET", "/no-such-page/") for _ in range(2)]
+    _assert_busy(*(await _request("GET", "/no-such-page/"))[:2])
+
+    paying = await _waiting("POST", "/bookings/NOSUCHREF/pay/")
+    await paying.receive_nothing(timeout=0.3)  # still waiting, behind the queue
+
+    assert await _finish(holding) == 404
+    assert [await _answered(request) for request in queue] == [404, 404]
+    assert await _answered(paying) != 503
 
 
 @pytest.mark.django_db(transaction=True)
