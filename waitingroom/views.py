@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from cinema.models import Showtime
 from infra.limits import ARRIVED
-from waitingroom import queue, services
+from waitingroom import queue, remembered, services
 from waitingroom.models import WaitingRoom
 
 POLL_SECONDS = 2
@@ -30,10 +30,12 @@ def queue_page(request, showtime_id: int):
     )
     if not services.is_on(showtime):
         return redirect(showtime.get_absolute_url())
+    remembered.remember_room(showtime)
     member = services.member_for(request.user)
     try:
         if isinstance(member, services.NoPlace):
             return _no_place(request, showtime, member)
+        remembered.remember_member(request.user)
         entry = services.enter(
             showtime=showtime,
             member=member,
@@ -58,15 +60,20 @@ def queue_page(request, showtime_id: int):
         )
         template = "waitingroom/_place.html" if request.htmx else "waitingroom/queue.html"
         response = render(request, template, context)
+    set_claim_cookie(response, request=request, showtime=showtime, claim=entry.cookie)
+    return response
+
+
+def set_claim_cookie(response, *, request, showtime: Showtime, claim: str) -> None:
+    """The visitor's claim to their place, as the page and the edge (waitingroom.edge) set it."""
     response.set_cookie(
         services.cookie_name(showtime.pk),
-        entry.cookie,
+        claim,
         max_age=COOKIE_SECONDS,
         httponly=True,
         samesite="Lax",
         secure=request.is_secure(),
     )
-    return response
 
 
 def _no_place(request, showtime: Showtime, why):
