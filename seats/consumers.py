@@ -249,10 +249,13 @@ _watches: dict[int, Watch] = {}
 
 
 def watch(showtime: Showtime, plan: Plan) -> Watch:
-    """The showtime's watch in this process (a new one once its hall's layout changed)."""
+    """The showtime's watch in this process (a new one once its hall's layout changed), with
+    `showtime` as just read: staff may have moved it, or changed when its wheelchair spaces go on
+    general sale, since the watch began."""
     current = _watches.get(showtime.pk)
     if current is None or current.plan is not plan:
         current = _watches[showtime.pk] = Watch(showtime, plan)
+    current.showtime = showtime
     return current
 
 

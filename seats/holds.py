@@ -3,6 +3,9 @@
 Guarantees:
 - A hold takes every requested seat of one showtime or none, in one Lua call, and names exactly
   the seats held by other tokens. Holding again with the same token refreshes the TTL.
+- `hold_first` takes, in that same one call, the first of some ranked blocks whose seats are all
+  free and that leaves no seat alone beside one taken since the ranking: buyers racing for the
+  best seats each get a block of their own, not a refusal, while the blocks last.
 - No hold of an owner (one account) lives past its deadline: the owner's first hold on the
   showtime plus `ttl x (1 + max_extensions)`, whatever is posted: a refresh, a new selection, a
   release and a new hold all keep that deadline, and for one more TTL after it the owner may not
@@ -116,9 +119,24 @@ def owner_of(token: str) -> int | None:
     return int(tag[1:]) if dot and tag[:1] == "u" and tag[1:].isdecimal() else None
 
 
+# The most blocks one `hold_first` call weighs: the work of one request stays bounded.
+MAX_BLOCKS = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Seats to hold together, and the guards that pass over them: (lone, beyond), a seat
+    beside the block and the next one along, where holding the block while `lone` is free and
+    `beyond` is not would leave `lone` alone (bookings' lone-seat rule, kept in the race)."""
+
+    labels: list[str]
+    guards: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class HoldResult:
     ok: bool
+    labels: list[str] = field(default_factory=list)  # the seats held
     fence: int | None = None
     expires_at: datetime | None = None
     conflicts: list[str] = field(default_factory=list)
@@ -183,6 +201,51 @@ def hold(
     the caller ever stored for the showtime, asked only when Redis has lost the counter.
     """
     labels = _checked(labels=labels, token=token, ttl_seconds=ttl_seconds)
+    return hold_first(
+        showtime_id=showtime_id,
+        blocks=[Block(labels)],
+        token=token,
+        ttl_seconds=ttl_seconds,
+        owner=owner,
+        max_extensions=max_extensions,
+        fence_floor=fence_floor,
+    )
+
+
+def hold_first(
+    *,
+    showtime_id: int,
+    blocks: list[Block],
+    token: str,
+    ttl_seconds: int,
+    owner: str | None = None,
+    max_extensions: int | None = None,
+    fence_floor: Callable[[], int] | None = None,
+) -> HoldResult:
+    """Hold the first of `blocks` (as many seats each, best first, at most MAX_BLOCKS) that is
+    free and passes its guards, as `hold` does one selection; when none is, name the others'
+    seats in the first block."""
+    if not blocks or len(blocks) > MAX_BLOCKS:
+        raise ValueError(f"a hold weighs 1 to {MAX_BLOCKS} blocks")
+    if len({len(block.labels) for block in blocks}) > 1:
+        raise ValueError("the blocks of a hold have as many seats each")
+    for block in blocks:
+        if _checked(labels=block.labels, token=token, ttl_seconds=ttl_seconds) != block.labels:
+            raise ValueError("a seat twice in one block")
+    # Each seat's key once, however many blocks and guards name it.
+    seats = list(
+        dict.fromkeys(
+            label
+            for block in blocks
+            for label in (*block.labels, *(seat for guard in block.guards for seat in guard))
+        )
+    )
+    position = {label: i for i, label in enumerate(seats, 1)}
+    described: list[int] = []
+    for block in blocks:
+        guards = [*block.guards, ("", ""), ("", "")][:2]
+        described += [position[label] for label in block.labels]
+        described += [position.get(label, 0) for guard in guards for label in guard]
     client = get_redis()
     ttl_ms = ttl_seconds * 1000
     life_ms = ttl_ms * (1 + _max_extensions(max_extensions))
@@ -192,15 +255,21 @@ def hold(
         meta_key(showtime_id, token),
         window_key(showtime_id, owner or token),
         version_key(showtime_id),
-        *(seat_key(showtime_id, label) for label in labels),
+        *(seat_key(showtime_id, label) for label in seats),
     ]
     args = [token, ttl_ms, _now_ms(), INDEX_GRACE_SECONDS * 1000, life_ms, ttl_ms, "", _memory()]
-    reply = _scripts_for(client).hold(keys=keys, args=[*args, *labels])
+    tail = [len(blocks[0].labels), *seats, *described]
+    reply = _scripts_for(client).hold(keys=keys, args=[*args, *tail])
     if reply[0] == 3:
         args[6] = fence_floor() if fence_floor else 0
-        reply = _scripts_for(client).hold(keys=keys, args=[*args, *labels])
+        reply = _scripts_for(client).hold(keys=keys, args=[*args, *tail])
     if reply[0] == 1:
-        return HoldResult(ok=True, fence=int(reply[1]), expires_at=_from_ms(int(reply[2])))
+        return HoldResult(
+            ok=True,
+            labels=list(blocks[int(reply[3]) - 1].labels),
+            fence=int(reply[1]),
+            expires_at=_from_ms(int(reply[2])),
+        )
     if reply[0] == 2:
         return HoldResult(ok=False, retry_after=int(reply[1]) / 1000)
     return HoldResult(ok=False, conflicts=list(reply[1]))
@@ -367,6 +436,19 @@ def observe(*, showtime_id: int, labels: list[str], number: bool) -> Observed:
             if holder and not holder.startswith(SOLD)
         },
     )
+
+
+def version(*, showtime_id: int) -> int | None:
+    """The showtime's seat-state version now (None: never numbered, or lost)."""
+    value = get_redis().get(version_key(showtime_id))
+    return int(value) if value else None
+
+
+def hold_ends_ms(*, showtime_id: int, labels: list[str]) -> int:
+    """When the first of these seats' latest holds ends (epoch ms, the callers' clock), in one
+    round trip; 0 if one of them is not in the index."""
+    ends = get_redis().zmscore(index_key(showtime_id), labels)
+    return 0 if any(end is None for end in ends) else int(min(ends))
 
 
 def _memory() -> int:

@@ -10,7 +10,7 @@ from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
 from cinema.plans import PlanSeat
-from seats.seatmap import SeatState, SeatView
+from seats.seatmap import SeatMap, SeatState, SeatView
 
 SEAT_TEMPLATE = "seats/_seat.html"
 LIST_ITEM_TEMPLATE = "seats/_seat_list_item.html"
@@ -56,6 +56,20 @@ def row_html(views, *, selected=(), conflicts=()) -> SafeString:
             for view in views
         )
     )
+
+
+def map_row_html(seat_map: SeatMap, row, *, selected=(), conflicts=()) -> SafeString:
+    """`row_html` of one row (label, seats) of `seat_map`; a row with no seat marked is kept on
+    the map, so a map served to many requests (seats.seatmap) draws it once."""
+    label, views = row
+    marked = {*selected, *conflicts}
+    seats = seat_map.plan.seats_by_label if seat_map.plan else {}
+    if any(seats[name].row == label for name in marked if name in seats) or not seats:
+        return row_html(views, selected=selected, conflicts=conflicts)
+    cells = seat_map.cells.get(label)
+    if cells is None:
+        cells = seat_map.cells[label] = row_html(views)
+    return cells
 
 
 def list_row_html(views, *, selected=()) -> SafeString:

@@ -6,10 +6,14 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def seat_cells(context, views):
-    """The cells of one seat row, with the page's selected and conflicting seats marked."""
-    return render.row_html(
-        views, selected=context.get("selected") or (), conflicts=context.get("conflicts") or ()
+def seat_cells(context, row):
+    """The cells of one seat row (label, seats) of the context's map, with the page's selected
+    and conflicting seats marked."""
+    return render.map_row_html(
+        context["seat_map"],
+        row,
+        selected=context.get("selected") or (),
+        conflicts=context.get("conflicts") or (),
     )
 
 

@@ -3,7 +3,13 @@ import pytest
 from cinema.models import Auditorium
 from cinema.plans import get_plan
 from cinema.services import save_auditorium
-from seats.best import best_available
+from seats.best import ranked_blocks
+
+
+def best_available(*, plan, taken, count):
+    """The best block's seats, or None."""
+    blocks = ranked_blocks(plan=plan, taken=taken, count=count, limit=1)
+    return blocks[0].labels if blocks else None
 
 
 def _plan(layout: str):
@@ -57,3 +63,39 @@ def test_stranding_is_accepted_when_nothing_else_fits():
         ["A1", "A2"],
         ["A2", "A3"],
     )
+
+
+@pytest.mark.django_db
+def test_ranked_blocks_come_best_first_each_guarding_the_seats_beside_it():
+    plan = _plan("A  ssssssss\nB  ssssssss\nC  ssssssss")
+    blocks = ranked_blocks(plan=plan, taken={"B1"}, count=2, limit=5)
+    # Nearest the middle first, a row counting twice a seat; B3-B4 never: it would leave B2
+    # alone beside the taken B1.
+    assert [block.labels for block in blocks] == [
+        ["B4", "B5"],
+        ["B5", "B6"],
+        ["A4", "A5"],
+        ["B2", "B3"],
+        ["C4", "C5"],
+    ]
+    assert blocks[0].guards == (("B3", "B2"), ("B6", "B7"))
+    assert blocks[3].guards == (("B4", "B5"),)  # beside a taken seat: nothing to strand
+
+
+@pytest.mark.django_db
+def test_ranked_blocks_rank_by_nearness_to_a_point_when_given():
+    plan = _plan("A  ssssssss\nB  ssssssss")
+    blocks = ranked_blocks(plan=plan, taken=set(), count=2, limit=1, near=(0, 7))
+    assert blocks[0].labels == ["A7", "A8"]
+
+
+@pytest.mark.django_db
+def test_a_block_stranding_a_seat_beside_a_taken_one_comes_only_alone():
+    plan = _plan("A  sssss")
+    # A3-A4 would leave A2 alone beside A1: never while another pair fits.
+    assert [b.labels for b in ranked_blocks(plan=plan, taken={"A1"}, count=2, limit=5)] == [
+        ["A2", "A3"],
+        ["A4", "A5"],
+    ]
+    # Three seats between taken ones, two wanted: every pair strands one; the best, alone.
+    assert len(ranked_blocks(plan=plan, taken={"A1", "A5"}, count=2, limit=5)) == 1

@@ -558,3 +558,87 @@ def test_a_seat_held_again_before_its_entry_is_read_does_not_lapse(redis_db):
 )
 def test_a_token_names_its_owner(token, owner):
     assert holds.owner_of(token) == owner
+
+
+def _hold_first(blocks, token, ttl=60):
+    return holds.hold_first(showtime_id=ST, blocks=blocks, token=token, ttl_seconds=ttl)
+
+
+def test_hold_first_holds_the_first_free_block_and_only_it(redis_db):
+    assert _hold(["A3"], "alice").ok
+    blocks = [holds.Block(["A2", "A3"]), holds.Block(["A3", "A4"]), holds.Block(["A5", "A6"])]
+    blocks += [holds.Block(["A7", "A8"])]
+
+    result = _hold_first(blocks, "bob")
+
+    assert result.ok and result.labels == ["A5", "A6"]
+    held = holds.held_labels(showtime_id=ST, labels=[f"A{n}" for n in range(1, 9)])
+    assert held == {"A3": "alice", "A5": "bob", "A6": "bob"}
+    assert redis_db.zrange(holds.index_key(ST), 0, -1) == ["A3", "A5", "A6"]
+
+
+def test_hold_first_refuses_when_no_block_is_free_naming_the_first_blocks_conflicts(redis_db):
+    assert _hold(["A2", "A5"], "alice").ok
+    snapshot = _snapshot(redis_db)
+
+    result = _hold_first([holds.Block(["A1", "A2"]), holds.Block(["A4", "A5"])], "bob")
+
+    assert not result.ok and result.conflicts == ["A2"]
+    assert _snapshot(redis_db) == snapshot  # a refusal leaves no trace
+
+
+def test_hold_first_passes_over_a_block_that_would_now_leave_a_seat_alone(redis_db):
+    # Ranked when A3-A6 were free: A5-A6 beside free A4, A3 beyond it. Someone took A3 since.
+    assert _hold(["A3"], "alice").ok
+    guarded = holds.Block(["A5", "A6"], guards=(("A4", "A3"),))
+
+    result = _hold_first([guarded, holds.Block(["A8", "A9"], guards=(("A7", "A6"),))], "bob")
+
+    assert result.ok and result.labels == ["A8", "A9"]
+    # The guard passes only while its lone seat is free: taken, nothing is stranded.
+    assert _hold(["A4"], "carol").ok
+    assert _hold_first([guarded], "dave").labels == ["A5", "A6"]
+
+
+def test_hold_first_counts_the_tokens_own_seats_as_free(redis_db):
+    assert _hold(["A1", "A2"], "bob").ok
+
+    result = _hold_first([holds.Block(["A2", "A3"], guards=(("A4", "A5"),))], "bob")
+
+    assert result.ok and result.labels == ["A2", "A3"]
+
+
+def test_racing_best_available_threads_each_get_a_block(redis_db):
+    """Every thread ranks the same blocks (the same states read): each still gets one."""
+    row = [f"A{n}" for n in range(1, 41)]
+    blocks = [holds.Block(row[i : i + 2]) for i in range(0, 40, 2)]
+    results: dict[str, holds.HoldResult] = {}
+    start = threading.Barrier(20)
+
+    def worker(token: str):
+        start.wait()
+        results[token] = _hold_first(blocks, token)
+
+    threads = [threading.Thread(target=worker, args=(f"t{n}",)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(result.ok for result in results.values()), results
+    claimed = [label for result in results.values() for label in result.labels]
+    assert len(claimed) == len(set(claimed)) == 40
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [],
+        [holds.Block(["A1"])] * (holds.MAX_BLOCKS + 1),
+        [holds.Block(["A1"]), holds.Block(["A2", "A3"])],
+        [holds.Block(["A1", "A1"])],
+    ],
+)
+def test_hold_first_takes_a_bounded_list_of_equal_blocks(redis_db, blocks):
+    with pytest.raises(ValueError):
+        _hold_first(blocks, "bob")

@@ -7,13 +7,16 @@
 //   the seats it replaces, for its answer to name them;
 // - one Tab stop for the whole grid (a roving tabindex that survives live updates), arrow keys
 //   between seats, Enter toggles like Space;
-// - the list mode keeps up with the map: seats taken since the page loaded are disabled there;
+// - the list mode (fetched when it is opened) keeps up with the map: seats taken since it came
+//   are disabled there;
 // - reconnecting after ANY close (htmx's ws extension retries only abnormal closes), with
 //   backoff, and a small live / reconnecting indicator;
 // - live messages in order, whoever sent them: each seat shows the version it came with
 //   (data-v, or its map's), and a message's seat replaces it only when newer (seats/broadcast.py);
 // - on a phone, "Zoom in" to bigger seats that scroll sideways, opened on the middle of the hall,
-//   and "Whole hall" back to the hall fitted to the width.
+//   and "Whole hall" back to the hall fitted to the width;
+// - "kept for wheelchair users" (the legend's entry, the note above the map) said only while
+//   some seat on the map is kept.
 (function () {
   const form = document.getElementById("seat-form");
   const map = document.getElementById("seatmap");
@@ -162,7 +165,7 @@
     if (event.target.matches(".seatrow .seat input") && event.target.value !== roving) moveTo(event.target);
   });
 
-  // The list mode is server-rendered once; the map is live, so the list follows the map.
+  // The list mode is server-rendered when opened; the map is live, so the list follows the map.
   const list = document.getElementById("seat-list");
   function syncList() {
     if (!list) return;
@@ -172,10 +175,12 @@
       const gridInput = seat.querySelector("input");
       input.disabled = !gridInput;
       if (!gridInput) input.checked = false;
-      input.parentElement.querySelector("[data-seat-name]").textContent =
-        (gridInput || seat).getAttribute("aria-label");
+      const name = input.parentElement.querySelector("[data-seat-name]");
+      const said = (gridInput || seat).getAttribute("aria-label");
+      if (name.textContent !== said) name.textContent = said;
     });
   }
+  if (list) list.addEventListener("htmx:afterSwap", syncList);
 
   // The version a seat shows: its own, or that of the full map it came with; 0 for a map an HTTP
   // answer rendered (the page, a refused hold), which carries none.
@@ -289,11 +294,18 @@
     if (hadFocus && input && document.activeElement !== input) input.focus();
     syncList();
     updateSummary();
+    showKept();
+  }
+
+  const keptNotes = document.querySelectorAll("[data-legend-kept], [data-kept-note]");
+  function showKept() {
+    const kept = Boolean(map.querySelector(".seatrow .seat--kept"));
+    keptNotes.forEach((note) => { note.hidden = !kept; });
   }
 
   // Holding through htmx: a refusal (4xx) carries the message and the map as this request saw
   // them, swapped in by id; htmx leaves 4xx responses alone unless told. The selection is the
-  // server's answer (the rest of what was picked stays ticked).
+  // server's answer (the rest of what was picked stays ticked, or the seats offered instead).
   if (form) {
     form.addEventListener("htmx:beforeSwap", (event) => {
       const code = event.detail.xhr.status;
@@ -306,6 +318,7 @@
       applyRoving();
       syncList();
       updateSummary();
+      showKept();
     });
   }
 
