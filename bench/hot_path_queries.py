@@ -193,7 +193,7 @@ def round_on(showtime, *, buyer_client, others, tally: Tally) -> list[tuple]:
 
     holder, seller = others
     services.hold_seats(user=holder, showtime=showtime, labels=["J10"])
-    buy(seller, showtime, ["J12"])
+    buy(seller, showtime, ["J11", "J12"])
     hold_url = f"/showtimes/{showtime.pk}/hold/"
     rows = []
 
@@ -210,7 +210,7 @@ def round_on(showtime, *, buyer_client, others, tally: Tally) -> list[tuple]:
         lambda: buyer_client.post(hold_url, {"seats": ["J10"]}, headers={"HX-Request": "true"}),
     )
     measure("hold 409: a seat sold", lambda: buyer_client.post(hold_url, {"seats": ["J12"]}))
-    held = measure("hold 303", lambda: buyer_client.post(hold_url, {"seats": ["J14", "J15"]}))
+    held = measure("hold 303", lambda: buyer_client.post(hold_url, {"seats": ["J15", "J16"]}))
     booking = held["Location"]
     paying = measure("pay 303: start paying", lambda: buyer_client.post(f"{booking}pay/"))
     measure("gateway page: the card (mock)", lambda: buyer_client.post(paying["Location"], CARD))

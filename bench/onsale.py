@@ -7,9 +7,11 @@
 Starts the product as `bench/rush.py` does (`tests/e2e/stack.py` in production mode: DEBUG=0,
 collected static files, the mock gateway, TWO daphne processes, the hold sweeper with
 HOLD_TTL_SECONDS=30) plus the waiting room's worker (`manage.py run_waiting_room`, a pass every
-0.5 s), on its own PostgreSQL database `bench_onsale` (dropped and created again at the start)
-and Redis db 13 (emptied at the start). The buyers are rush.py's users (written straight into
-the database with a signed-in session each, CSRF by cookie, X-CSRFToken and Origin) and
+0.5 s), on its own PostgreSQL database `bench_onsale` (ONSALE_DB_NAME; dropped and created again
+at the start) and Redis db 13 (RUSH_REDIS_URL; emptied at the start). The buyers are rush.py's
+users (written straight into the database with a signed-in session each, CSRF by cookie,
+X-CSRFToken and Origin; then what signing in also leaves: the session in the cache and the
+member known to the waiting room's edge, as for buyers who signed in before the sale) and
 rush.py's shoppers: 1 to 4 seats towards the centre of the best rows, held as htmx does, paid
 (POST /bookings/<ref>/pay/, then the mock gateway's page with a test card; its webhook
 confirms), picked again after a 409 from the seat states in the answer, after a think time
@@ -105,7 +107,7 @@ sys.path.insert(0, str(ROOT))
 # that signs the sessions, Redis db 13, the hold TTL); only the database is this script's own.
 from bench import rush
 
-DB_NAME = "bench_onsale"
+DB_NAME = os.environ.get("ONSALE_DB_NAME", "bench_onsale")
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 os.environ["DATABASE_URL"] = DATABASE_URL
 
@@ -128,6 +130,22 @@ UPDATE_P99_MS = 1000.0
 SELL_OUT_RATIO = 1.5
 TAU_POST = 0.99
 TAU_PRE = 0.1
+
+
+def sign_in(keys: list[str]) -> None:
+    """What signing in leaves besides the session row rush.make_users writes: the session in
+    the cache of the cached_db store, and the member the waiting room's edge knows
+    (waitingroom.apps): buyers signed in before the sale, as a browser's would be."""
+    from django.contrib.auth import SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    from waitingroom import remembered
+
+    users = get_user_model().objects.in_bulk(field_name="pk")
+    for key in keys:
+        session = SessionStore(key)
+        session.load()
+        remembered.remember_member(users[int(session[SESSION_KEY])])
 
 
 def reset_stores() -> None:
@@ -788,8 +806,8 @@ def run(args: argparse.Namespace) -> None:
         f"the {args.early_seconds:g} s before on-sale; room on: {args.max_active} active, "
         f"{args.rate} let in a minute, {args.watchers} buyers on the WebSocket; after a busy "
         f"answer the Retry-After, at most {args.max_pause:g} s; 2 daphnes with "
-        f"DEBUG=0, PostgreSQL {DB_NAME}, Redis db 13, hold TTL {rush.HOLD_TTL} s, the room's "
-        f"worker every {WORKER_INTERVAL} s; server env {overrides or 'as deployed'}"
+        f"DEBUG=0, PostgreSQL {DB_NAME}, Redis {rush.REDIS_URL}, hold TTL {rush.HOLD_TTL} s, "
+        f"the room's worker every {WORKER_INTERVAL} s; server env {overrides or 'as deployed'}"
     )
     with running_stack(
         redis_url=rush.REDIS_URL,
@@ -801,6 +819,7 @@ def run(args: argparse.Namespace) -> None:
         waiting_room=True,
     ) as stack:
         keys = rush.make_users(args.buyers)
+        sign_in(keys)
         user_ids = list(
             get_user_model()
             .objects.filter(username__startswith="rush")

@@ -4,6 +4,7 @@
     .venv/bin/python bench/rush.py --rate 60          # steady phase at 60 holds/s, not 0.8 x C
     .venv/bin/python bench/rush.py --profile 10       # also py-spy both daphnes (capacity phase)
     .venv/bin/python bench/rush.py --api              # the same rush through /api/v1/ (JSON)
+    .venv/bin/python bench/rush.py --best 2           # every user asks for the best 2 seats
     .venv/bin/python bench/rush.py --gateway stripe   # paying with Stripe, against localstripe
 
 Starts the product with `tests/e2e/stack.py` in production mode (DEBUG=0, collected static
@@ -17,9 +18,11 @@ http, so Django compares the Origin with the Host; the Secure cookie flag only m
 browsers). Users are spread half and half over the two daphnes.
 
 A user wants 1 to 4 seats, drawn towards the centre of the middle rows ("best rows"), adjacent
-in a row when its picture of the hall allows. It POSTs the hold as htmx does (`HX-Request`), or
-with `--api` as JSON to /api/v1/showtimes/<id>/holds (the session and CSRF the same; on 409 it
-reads GET /api/v1/showtimes/<id>/seats, then pays with POST /api/v1/bookings/<ref>/pay).
+in a row when its picture of the hall allows; with `--best N` every user asks for the best N
+available instead (`best=N`), and stops once a refusal says no N seats together are left.
+It POSTs the hold as htmx does (`HX-Request`), or with `--api` as JSON to
+/api/v1/showtimes/<id>/holds (the session and CSRF the same; on 409 it reads GET
+/api/v1/showtimes/<id>/seats, then pays with POST /api/v1/bookings/<ref>/pay).
 When that holds (303, or htmx's HX-Redirect, to the booking) it pays: POST
 /bookings/<ref>/pay/ ("pay"), then the mock gateway's page with a test card ("gateway"; the
 gateway's webhook confirms), and is done. With `--gateway stripe` the servers take Stripe against
@@ -46,7 +49,9 @@ c. steady, OPEN loop at 0.8 x C hold attempts per second (or `--rate`): attempts
    hold's pay follows at once and is not counted in the rate. Until sold out.
 d. overload, OPEN loop at 5 x C, until sold out.
 e. /health again; then the audit (SQL) of the three showtimes: no seat in two tickets,
-   tickets == seats of confirmed bookings == seats of the bookings the clients paid for, no
+   tickets == seats of confirmed bookings == seats of the bookings the clients paid for (a
+   payment landing after its hold lapsed and its seats went to another buyer is refunded in
+   full instead, as the design says, and counted apart), no
    PENDING booking once the sweeper has run (waits up to the hold TTL), and every charge of
    the gateway (the mock's ledger, or localstripe's succeeded intents) a confirmed booking or a
    refund (else left for reconciliation to settle).
@@ -106,6 +111,8 @@ SEAT_TAG = re.compile(r'<[a-z]+\b[^>]*\bid="seat-([A-Z]+[0-9]+)"[^>]*>')
 TITLE = re.compile(r'\btitle="([^"]*)"')
 FREE = ("available", "held for you", "mine")
 BUSY = (429, 503)
+# A best-available refusal that no retry can change: no block of that many seats is left.
+NO_BLOCK = re.compile(r"seats together left|Sold out")
 MAX_PAUSE = 1.0  # seconds; a shopper told to come back later does so within this
 
 CAPACITY_RATIO = 0.6  # hold capacity / /health
@@ -265,6 +272,7 @@ class Stats:
 
     requests: list[tuple[str, int | str, float]] = field(default_factory=list)
     held: int = 0  # successful holds
+    no_block: int = 0  # 409s saying no block of the seats asked for is left (`--best`)
     paid: list[str] = field(default_factory=list)  # refs of the bookings the clients paid for
 
     def add(self, kind: str, status: int | str, seconds: float) -> None:
@@ -305,8 +313,10 @@ class Shopper:
         pays: bool = True,
         api: bool = False,
         stripe: str = "",
+        best: int = 0,
     ):
         self.key = key
+        self.best = best  # ask for the best `best` seats instead of picking (0: pick)
         self.stripe = stripe  # localstripe's URL when Stripe is the gateway
         self.api = api  # True: hold and pay through the JSON API instead of the pages
         self.rebuy = rebuy
@@ -409,20 +419,22 @@ class Shopper:
         asked for before the next turn (0 unless it was busy)."""
         if self.api:
             return await self.api_turn(http, showtime, stats)
-        labels = self.choose()
+        labels = [] if self.best else self.choose()
         status, headers, body = await self.post(
             http,
             stats,
             "hold",
             f"/showtimes/{showtime}/hold/",
-            data=[("seats", label) for label in labels],
+            data=[("best", str(self.best))] if self.best else [("seats", s) for s in labels],
             headers={"HX-Request": "true"},
         )
         if status in BUSY:
             return pause(headers)
         if status == 409:
             self.see(body)
-            self.done = not self.free
+            no_block = bool(self.best and NO_BLOCK.search(body))
+            stats.no_block += no_block
+            self.done = not self.free or no_block
             return 0.0
         booking = urlsplit(headers.get("Location") or headers.get("HX-Redirect") or "").path
         if status >= 400 or not booking:
@@ -483,12 +495,20 @@ class Shopper:
         """`turn` through the JSON API, as an app would: POST the hold as JSON; on 409 read the
         seats as data (GET, counted as "seats") and pick again later; after a hold, POST its
         pay and then the gateway's page as the browser would."""
-        labels = self.choose()
+        labels = [] if self.best else self.choose()
         status, headers, body = await self.post(
-            http, stats, "hold", f"/api/v1/showtimes/{showtime}/holds", json={"seats": labels}
+            http,
+            stats,
+            "hold",
+            f"/api/v1/showtimes/{showtime}/holds",
+            json={"best": self.best} if self.best else {"seats": labels},
         )
         if status in BUSY:
             return pause(headers)
+        if status == 409 and self.best and NO_BLOCK.search(body):
+            stats.no_block += 1
+            self.done = True
+            return 0.0
         if status == 409:
             status, _, body = await self.post(
                 http, stats, "seats", f"/api/v1/showtimes/{showtime}/seats", method="GET"
@@ -499,7 +519,7 @@ class Shopper:
             return 0.0
         if status != 201:
             return 0.0  # counted; this user tries again later
-        ref = json.loads(body)["ref"]
+        ref, labels = json.loads(body)["ref"], json.loads(body)["seats"]
         stats.held += 1
         if not self.pays:
             self.free -= set(labels)
@@ -568,6 +588,7 @@ def shoppers_for(
     pays: bool = True,
     api: bool = False,
     stripe: str = "",
+    best: int = 0,
 ) -> list[Shopper]:
     rng = random.Random(seed)
     return [
@@ -580,6 +601,7 @@ def shoppers_for(
             pays=pays,
             api=api,
             stripe=stripe,
+            best=best,
         )
         for n, key in enumerate(keys)
     ]
@@ -768,12 +790,21 @@ def audit(
                 "FROM bookings_booking WHERE showtime_id = %s AND status = 'confirmed'",
                 showtime,
             )
-            facts["paid"], facts["paid_confirmed"], facts["paid_seats"] = one(
-                "SELECT count(*), count(*) FILTER (WHERE status = 'confirmed'), "
-                "coalesce(sum(jsonb_array_length(seat_labels)), 0) "
-                "FROM bookings_booking WHERE showtime_id = %s AND ref = ANY(%s)",
-                showtime,
-                sorted(paid),
+            # A payment that lands after its hold lapsed and its seats were sold to someone else
+            # is refunded in full by itself: paid for, not confirmed, and nobody out of pocket.
+            facts["paid"], facts["paid_confirmed"], facts["paid_seats"], facts["paid_refunded"] = (
+                one(
+                    "SELECT count(*), count(*) FILTER (WHERE b.status = 'confirmed'), "
+                    "coalesce(sum(jsonb_array_length(b.seat_labels)) "
+                    "FILTER (WHERE b.status = 'confirmed'), 0), "
+                    "count(*) FILTER (WHERE b.status <> 'confirmed' AND EXISTS ("
+                    "SELECT 1 FROM bookings_refund r "
+                    "JOIN bookings_payment p ON p.id = r.payment_id WHERE p.booking_id = b.id "
+                    "GROUP BY p.id, p.amount HAVING sum(r.amount) = p.amount"
+                    ")) FROM bookings_booking b WHERE b.showtime_id = %s AND b.ref = ANY(%s)",
+                    showtime,
+                    sorted(paid),
+                )
             )
             (facts["mismatched"],) = one(
                 "SELECT count(*) FROM bookings_booking b WHERE b.showtime_id = %s AND "
@@ -977,6 +1008,12 @@ def report_sale(phase: Phase, title: str) -> None:
             f"{phase.issue_window:.2f} s; asked {phase.rate:.1f}/s); {phase.skipped} slots "
             f"found no idle user; scheduler lag p99 {phase.lag_p99:.1f} ms"
         )
+    refused = stats.statuses()[("hold", 409)]
+    lost = refused - stats.no_block
+    print(
+        f"  conflicts per successful hold: {lost / max(stats.held, 1):.2f} ({refused} refused "
+        f"with 409, {stats.no_block} of them saying no block was left; {stats.held} held)"
+    )
     print(line("hold (all)", holds))
     for code in sorted({code for kind, code, _ in stats.requests if kind == "hold"}, key=str):
         print(line(f"hold {code}", stats.ms("hold", status=code)))
@@ -1072,6 +1109,13 @@ def parse_args() -> argparse.Namespace:
         default="mock",
         help="the payment provider: the mock, or Stripe against a localstripe process",
     )
+    parser.add_argument(
+        "--best",
+        type=int,
+        default=0,
+        metavar="N",
+        help="every user asks for the best N seats available instead of picking seats",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.quick:
@@ -1135,7 +1179,8 @@ def sell(args: argparse.Namespace, stripe: LocalStripe | None = None) -> None:
         f"steady at {f'{args.rate:.0f}/s' if args.rate else f'{STEADY_LOAD} x C'}, overload at "
         f"{OVERLOAD} x C; 2 daphnes with DEBUG=0, PostgreSQL {DB_NAME}, Redis {REDIS_URL}, "
         f"hold TTL {HOLD_TTL} s; server env {overrides or 'as deployed'}; "
-        f"{'through the JSON API' if args.api else 'through the pages'}; paying with "
+        f"{'through the JSON API' if args.api else 'through the pages'}"
+        f"{f', best {args.best} for everyone' if args.best else ''}; paying with "
         f"{'Stripe (localstripe)' if stripe else 'the mock'}"
     )
     with running_stack(
@@ -1159,7 +1204,9 @@ def sell(args: argparse.Namespace, stripe: LocalStripe | None = None) -> None:
 
         def shoppers(seed: int, pays: bool = True) -> list[Shopper]:
             ls = stripe.url if stripe else ""
-            return shoppers_for(keys, urls, hall, args.seed + seed, rebuy, pays, args.api, ls)
+            return shoppers_for(
+                keys, urls, hall, args.seed + seed, rebuy, pays, args.api, ls, args.best
+            )
 
         web = daphne_pids(urls)
         before = measured(
@@ -1229,7 +1276,7 @@ def sell(args: argparse.Namespace, stripe: LocalStripe | None = None) -> None:
     tickets = sum(f["tickets"] for f in facts.values())
     tickets_ok = all(
         f["tickets"] == f["confirmed_seats"] == f["paid_seats"]
-        and f["paid"] == f["paid_confirmed"]
+        and f["paid"] == f["paid_confirmed"] + f["paid_refunded"]
         and not f["mismatched"]
         for f in facts.values()
     )
@@ -1258,7 +1305,8 @@ def sell(args: argparse.Namespace, stripe: LocalStripe | None = None) -> None:
     print(f"  {verdict(not any(errors_500.values()))}  no 500 in any phase {errors_500}")
     print(
         f"  {verdict(tickets_ok)}  tickets = seats of confirmed bookings = seats of the bookings "
-        f"the clients paid for ({tickets} tickets, {paid_seats} seats paid for)"
+        f"the clients paid for ({tickets} tickets, {paid_seats} seats paid for; "
+        f"{sum(f['paid_refunded'] for f in facts.values())} paid too late, refunded in full)"
     )
     print(f"  {verdict(pending == 0)}  no PENDING booking after the sweeper ({pending})")
     print(
