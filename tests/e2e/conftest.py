@@ -1,4 +1,5 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,19 @@ def pytest_runtest_makereport(item, call):
 def stack():
     with running_stack(redis_url=TEST_REDIS_URL, hold_ttl=HOLD_TTL, web_processes=2) as urls:
         yield urls
+
+
+@pytest.fixture(scope="module")
+def maildir():
+    """A module's outbox: its stack sends email here (`mail_env`), `sent_email` reads it."""
+    with tempfile.TemporaryDirectory() as path:
+        yield Path(path)
+
+
+@pytest.fixture(scope="module")
+def mail_env(maildir):
+    """The environment that makes a stack send its email into `maildir`."""
+    return {"EMAIL_URL": f"file:///{maildir}"}  # dj-email-url drops one slash
 
 
 @pytest.fixture(autouse=True)

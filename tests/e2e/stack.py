@@ -1,7 +1,9 @@
-"""A real stack for browser tests and benchmarks: migrate, seed, daphne and the sweeper."""
+"""A real stack for browser tests and benchmarks: migrate, seed, the web server (WEB_SERVER,
+config.servers) and the sweeper."""
 
 import atexit
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -18,7 +20,7 @@ from email.policy import default as email_policy
 from pathlib import Path
 
 from bookings.ticket_codes import new_key_text as ticket_key
-from config.devstack import DAPHNE_OPTIONS
+from config.servers import SERVERS, server_name, web_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "e2e-password-123"
@@ -64,6 +66,13 @@ def _copy_sqlite(source: Path, target: Path) -> None:
     """A consistent copy, whatever the journal (WAL) still holds."""
     with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
         original.backup(copy)
+
+
+def grand_showtime_path(base: str) -> str:
+    """A showtime in the Grand, whose seats the tests name (the film's first showtime of the
+    day may be in a smaller hall, depending on the time the tests run)."""
+    html = urllib.request.urlopen(f"{base}/movies/the-long-orbit/").read().decode()
+    return re.search(r'href="(/showtimes/\d+/)"><strong>[^<]*</strong> <span>[^<]*Grand', html)[1]
 
 
 def sign_in(page, *, base: str, username: str, path: str) -> None:
@@ -146,12 +155,15 @@ def production_env(urls: list[str]) -> dict[str, str]:
 
 class Stack(list):
     """The servers' base URLs; `manage(...)` runs a manage.py command on their database;
-    `web[url]` is the daphne process serving `url`."""
+    `web[url]` is the web server's process serving `url`; `server` names the server."""
 
-    def __init__(self, urls: list[str], env: dict, web: dict[str, subprocess.Popen]):
+    def __init__(
+        self, urls: list[str], env: dict, web: dict[str, subprocess.Popen], server: str = ""
+    ):
         super().__init__(urls)
         self.env = env
         self.web = web
+        self.server = server
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run `manage.py *args` (raising on failure unless `check` is off); its output."""
@@ -171,7 +183,8 @@ def running_stack(
     waiting_room: bool = False,
     webhooks: bool = False,
     sweepers: int = 1,
-    daphne_options: tuple[str, ...] = (),
+    proxy_headers: bool = False,
+    server: str = "",
 ):
     """Serve the product on free ports with its own database (SQLite in a temporary directory
     unless `database_url` names an empty one); yields the base URLs.
@@ -181,10 +194,12 @@ def running_stack(
     collected by `collectstatic` into settings.STATIC_ROOT (`staticfiles/`, git-ignored).
     `notifier` runs that many notifiers too (give them an EMAIL_URL in `extra_env` to read their
     mail), `waiting_room` the waiting room's worker, `webhooks` the webhooks' worker; `sweepers`
-    hold sweepers run (1); each daphne gets `daphne_options` too.
+    hold sweepers run (1). `server` (else WEB_SERVER, else daphne: config.servers) serves it;
+    `proxy_headers` has it take the client from X-Forwarded-For/-Proto, as behind a balancer.
     The servers and the workers are stopped on the way out, whatever the exception. Their output
     is dropped, unless STACK_LOG_DIR names a directory to write each one's log in.
     """
+    server = server_name({"WEB_SERVER": server} if server else None)
     with tempfile.TemporaryDirectory() as tmp:
         ports = [free_port() for _ in range(web_processes)]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -210,7 +225,9 @@ def running_stack(
         processes: list[subprocess.Popen] = []
         try:
             for port in ports:
-                command = daphne_command(port, *DAPHNE_OPTIONS, *daphne_options)
+                command = web_command(
+                    server, "127.0.0.1", port, proxy_headers=proxy_headers, environ=env
+                )
                 processes.append(_start(env, command))
             web = dict(zip(urls, processes, strict=True))
             for _ in range(sweepers):
@@ -224,9 +241,9 @@ def running_stack(
             if webhooks:
                 command = [sys.executable, "manage.py", "run_webhooks", "--interval", "0.5"]
                 processes.append(_start(env, command))
-            for url in urls:
-                _wait_healthy(url)
-            yield Stack(urls, env, web)
+            for url, process in web.items():
+                _wait_healthy(url, process)
+            yield Stack(urls, env, web, server)
         finally:
             _stop(processes)
 
@@ -257,26 +274,41 @@ def _stop(processes: list[subprocess.Popen], grace: float = 10) -> None:
             process.wait()
 
 
-def daphne_pids(urls: list[str]) -> list[int]:
-    """The process ids of the daphnes serving these base URLs (for memory figures and py-spy)."""
+def web_pids(urls: list[str]) -> list[int]:
+    """The process ids of the web servers serving these base URLs (for CPU and memory figures
+    and py-spy): the server's own process, or its worker where it has one (granian)."""
     ports = {url.rsplit(":", 1)[1] for url in urls}
-    pids = []
+    parents: dict[int, int] = {}
+    servers = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
         args = [arg.decode(errors="replace") for arg in argv]
-        if "daphne" in args and any(port in args for port in ports):
-            pids.append(int(entry.name))
-    return pids
+        if any(name in args for name in SERVERS) and any(port in args for port in ports):
+            servers.append(int(entry.name))
+    # A worker is forked with its server's command line: the processes that do the work are
+    # those that no other matching process was forked from.
+    return [pid for pid in servers if not any(parents[other] == pid for other in servers)]
 
 
-def _wait_healthy(url: str, timeout: float = 30) -> None:
+# The older name: every server's processes are found alike.
+daphne_pids = web_pids
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Until the node answers /health with 200. Long: on a machine shared with other test runs
+    three servers and their workers starting at once took more than 30 s; a node that exited
+    fails at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode} before it was healthy")
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
                 if response.status == 200:

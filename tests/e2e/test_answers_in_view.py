@@ -121,6 +121,12 @@ def test_a_refused_hold_is_said_beside_the_button(customer, stack, size):
     expect(message).to_contain_text("Taken: F12")
     assert bruno.url == on_the_map
     assert_in_view(bruno, message)
+    # The nearest two seats side by side are offered instead, ticked on the map, not held.
+    offer = message.locator("[data-offer] strong").inner_text().split(", ")
+    assert len(offer) == 2 and "F12" not in offer
+    for label in offer:
+        expect(bruno.locator(f"#seat-{label} input")).to_be_checked()
+    expect(bruno.locator("[data-selected-count]")).to_have_text("2")
     assert_axe_clean(bruno)
 
 

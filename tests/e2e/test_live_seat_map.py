@@ -1,20 +1,13 @@
 """Two people on one showtime, in a real browser: everything one does, the other sees live."""
 
 import re
-import urllib.request
 
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import HOLD_TTL
+from tests.e2e.stack import grand_showtime_path as _a_showtime_path
 
 LIVE = 1_000  # ms: what "live" means for a viewer
-
-
-def _a_showtime_path(base: str) -> str:
-    """A showtime in the Grand, whose seats the tests name (the film's first showtime of the
-    day may be in a smaller hall, depending on the time the tests run)."""
-    html = urllib.request.urlopen(f"{base}/movies/the-long-orbit/").read().decode()
-    return re.search(r'href="(/showtimes/\d+/)"><strong>[^<]*</strong> <span>[^<]*Grand', html)[1]
 
 
 def _wait_live(page):
@@ -101,7 +94,11 @@ def test_a_seat_taken_by_someone_else_cannot_be_held(open_page, stack):
     on_the_map = bruno.url
     bruno.click("text=Hold seats")
     expect(bruno.locator(".alert--error")).to_contain_text("Taken: G8")
-    expect(bruno.locator("#seat-G7 input")).to_be_checked()
+    # The nearest two seats side by side are offered instead of G7 and G8, ticked, not held.
+    offer = bruno.locator(".alert--error [data-offer] strong").inner_text().split(", ")
+    assert len(offer) == 2 and "G8" not in offer
+    for label in offer:
+        expect(bruno.locator(f"#seat-{label} input")).to_be_checked()
     # Refused through htmx: the map and the message were swapped in, the page stayed (a plain
     # form post would have landed on the hold URL), and the live map is still connected.
     assert bruno.url == on_the_map

@@ -20,8 +20,7 @@ def _seat(label: str, state: str, version: int) -> str:
     """A seat as the server sends it in a live message (the shape of seats/_seat.html)."""
     return (
         f'<span class="seat seat--{state} seat--standard" id="seat-{label}" hx-swap-oob="true" '
-        f'data-v="{version}" role="img" aria-label="{label}, standard seat, {state}">'
-        f'<span aria-hidden="true">{label[1:]}</span></span>'
+        f'data-v="{version}" role="img" aria-label="{label}, standard seat, {state}"></span>'
     )
 
 

@@ -2,9 +2,7 @@
 voucher's 10 % off, and the same total on the checkout, the ticket page and the email."""
 
 import re
-import tempfile
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -20,18 +18,12 @@ CENT = Decimal("0.01")
 
 
 @pytest.fixture(scope="module")
-def maildir():
-    with tempfile.TemporaryDirectory() as path:
-        yield Path(path)
-
-
-@pytest.fixture(scope="module")
-def stack(maildir):
+def stack(mail_env):
     """The product with its notifier, sending email into `maildir`."""
     with running_stack(
         redis_url=TEST_REDIS_URL,
         hold_ttl=HOLD_TTL,
-        extra_env={"EMAIL_URL": f"file:///{maildir}"},  # dj-email-url drops one slash
+        extra_env=mail_env,
         notifier=True,
     ) as urls:
         yield urls

@@ -309,7 +309,20 @@ def test_the_roving_seat_survives_live_updates(browser, stack):
         bruno.context.close()
 
 
+# Keep the showtime's wheelchair spaces back until it starts ({until} "start"), or go back to
+# the default release time ({until} "default"): the first Grand showtime may start more or less
+# than WHEELCHAIR_RELEASE_HOURS from now, depending on when the tests run.
+KEEP_SPACES = """
+from django.db.models import F
+from cinema.models import Showtime
+until = None if "{until}" == "default" else F("starts_at")
+Showtime.objects.filter(pk={pk}).update(wheelchair_release_at=until)
+"""
+
+
 def test_every_seat_tells_its_label_kind_and_state(browser, stack):
+    showtime = re.search(r"\d+", _a_showtime_path(stack[0]))[0]
+    stack.manage("shell", "-c", KEEP_SPACES.format(pk=showtime, until="start"))
     alice = _open(browser, stack, user="alice")
     bruno = _open(browser, stack, user="bruno")
     try:
@@ -319,7 +332,6 @@ def test_every_seat_tells_its_label_kind_and_state(browser, stack):
         assert names and all(SEAT_NAME.match(name) for name in names), names[:5]
         expect(bruno.get_by_role("checkbox", name="E10, standard seat, available")).to_have_count(1)
         wheelchair = bruno.locator("#seatmap-rows .seat--accessible input").first
-        # The demo's showtimes start within a day: their spaces are kept for wheelchair users.
         expect(wheelchair).to_have_accessible_name(
             re.compile(r", wheelchair space, kept for wheelchair users$")
         )
@@ -339,13 +351,17 @@ def test_every_seat_tells_its_label_kind_and_state(browser, stack):
     finally:
         alice.context.close()
         bruno.context.close()
+        stack.manage("shell", "-c", KEEP_SPACES.format(pk=showtime, until="default"))
 
 
 def test_the_list_holds_seats_row_by_row_without_javascript(browser, stack):
     page = _open(browser, stack, user="alice", javascript=False)
     try:
-        seat_list = page.locator("details").filter(has_text="Choose from a list instead")
+        seat_list = page.locator("details#seat-list")
         seat_list.get_by_text("Choose from a list instead").click()
+        seat_list.get_by_role("link", name="Show every seat as a list").click()
+        page.wait_for_url(re.compile(r".*\?list=1#seat-list$"))
+        expect(seat_list).to_have_attribute("open", "")
         row = seat_list.get_by_role("group", name="Row F")
         row.get_by_role("checkbox", name="F5, standard seat, available").check()
         row.get_by_role("checkbox", name="F6, standard seat, available").check()
@@ -357,17 +373,47 @@ def test_the_list_holds_seats_row_by_row_without_javascript(browser, stack):
         page.context.close()
 
 
-def test_the_list_follows_the_live_map(browser, stack):
+def test_the_list_opened_from_the_keyboard_shows_the_seats_now_and_follows_the_map(browser, stack):
     alice = _open(browser, stack, user="alice")
+    carla = _open(browser, stack, user="carla")
     bruno = _open(browser, stack, user="bruno")
     try:
         alice.click("#seat-G4")
         alice.click("text=Hold seats")
         alice.wait_for_url("**/bookings/*/")
+        expect(bruno.locator("#seat-G4")).to_have_class(re.compile("seat--held"), timeout=LIVE)
 
-        listed = bruno.locator('#seat-list input[value="G4"]')
-        expect(listed).to_be_disabled(timeout=LIVE)
+        assert bruno.locator("#seat-list input").count() == 0  # fetched when opened
+        bruno.focus("#seat-list summary")
+        bruno.keyboard.press("Enter")
+        expect(bruno.locator('#seat-list input[value="G4"]')).to_be_disabled()
         expect(bruno.locator("#seat-list")).to_contain_text("G4, standard seat, being booked")
+        bruno.keyboard.press("Tab")
+        focused = bruno.evaluate("document.activeElement.closest('#seat-list') !== null")
+        assert focused, "Tab from the opened list's summary does not reach the list"
+
+        carla.click("#seat-G10")
+        carla.click("text=Hold seats")
+        carla.wait_for_url("**/bookings/*/")
+        listed = bruno.locator('#seat-list input[value="G10"]')
+        expect(listed).to_be_disabled(timeout=LIVE)
+        expect(bruno.locator("#seat-list")).to_contain_text("G10, standard seat, being booked")
     finally:
         alice.context.close()
+        carla.context.close()
         bruno.context.close()
+
+
+def test_the_grand_page_renders_each_seat_once(browser, stack):
+    """The map is the one rendering of the seats every visitor uses; the list mode is fetched
+    when opened. The Grand's page (478 seats) stays within 1,600 elements."""
+    page = _open(browser, stack, user="alice")
+    try:
+        page.wait_for_selector("#seatmap-rows[data-v]", state="attached")  # the socket's map
+        assert page.locator("#seatmap-rows .seat[id]").count() == 478
+        elements = page.evaluate("document.getElementsByTagName('*').length")
+        assert elements <= 1_600, elements
+        page.click("#seat-list summary")
+        expect(page.locator("#seat-list input[name=seats]")).to_have_count(478)
+    finally:
+        page.context.close()

@@ -33,7 +33,6 @@ def test_an_orphan_hold_is_told_when_it_lapses_to_viewers_connected_during_its_l
     assert before.ready.wait(10)
     assert before.shows("H9") == "available"
 
-    held_at = time.monotonic()
     crashed = subprocess.run(
         [sys.executable, str(CRASHING_HOLD), str(showtime_id), "H9", "alice"],
         env=stack.env,
@@ -41,6 +40,7 @@ def test_an_orphan_hold_is_told_when_it_lapses_to_viewers_connected_during_its_l
         text=True,
     )
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    held_at = float(crashed.stdout)  # the hold's own moment (CLOCK_MONOTONIC is machine-wide)
     during = Viewer(first, showtime_id)
     during.start()
     assert during.ready.wait(10)

@@ -2,8 +2,6 @@
 so does the link in the sign-up email."""
 
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -18,18 +16,12 @@ SIZES = ({"width": 1366, "height": 900}, {"width": 390, "height": 844})
 
 
 @pytest.fixture(scope="module")
-def maildir():
-    with tempfile.TemporaryDirectory() as path:
-        yield Path(path)
-
-
-@pytest.fixture(scope="module")
-def stack(maildir):
+def stack(mail_env):
     """The product sending its email into `maildir`, where the tests read the sign-up link."""
     with running_stack(
         redis_url=TEST_REDIS_URL,
         hold_ttl=HOLD_TTL,
-        extra_env={"EMAIL_URL": f"file:///{maildir}"},  # dj-email-url drops one slash
+        extra_env=mail_env,
     ) as urls:
         yield urls
 
