@@ -1,5 +1,6 @@
-"""What a signed-in customer does: who they are, holding seats, their bookings, cancelling.
-Each calls the service the pages call, so the same rules say no with the same codes."""
+"""What a signed-in customer does: who they are, holding seats, their bookings, cancelling,
+moving a paid booking or passing its tickets on, a sold-out showtime's waiting list. Each calls
+the service the pages call, so the same rules say no with the same codes."""
 
 from decimal import Decimal
 
@@ -16,17 +17,26 @@ from api.schemas import (
     BookingDetailOut,
     BookingOut,
     CancelOut,
+    DeviceIn,
+    ExchangeIn,
+    ExchangeOut,
     HoldIn,
     MeOut,
+    PassOnIn,
     PayIn,
     PaymentOut,
     Problem,
     Ref,
     TicketsIn,
+    TransferOut,
     VoucherIn,
+    WaitlistIn,
+    WaitlistOut,
 )
 from bookings import checkout, services
-from bookings.models import Booking
+from bookings.errors import NotWaiting
+from bookings.models import Booking, Transfer, WaitlistEntry
+from bookings.selectors import waitlist_entry
 from bookings.tickets import passes
 from cinema.pricing import Quote
 from waitingroom import services as waiting_room
@@ -79,9 +89,19 @@ def booking_detail(booking: Booking) -> dict:
         ]
     return {
         **booking_data(booking),
+        "offered": services.is_offer(booking),
         "voucher": booking.voucher.code if booking.voucher_id else None,
         "discount": f"{booking.discount:.2f}",
         "tickets": tickets,
+        "devices": [
+            {
+                "id": loan.pk,
+                "kind": loan.kind,
+                "name": loan.get_kind_display(),
+                "returned": loan.returned_at is not None,
+            }
+            for loan in booking.devices.all()
+        ],
     }
 
 
@@ -189,6 +209,33 @@ def remove_voucher(request, ref: Ref):
 
 
 @router.post(
+    "/bookings/{ref}/devices",
+    response={201: BookingDetailOut, **REFUSALS},
+    summary="Borrow an access device with a booking",
+)
+@decorate_view(idempotent)
+def add_device(request, ref: Ref, body: DeviceIn):
+    """One device per seat, free, collected at the door and handed back after the show; held
+    or paid bookings, until the showtime starts (then `booking_closed`, 409). Refused with
+    `device_unavailable` (409) when the hall has none of that kind left for the showtime (see
+    `/showtimes/{id}/devices`). Added to a paid booking, the buyer is emailed the change."""
+    services.add_device(booking=_mine(request, ref), kind=body.kind, actor=request.auth)
+    return Status(201, booking_detail(_mine(request, ref)))
+
+
+@router.delete(
+    "/bookings/{ref}/devices/{device_id}",
+    response={200: BookingDetailOut, **REFUSALS},
+    summary="Give back an access device before the show",
+)
+def remove_device(request, ref: Ref, device_id: int):
+    """`device_id` is the device's `id` in the booking's `devices`; one the booking does not
+    have (or was handed back) is an `invalid_request`."""
+    services.remove_device(booking=_mine(request, ref), loan_id=device_id, actor=request.auth)
+    return booking_detail(_mine(request, ref))
+
+
+@router.post(
     "/bookings/{ref}/cancel",
     response={200: CancelOut, **REFUSALS},
     summary="Release a hold, or cancel a booking with its refund",
@@ -225,3 +272,156 @@ def pay(request, ref: Ref, body: PayIn):
         cancel_url=request.build_absolute_uri(booking.get_absolute_url()),
     )
     return Status(201, {"url": url, "booking": booking_data(_mine(request, ref))})
+
+
+@router.post(
+    "/bookings/{ref}/exchange",
+    response={201: ExchangeOut, **REFUSALS},
+    summary="Move a paid booking to other seats, of this showtime or another of the film",
+)
+@decorate_view(idempotent)
+def exchange(request, ref: Ref, body: ExchangeIn):
+    """Holds the new seats as a booking that replaces this one once confirmed; this one does not
+    change until then. If it costs more, pay its `amount` (`/bookings/{new}/pay`); otherwise
+    confirm it (`/bookings/{new}/exchange/confirm`) and the difference is refunded. Before the
+    refund cut-off only (`booking_closed`); seats taken are `seats_unavailable`."""
+    new = services.start_exchange(
+        booking=_mine(request, ref),
+        user=request.auth,
+        showtime=showtime_or_404(body.showtime),
+        labels=body.seats,
+    )
+    return Status(201, exchange_data(new))
+
+
+def exchange_data(booking: Booking) -> dict:
+    return {
+        **booking_data(booking),
+        "exchange_of": booking.exchange_of.ref,
+        "difference": f"{services.exchange_difference(booking):.2f}",
+    }
+
+
+@router.post(
+    "/bookings/{ref}/exchange/confirm",
+    response={200: BookingDetailOut, **REFUSALS},
+    summary="Complete an exchange that costs nothing more",
+)
+@decorate_view(idempotent)
+def confirm_exchange(request, ref: Ref):
+    """All at once: new tickets, the old ones void, the old booking `exchanged`, the difference
+    refunded. One that costs more is an `invalid_request` (pay it instead); a hold that ran out,
+    `hold_lost`, with nothing changed."""
+    services.confirm_exchange(booking=_mine(request, ref))
+    return booking_detail(_mine(request, ref))
+
+
+def transfer_data(transfer: Transfer) -> dict:
+    return {
+        "ref": transfer.ref,
+        "seats": transfer.seats,
+        "email": transfer.email,
+        "status": transfer.status,
+        "created_at": transfer.created_at,
+    }
+
+
+@router.post(
+    "/bookings/{ref}/pass-on",
+    response={201: TransferOut, **REFUSALS},
+    summary="Pass tickets of a paid booking on to someone else, by email",
+)
+@decorate_view(idempotent)
+def pass_on(request, ref: Ref, body: PassOnIn):
+    """For nothing: their codes are void at once, and the receiver is emailed new ones and a link
+    to add them to their account. Limits: `transfer_limit_reached`; a ticket used or passed on
+    already, or passing to yourself, `transfer_refused`."""
+    transfer = services.pass_on_tickets(
+        booking=_mine(request, ref), labels=body.seats, email=body.email
+    )
+    return Status(201, transfer_data(transfer))
+
+
+@router.get(
+    "/bookings/{ref}/transfers",
+    response={200: list[TransferOut], 404: Problem, **READ_REFUSALS},
+    summary="The tickets this booking has passed on",
+)
+def transfers(request, ref: Ref):
+    return [transfer_data(each) for each in _mine(request, ref).transfers.order_by("created_at")]
+
+
+@router.delete(
+    "/bookings/{ref}/transfers/{transfer_ref}",
+    response={200: TransferOut, **REFUSALS},
+    summary="Take back tickets passed on that nobody has claimed",
+)
+def take_back(request, ref: Ref, transfer_ref: Ref):
+    """The codes sent are void and the booking gets new ones; claimed or used tickets stay with
+    their receiver (`booking_closed`, `transfer_refused`). Taking back twice changes nothing."""
+    transfer = _mine(request, ref).transfers.filter(ref=transfer_ref).first()
+    if transfer is None:
+        raise Http404("This booking passed no such tickets on.")
+    return transfer_data(services.cancel_transfer(transfer=transfer))
+
+
+def waitlist_data(entry: WaitlistEntry) -> dict:
+    offer = entry.booking if entry.status == WaitlistEntry.Status.OFFERED else None
+    return {
+        "showtime": entry.waitlist_id,
+        "seats": entry.seats,
+        "categories": list(entry.categories),
+        "status": entry.status,
+        "place": getattr(entry, "place", None),
+        "joined_at": entry.joined_at,
+        "offer": offer
+        and {"booking": offer.ref, "seats": list(offer.seat_labels), "until": offer.expires_at},
+    }
+
+
+def _my_place(request, showtime_id: int) -> WaitlistEntry:
+    entry = waitlist_entry(user=request.auth, showtime=showtime_or_404(showtime_id))
+    if entry is None:
+        raise NotWaiting("You are not on this showtime's waiting list.")
+    return entry
+
+
+@router.post(
+    "/showtimes/{showtime_id}/waitlist",
+    response={201: WaitlistOut, **REFUSALS},
+    summary="Join a sold-out showtime's waiting list",
+)
+@decorate_view(idempotent)
+def join_waitlist(request, showtime_id: int, body: WaitlistIn):
+    """Only while the showtime sells and has not that many seats free (`seats_available`, 409),
+    once per account (`already_waiting`). Seats that come back are offered in the order people
+    joined: held for you as a pending booking (`offer`), emailed, until the claim window ends."""
+    services.join_waitlist(
+        user=request.auth,
+        showtime=showtime_or_404(showtime_id),
+        seats=body.seats,
+        categories=body.categories,
+    )
+    return Status(201, waitlist_data(_my_place(request, showtime_id)))
+
+
+@router.get(
+    "/showtimes/{showtime_id}/waitlist",
+    response={200: WaitlistOut, 404: Problem, 409: Problem, **READ_REFUSALS},
+    summary="Your place on a showtime's waiting list, or the seats it offers you",
+)
+def my_waitlist_place(request, showtime_id: int):
+    """`not_waiting` (409) when you are not on it (any more: an offer claimed or lapsed ends
+    the place)."""
+    return waitlist_data(_my_place(request, showtime_id))
+
+
+@router.delete(
+    "/showtimes/{showtime_id}/waitlist",
+    response={200: WaitlistOut, **REFUSALS},
+    summary="Leave a showtime's waiting list",
+)
+def leave_waitlist(request, showtime_id: int):
+    """Seats on offer to you go to the next in line; `not_waiting` (409) when you are not on it."""
+    entry = services.leave_waitlist(user=request.auth, showtime=showtime_or_404(showtime_id))
+    return waitlist_data(entry)

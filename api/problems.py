@@ -20,7 +20,9 @@ CODES = {
     "method_not_allowed": "This address does not take that method.",
     "verification_required": "Confirm your email address first: a link has been sent.",
     "waiting_room_required": "This showtime's waiting room is on: queue and send its pass.",
-    "seats_unavailable": "Some seats are held or sold: `conflicts` names them.",
+    "seats_unavailable": "Some seats are held or sold: `conflicts` names them. When you chose "
+    "the seats, `offer` (if present) is the nearest block like them that is free now, not held: "
+    "`seats`, `category` and `price` each (or null); hold it as any seats.",
     "lone_seat": "The seats would leave one free seat alone between them and a taken seat: "
     "`detail` names it; pick it too or move along.",
     "kept_for_wheelchair_users": "Wheelchair spaces and companion seats are kept for wheelchair "
@@ -31,12 +33,22 @@ CODES = {
     "seats_available": "The seats asked for can be picked now: a waiting list is for a sold-out "
     "showtime.",
     "not_waiting": "You have no place on this showtime's waiting list.",
+    "transfer_refused": "These tickets cannot be passed on: checked in, passed on already, or to "
+    "yourself.",
+    "transfer_limit_reached": "The ticket has changed hands, or you have passed tickets of this "
+    "showtime on, as often as one may.",
+    "not_the_receiver": "Passed-on tickets are claimed by the account with the email address they "
+    "were sent to, once confirmed.",
     "hold_lost": "Your hold ran out or was released: hold the seats again.",
     "hold_limit_reached": "You hold or bought as many seats as one customer may.",
     "booking_closed": "The booking can no longer change this way (paid, cancelled, expired, or "
     "past the refund cut-off).",
     "price_changed": "The total is not the one you showed the buyer: show the new one.",
     "sales_ended": "Sales for this showtime have closed.",
+    "change_answered": "The choice offered when the screening changed is made already, or the "
+    "booking has moved on since.",
+    "no_same_access": "No other screening of the film with the same access has the seats: the "
+    "full refund is still offered.",
     "not_for_sale": "This showtime is not on sale (yet).",
     "voucher_refused": "The voucher cannot be used now: expired, used up or for another show.",
     "payment_failed": "The payment provider declined or could not be reached.",
@@ -56,6 +68,9 @@ def install(api) -> None:
     @api.exception_handler(DomainError)
     def domain_error(request: HttpRequest, error: DomainError):
         extra = {"conflicts": error.conflicts} if hasattr(error, "conflicts") else {}
+        if offer := getattr(error, "offer", None):
+            price = None if offer.price is None else str(offer.price)
+            extra["offer"] = {"seats": offer.labels, "category": offer.category, "price": price}
         response = problem(http_status(error), error.code, error.message, **extra)
         if hasattr(error, "wait"):
             response["Retry-After"] = str(error.wait)

@@ -1,4 +1,5 @@
-"""What anyone may read: showtimes, a showtime, its seats as data, its prices."""
+"""What anyone may read: showtimes, a showtime, its seats as data, its prices, the access
+devices it lends."""
 
 from typing import Literal
 
@@ -9,8 +10,17 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from api.auth import caller
-from api.schemas import Day, HealthOut, PricesOut, Problem, SeatMapOut, ShowtimeOut
+from api.schemas import (
+    Day,
+    DeviceStockOut,
+    HealthOut,
+    PricesOut,
+    Problem,
+    SeatMapOut,
+    ShowtimeOut,
+)
 from audit.health import report
+from bookings.services import devices_left
 from cinema.models import Showtime
 from cinema.plans import get_plan
 from cinema.pricing import showtime_card
@@ -154,6 +164,21 @@ def prices(request, showtime_id: int):
         ],
         "supplements": {kind: _money(amount) for kind, amount in card.supplements.items()},
     }
+
+
+@router.get(
+    "/showtimes/{showtime_id}/devices",
+    response={200: list[DeviceStockOut], 404: Problem},
+    summary="The access devices a showtime lends, and how many are left",
+)
+def devices(request, showtime_id: int):
+    """Audio-description headsets and caption devices of the showtime's hall (none listed: it
+    lends none); add one to a booking with `POST /bookings/{ref}/devices`."""
+    found = showtime_or_404(showtime_id)
+    return [
+        {"kind": kind, "name": name, "left": left}
+        for kind, name, left in devices_left(showtime=found)
+    ]
 
 
 @router.get(

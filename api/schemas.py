@@ -2,7 +2,7 @@
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
@@ -149,7 +149,10 @@ HoldIn = HoldSeats | HoldBest
 
 class BookingOut(Schema):
     ref: str
-    status: str = Field(description="pending (held), confirmed, cancelled or expired")
+    status: str = Field(
+        description="pending (held), confirmed, cancelled, expired or exchanged (replaced by "
+        "another booking)"
+    )
     showtime: int
     seats: list[str]
     amount: str = Field(description="What is charged, in `currency`")
@@ -188,10 +191,39 @@ class TicketOut(Schema):
     )
 
 
+# The kinds of access device a hall may lend (cinema.AccessDevice.Kind).
+DeviceKind = Literal["audio_description", "captions"]
+
+
+class DeviceOut(Schema):
+    id: int = Field(description="Send it to take the device off the booking")
+    kind: DeviceKind
+    name: str = Field(description="As the buyer reads it, e.g. Caption device")
+    returned: bool = Field(description="Handed back at the door after the show")
+
+
 class BookingDetailOut(BookingOut):
+    offered: bool = Field(
+        description="The seats were offered to you from the showtime's waiting list: "
+        "`expires_at` is the end of the claim window"
+    )
     voucher: str | None
     discount: str = Field(description="Taken off by the voucher, in `currency`")
     tickets: list[TicketOut]
+    devices: list[DeviceOut] = Field(description="Access devices lent with it, to collect")
+
+
+class DeviceIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    kind: DeviceKind = Field(
+        description="audio_description (a headset) or captions (a caption device)"
+    )
+
+
+class DeviceStockOut(Schema):
+    kind: DeviceKind
+    name: str
+    left: int = Field(description="How many are still free for this showtime")
 
 
 class TicketsIn(Schema):
@@ -206,7 +238,75 @@ class VoucherIn(Schema):
     code: Annotated[Text, StringConstraints(min_length=1, max_length=32)]
 
 
+# A seat category, as the seat map's `kind` names it.
+Category = Annotated[str, StringConstraints(pattern=r"^[a-z]{1,20}$")]
+
+
+class WaitlistIn(Schema):
+    """A place on a sold-out showtime's waiting list: how many seats, side by side where the
+    hall has them, and which categories will do."""
+
+    model_config = ConfigDict(extra="forbid")
+    seats: int = Field(ge=1, le=50, strict=True)
+    categories: list[Category] = Field(
+        [], max_length=5, description="The seat kinds you accept (see the seat map); empty: any"
+    )
+
+
+class OfferOut(Schema):
+    booking: str = Field(description="The ref of the booking holding the seats: pay it to claim")
+    seats: list[str]
+    until: datetime = Field(description="When the offer lapses to the next in line")
+
+
+class WaitlistOut(Schema):
+    showtime: int
+    seats: int
+    categories: list[str]
+    status: str = Field(
+        description="waiting, offered (seats held for you: see `offer`), claimed, lapsed or left"
+    )
+    place: int | None = Field(description="Your place in line while waiting (1: next)")
+    joined_at: datetime
+    offer: OfferOut | None
+
+
 # Staff.
+
+
+class ExchangeIn(Schema):
+    """Where a paid booking moves: this showtime or another of the same film, and as many new
+    seats as it has tickets (each keeps its ticket type)."""
+
+    model_config = ConfigDict(extra="forbid")
+    showtime: int = Field(ge=1, strict=True)
+    seats: list[Label] = Field(min_length=1, max_length=50)
+
+
+class ExchangeOut(BookingOut):
+    exchange_of: str = Field(description="The paid booking it replaces once confirmed")
+    difference: str = Field(
+        description="What it costs more (to pay: `amount`) or, negative, less (refunded once "
+        "it is confirmed), in `currency`"
+    )
+
+
+class PassOnIn(Schema):
+    """Tickets of a paid booking to pass on, for nothing, and the address to send them to."""
+
+    model_config = ConfigDict(extra="forbid")
+    seats: list[Label] = Field(min_length=1, max_length=50)
+    email: Annotated[Text, StringConstraints(min_length=1, max_length=254)]
+
+
+class TransferOut(Schema):
+    ref: str
+    seats: list[str]
+    email: str = Field(description="Whom they were passed on to")
+    status: str = Field(
+        description="sent (not claimed yet: may be taken back), claimed, or cancelled (taken back)"
+    )
+    created_at: datetime
 
 
 class StaffBookingOut(BookingOut):

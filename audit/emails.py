@@ -21,7 +21,10 @@ class Email:
 
 def _template_for(event: dict) -> str | None:
     """A confirmed booking gets its tickets; a released one an email only when money went back, as
-    does a payment sent back unused; seats offered from a waiting list, the link to claim them."""
+    does a payment sent back unused; seats offered from a waiting list, the link to claim them;
+    tickets passed on, their new codes and the link to claim them, and word when they are taken
+    back; a device added to or removed from a paid booking, the booking as it now is; a buyer
+    whose screening changed, their choices; a booking moved, its new tickets."""
     detail = event.get("detail") or {}
     if event["kind"] == AuditEvent.Kind.BOOKING_CONFIRMED:
         return "booking_confirmed"
@@ -31,6 +34,16 @@ def _template_for(event: dict) -> str | None:
         return "payment_refunded"
     if event["kind"] == AuditEvent.Kind.WAITLIST_OFFERED:
         return "waitlist_offered"
+    if event["kind"] == AuditEvent.Kind.TICKETS_PASSED_ON:
+        return "tickets_passed_on"
+    if event["kind"] == AuditEvent.Kind.TRANSFER_CANCELLED:
+        return "transfer_cancelled"
+    if event["kind"] in (AuditEvent.Kind.DEVICE_ADDED, AuditEvent.Kind.DEVICE_REMOVED):
+        return "booking_updated"
+    if event["kind"] == AuditEvent.Kind.SCREENING_CHANGE_TOLD:
+        return "screening_changed"
+    if event["kind"] == AuditEvent.Kind.BOOKING_MOVED:
+        return "booking_moved"
     return None
 
 
@@ -39,6 +52,11 @@ def _venue() -> dict:
     settings.EMAIL_VENUE names the function (audit imports no other app); {} without one."""
     path = getattr(settings, "EMAIL_VENUE", "")
     return import_string(path)() if path else {}
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A moment the event keeps in ISO, in the cinema's time."""
+    return timezone.localtime(datetime.fromisoformat(value)) if value else None
 
 
 def compose(event: dict) -> Email | None:
@@ -59,20 +77,33 @@ def compose(event: dict) -> Email | None:
         "access_notes": detail.get("access_notes", ""),
         "address": venue.get("address", ""),
         "venue_link": f"{settings.SITE_URL}{venue['path']}" if venue.get("path") else "",
-        "starts_at": timezone.localtime(datetime.fromisoformat(starts_at)) if starts_at else None,
+        "starts_at": _moment(starts_at),
         "amount": detail.get("money") or detail.get("amount", ""),
         "tickets": detail.get("tickets") or [],
         "discount": detail.get("discount", ""),
         "voucher": detail.get("voucher", ""),
+        "exchanged_from": detail.get("exchanged_from", ""),
         "devices": detail.get("devices") or [],
+        # A device change: which one, by name, and whether it was added or removed.
+        "device": detail.get("device_name", ""),
+        "device_removed": event["kind"] == AuditEvent.Kind.DEVICE_REMOVED,
         "by_staff": detail.get("by_staff", False),
         "partial": detail.get("partial", False),
         "reason": detail.get("reason", ""),
-        "until": timezone.localtime(datetime.fromisoformat(detail["until"]))
-        if detail.get("until")
-        else None,
+        "until": _moment(detail.get("until")),
         "link": f"{settings.SITE_URL}{detail.get('booking_path', '/bookings/')}",
+        # A changed screening: what happened to it, and the buyer's two choices.
+        "what": detail.get("what", ""),
+        "removed": detail.get("removed") or [],
+        "was_starts_at": _moment(detail.get("was_starts_at")),
+        "move_link": f"{settings.SITE_URL}{detail['move_path']}" if detail.get("move_path") else "",
+        "refund_link": f"{settings.SITE_URL}{detail['refund_path']}"
+        if detail.get("refund_path")
+        else "",
         "cinema": settings.CINEMA_NAME,
+        "sender": detail.get("sender", ""),
+        # Tickets passed on: refunded to their buyer by staff, rather than taken back.
+        "refunded": detail.get("refunded", False),
     }
     subject = render_to_string(f"audit/email/{template}_subject.txt", context)
     return Email(

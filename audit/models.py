@@ -19,14 +19,21 @@ class AuditEventChanged(Exception):
 
 
 # The events `audit.emails.compose` writes an email for: a confirmed booking, released seats whose
-# money went back, a payment sent back unused, and seats offered from a waiting list, each with a
-# recipient. A test keeps this in step with `compose`.
+# money went back, a payment sent back unused, seats offered from a waiting list, tickets passed
+# on or taken back (to their receiver), a device added to or removed from a paid booking, a buyer
+# told their screening changed, and a booking moved to another screening, each with a recipient
+# (only a paid booking's device change carries one). A test keeps this in step with `compose`.
 EMAILING = (
     (
         models.Q(kind="booking_confirmed")
         | models.Q(kind="seats_released", detail__refunded=True)
         | models.Q(kind="payment_refunded")
         | models.Q(kind="waitlist_offered")
+        | models.Q(kind="tickets_passed_on")
+        | models.Q(kind="transfer_cancelled")
+        | models.Q(kind__in=["device_added", "device_removed"])
+        | models.Q(kind="screening_change_told")
+        | models.Q(kind="booking_moved")
     )
     & models.Q(detail__has_key="email")
     & ~models.Q(detail__email="")
@@ -74,6 +81,9 @@ class AuditEvent(models.Model):
         VOUCHER_RETURNED = "voucher_returned", "Voucher use given back"
         VOUCHERS_ISSUED = "vouchers_issued", "Vouchers issued"
         TICKET_REISSUED = "ticket_reissued", "Ticket reissued"
+        TICKETS_PASSED_ON = "tickets_passed_on", "Tickets passed on"
+        TRANSFER_CLAIMED = "transfer_claimed", "Passed-on tickets claimed"
+        TRANSFER_CANCELLED = "transfer_cancelled", "Passed-on tickets taken back"
         CHECKED_IN = "checked_in", "Checked in"
         CHECK_IN_REFUSED = "check_in_refused", "Check-in refused"
         CHECK_IN_UNDONE = "check_in_undone", "Check-in undone"
@@ -81,6 +91,9 @@ class AuditEvent(models.Model):
         WAITING_ROOM_ADMITTED = "waiting_room_admitted", "Shoppers let in from the queue"
         WAITING_ROOM_CHANGED = "waiting_room_changed", "Waiting room changed"
         SHOWTIME_CHANGED = "showtime_changed", "Showtime changed"
+        SHOWTIME_CANCELLED = "showtime_cancelled", "Showtime cancelled"
+        SCREENING_CHANGE_TOLD = "screening_change_told", "Buyer told their screening changed"
+        BOOKING_MOVED = "booking_moved", "Booking moved to another screening"
         WEBHOOK_SENT_AGAIN = "webhook_sent_again", "Webhook sent again"
         WAITLIST_JOINED = "waitlist_joined", "Joined the waiting list"
         WAITLIST_OFFERED = "waitlist_offered", "Seats offered from the waiting list"
@@ -88,6 +101,8 @@ class AuditEvent(models.Model):
         WAITLIST_LAPSED = "waitlist_lapsed", "Waiting list offer lapsed"
         WAITLIST_LEFT = "waitlist_left", "Left the waiting list"
         WAITLIST_PAUSED = "waitlist_paused", "Waiting list paused or resumed"
+        EXCHANGE_STARTED = "exchange_started", "Exchange started"
+        BOOKING_EXCHANGED = "booking_exchanged", "Booking exchanged"
         SYSTEM_ERROR = "system_error", "System error"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)

@@ -19,7 +19,18 @@ from audit.models import AuditEvent
 from bookings import services
 from bookings import tickets as ticket_files
 from bookings.errors import BookingError
-from bookings.models import Booking, Payment, Refund, Ticket, Waitlist, WaitlistEntry
+from bookings.models import (
+    Booking,
+    ChangeNotice,
+    Payment,
+    Refund,
+    ScreeningChange,
+    Ticket,
+    Transfer,
+    Waitlist,
+    WaitlistEntry,
+)
+from bookings.services.refunds import Refunded
 from cinema.money import format_money
 from infra.admin import ViewOnlyAdmin
 from infra.csvfile import csv_response
@@ -48,7 +59,7 @@ CSV_COLUMNS = [
 
 class TicketInline(admin.TabularInline):
     model = Ticket
-    fields = ["seat", "ticket_type", "category", "price", "discount", "sold_at"]
+    fields = ["seat", "ticket_type", "category", "price", "discount", "sold_at", "transfer"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -71,6 +82,14 @@ class RecordsInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class TransferInline(RecordsInline):
+    """Tickets of the booking passed on to someone else: to whom, and whether claimed."""
+
+    model = Transfer
+    fk_name = "booking"
+    fields = ["ref", "seats", "email", "status", "receiver", "created_at", "updated_at"]
 
 
 class PaymentInline(RecordsInline):
@@ -177,7 +196,7 @@ class BookingAdmin(admin.ModelAdmin):
     search_fields = ["=ref", "user__email", "user__username"]
     search_help_text = "A booking reference, or the buyer's email or username."
     date_hierarchy = "created_at"
-    inlines = [TicketInline, PaymentInline]
+    inlines = [TicketInline, TransferInline, PaymentInline]
     actions = ["cancel_and_refund", "export_csv"]
     fieldsets = [
         (
@@ -435,7 +454,7 @@ def _pounds(total: Decimal | None) -> Decimal:
     return (total or Decimal("0")).quantize(Decimal("0.01"))
 
 
-def _report_refund(request, refund: Refund) -> None:
+def _report_refund(request, refund: Refunded) -> None:
     seats = ", ".join(refund.seats)
     if refund.status == Refund.Status.SUCCEEDED:
         messages.success(request, f"Refunded {format_money(refund.amount)} for {seats}.")
@@ -564,3 +583,51 @@ class WaitlistEntryAdmin(ViewOnlyAdmin):
     list_filter = ["status"]
     list_select_related = ["waitlist", "user", "booking"]
     search_fields = ["=user__email", "=booking__ref"]
+
+
+class ChangeNoticeInline(RecordsInline):
+    """Each buyer told of the change, and what they chose (a move: to which screening)."""
+
+    model = ChangeNotice
+    fields = ["booking", "buyer", "told_at", "choice", "moved_to", "chosen_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("booking__user", "moved_to__movie", "moved_to__auditorium")
+        )
+
+    @admin.display(description="buyer")
+    def buyer(self, notice: ChangeNotice) -> str:
+        return notice.booking.user.email
+
+
+@admin.register(ScreeningChange)
+class ScreeningChangeAdmin(ViewOnlyAdmin):
+    """Screenings changed under their buyers (cancelled, moved, access taken away): who was
+    told, and who chose what. Written only by bookings.services.access_changes."""
+
+    list_display = ["created_at", "showtime", "kind", "removed", "actor", "told", "answered"]
+    list_filter = ["kind"]
+    list_select_related = ["showtime__movie", "showtime__auditorium", "actor"]
+    fields = ["showtime", "kind", "access", "removed", "was_starts_at", "actor", "created_at"]
+    inlines = [ChangeNoticeInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                told=Count("notices"),
+                answered=Count("notices", filter=~Q(notices__choice="")),
+            )
+        )
+
+    @admin.display(description="buyers told", ordering="told")
+    def told(self, change: ScreeningChange) -> int:
+        return change.told
+
+    @admin.display(description="chosen", ordering="answered")
+    def answered(self, change: ScreeningChange) -> int:
+        return change.answered

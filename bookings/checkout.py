@@ -162,6 +162,12 @@ def _pending(booking: Booking) -> Booking:
         raise BookingClosed(
             f"This booking is {booking.get_status_display().lower()}: its tickets cannot change."
         )
+    if booking.exchange_of_id is not None:
+        # Its amount is the difference from the booking it replaces, priced with these types.
+        raise BookingClosed(
+            "An exchange keeps the ticket types and price of the booking it replaces: to change "
+            "them, change that booking's seats again, or cancel it."
+        )
     return booking
 
 

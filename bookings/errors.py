@@ -21,13 +21,16 @@ class PaymentFailed(BookingError):
 
 
 class SeatsUnavailable(BookingError):
-    """Some seats are held by someone else or sold; `conflicts` names them."""
+    """Some seats are held by someone else or sold; `conflicts` names them. `offer`, when the
+    buyer picked the seats, is the nearest block like them that is free (a
+    bookings.services.BestSeats, not held), or None."""
 
     code = "seats_unavailable"
 
     def __init__(self, message: str, *, conflicts: list[str]):
         super().__init__(message)
         self.conflicts = conflicts
+        self.offer = None
 
 
 class LoneSeat(BookingError):
@@ -77,6 +80,19 @@ class SalesEnded(BookingClosed):
         self.reason = reason
 
 
+class ChangeAnswered(BookingClosed):
+    """A screening-change link whose choice is made (this one or another), or whose booking has
+    moved on since: it changes nothing more."""
+
+    code = "change_answered"
+
+
+class NoSameAccess(BookingClosed):
+    """No other screening of the film with the same access has the seats to move to."""
+
+    code = "no_same_access"
+
+
 class HoldLimitReached(BookingError):
     """The account already holds as many seats, or open bookings, as one account may."""
 
@@ -113,6 +129,26 @@ class NotWaiting(BookingError):
     code = "not_waiting"
 
 
+class TransferRefused(BookingError):
+    """These tickets cannot be passed on: checked in already, passed on already, or to the
+    sender themselves."""
+
+    code = "transfer_refused"
+
+
+class TransferLimitReached(BookingError):
+    """The ticket has changed hands, or the account has passed tickets of the showtime on, as
+    often as the limits allow (TRANSFERS_PER_TICKET, TRANSFERS_PER_ACCOUNT_PER_SHOWTIME)."""
+
+    code = "transfer_limit_reached"
+
+
+class NotTheReceiver(BookingError):
+    """Passed-on tickets are claimed by the account with the address they were sent to."""
+
+    code = "not_the_receiver"
+
+
 class RateLimited(BookingError):
     """Too many of one action in a window; `wait` is the seconds until the next."""
 
@@ -133,3 +169,10 @@ class BadWebhook(BookingError):
     """A gateway's event that is not one: unsigned, signed by another, too old, malformed."""
 
     code = "bad_webhook"
+
+
+class ExchangeEnded(BookingClosed):
+    """The paid booking an exchange would replace was cancelled, changed or closed meanwhile:
+    the exchange ends and nothing is charged."""
+
+    code = "exchange_ended"

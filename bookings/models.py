@@ -22,6 +22,7 @@ class Booking(models.Model):
         CONFIRMED = "confirmed", "Confirmed"
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired"
+        EXCHANGED = "exchanged", "Exchanged"
 
     ref = models.CharField(max_length=REF_LENGTH, unique=True, default=new_ref, editable=False)
     user = models.ForeignKey(
@@ -47,6 +48,15 @@ class Booking(models.Model):
     fence = models.BigIntegerField(null=True, blank=True, help_text="Fencing number of the hold.")
     expires_at = models.DateTimeField(null=True, blank=True)
     payment_ref = models.CharField(max_length=64, blank=True)
+    exchange_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exchanges",
+        help_text="The paid booking this one replaces when it is confirmed (an exchange); its "
+        "amount is then the difference to pay.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,6 +111,14 @@ class Ticket(models.Model):
         editable=False,
         help_text="What its QR code carries (signed); reissuing the ticket replaces it.",
     )
+    transfer = models.ForeignKey(
+        "Transfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        help_text="The transfer that passed it on: its receiver holds it, not the buyer.",
+    )
 
     class Meta:
         ordering = ["seat__y", "seat__x"]
@@ -120,17 +138,72 @@ class VoidTicket(models.Model):
     class Reason(models.TextChoices):
         REFUNDED = "refunded", "Refunded"
         REISSUED = "reissued", "Reissued"
+        TRANSFERRED = "transferred", "Passed on to someone else"
+        RECALLED = "recalled", "Passed on, then taken back"
+        MOVED = "moved", "Moved to another screening"
+        EXCHANGED = "exchanged", "Exchanged for other seats"
 
     ticket_id = models.BigIntegerField(db_index=True)
     showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="+")
     booking_ref = models.CharField(max_length=REF_LENGTH)
     seat_label = models.CharField(max_length=8)
     secret = models.CharField(max_length=32, unique=True)
-    reason = models.CharField(max_length=10, choices=Reason.choices)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
     voided_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"{self.booking_ref} {self.seat_label} ({self.reason})"
+
+
+class Transfer(models.Model):
+    """Tickets of a paid booking passed on to someone else by email, for nothing through us.
+
+    The tickets stay on the booking that paid for them, so its payment and refunds stay one
+    record (a refund, which only staff may make of them, goes back to the card that paid); each
+    points here instead (`Ticket.transfer`), which makes the receiver their holder. The account
+    with the verified address `email` claims them; until then the sender may take them back."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent, not claimed yet"
+        CLAIMED = "claimed", "Claimed"
+        CANCELLED = "cancelled", "Taken back"
+
+    ref = models.CharField(max_length=REF_LENGTH, unique=True, default=new_ref, editable=False)
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="transfers")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transfers_sent"
+    )
+    email = models.EmailField(help_text="Whom the tickets were passed on to.")
+    seats = models.JSONField(default=list, help_text="The seats passed on.")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.SENT, db_index=True
+    )
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transfers_received",
+        help_text="The account that claimed them.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="claimed", receiver__isnull=False)
+                | (~models.Q(status="claimed") & models.Q(receiver__isnull=True)),
+                name="transfer_claimed_by_its_receiver",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref} {', '.join(self.seats)} to {self.email}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("bookings:transfer", kwargs={"ref": self.ref})
 
 
 def new_key() -> str:
@@ -298,3 +371,61 @@ class DeviceLoan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.booking}"
+
+
+class ScreeningChange(models.Model):
+    """Staff changed a screening its buyers chose it for: cancelled it, moved it to another
+    time, or took away its access (bookings.services.access_changes says which count). Each
+    buyer with a confirmed booking then is told once and may move or take their money back."""
+
+    class Kind(models.TextChoices):
+        CANCELLED = "cancelled", "Cancelled"
+        MOVED = "moved", "Moved to another time"
+        ACCESS_REMOVED = "access_removed", "Access taken away"
+
+    showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    access = models.JSONField(
+        default=dict, blank=True, help_text="The access it had before: what a move must match."
+    )
+    removed = models.JSONField(default=list, blank=True, help_text="The access taken away.")
+    was_starts_at = models.DateTimeField(null=True, blank=True, help_text="Its start before.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: showtime {self.showtime_id}"
+
+
+class ChangeNotice(models.Model):
+    """One buyer told of one screening change, and what they chose: their links are good for
+    one choice, while the booking is still confirmed for the changed screening."""
+
+    class Choice(models.TextChoices):
+        NONE = "", "Not chosen yet"
+        MOVED = "moved", "Moved to another screening"
+        REFUNDED = "refunded", "Refunded in full"
+
+    change = models.ForeignKey(ScreeningChange, on_delete=models.PROTECT, related_name="notices")
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="change_notices")
+    choice = models.CharField(max_length=10, choices=Choice.choices, blank=True, default="")
+    moved_to = models.ForeignKey(
+        Showtime, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    chosen_at = models.DateTimeField(null=True, blank=True)
+    told_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["change", "pk"]
+        constraints = [
+            # Told once per change, however often the change is saved or the telling runs.
+            models.UniqueConstraint(fields=["change", "booking"], name="one_notice_per_booking"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking} told of {self.change}"

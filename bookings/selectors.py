@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from bookings.models import Booking, Refund, Ticket, WaitlistEntry
+from bookings.models import Booking, Refund, Ticket, Transfer, WaitlistEntry
 from cinema.models import Showtime
 from cinema.plans import Plan, get_plan
 from seats import holds
@@ -87,6 +87,7 @@ _OUTCOMES = {
     Booking.Status.PENDING: ("pending", "Waiting for payment"),
     Booking.Status.CONFIRMED: ("confirmed", "Confirmed"),
     Booking.Status.EXPIRED: ("expired", "Hold expired, not paid"),
+    Booking.Status.EXCHANGED: ("exchanged", "Exchanged for another booking"),
 }
 
 
@@ -124,6 +125,20 @@ def user_bookings(*, user) -> MyBookings:
             ended.append(booking)
     ended.sort(key=lambda booking: booking.created_at, reverse=True)
     return MyBookings(upcoming=upcoming, ended=ended, past=past[::-1])
+
+
+def received_transfers(*, user) -> list[Transfer]:
+    """Tickets passed on to the account that it claimed, for showtimes still to come, soonest
+    first (one query)."""
+    return list(
+        Transfer.objects.filter(
+            receiver=user,
+            status=Transfer.Status.CLAIMED,
+            booking__showtime__starts_at__gt=timezone.now(),
+        )
+        .select_related("booking__showtime__movie", "booking__showtime__auditorium")
+        .order_by("booking__showtime__starts_at")
+    )
 
 
 def _with_places(entries: list[WaitlistEntry]) -> list[WaitlistEntry]:

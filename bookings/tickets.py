@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from fpdf import FPDF
 
 from bookings import ticket_codes
-from bookings.models import Booking, Ticket
+from bookings.models import Booking, Ticket, Transfer
 from bookings.services.records import device_names
 from cinema.money import format_money
 from cinema.selectors import current_venue
@@ -50,7 +50,17 @@ class Pass:
 
 
 def passes(booking: Booking) -> list[Pass]:
-    tickets = booking.tickets.select_related("seat", "ticket_type").order_by("seat__y", "seat__x")
+    """The tickets the buyer holds: not the ones passed on to someone else."""
+    return _passes(booking.tickets.filter(transfer=None))
+
+
+def transfer_passes(transfer: Transfer) -> list[Pass]:
+    """The tickets a transfer passed on, while its receiver holds them."""
+    return _passes(transfer.tickets.all())
+
+
+def _passes(tickets) -> list[Pass]:
+    tickets = tickets.select_related("seat", "ticket_type").order_by("seat__y", "seat__x")
     return [
         Pass(
             ticket=ticket,
@@ -72,17 +82,19 @@ def where(address: str) -> str:
     return ", ".join(filter(None, [settings.CINEMA_NAME, address]))
 
 
-def tickets_pdf(booking: Booking) -> bytes:
+def tickets_pdf(booking: Booking, *, transfer: Transfer | None = None) -> bytes:
     """A printable page per seat: the cinema and its address, the film, time, screening kinds,
-    screen, seat, ticket type and its QR code."""
+    screen, seat, ticket type and its QR code. The buyer's tickets, or the ones `transfer`
+    passed on (the access devices stay with the buyer's)."""
     showtime = booking.showtime
     address = current_venue().address_line
+    ref = transfer.ref if transfer else booking.ref
     pdf = FPDF(format=(105, 148))  # A6
-    pdf.set_title(_latin1(f"Tickets {booking.ref}"))
+    pdf.set_title(_latin1(f"Tickets {ref}"))
     pdf.set_author(_latin1(settings.CINEMA_NAME))
     pdf.set_auto_page_break(False)
-    devices = device_names(booking)
-    for ticket in passes(booking):
+    devices = [] if transfer else device_names(booking)
+    for ticket in transfer_passes(transfer) if transfer else passes(booking):
         pdf.add_page()
         pdf.set_font("helvetica", size=9)
         pdf.cell(0, 5, _latin1(settings.CINEMA_NAME), new_x="LMARGIN", new_y="NEXT")
@@ -109,7 +121,7 @@ def tickets_pdf(booking: Booking) -> bytes:
         pdf.image(image, x=(pdf.w - 62) / 2, y=pdf.get_y() + 2, w=62, h=62)
         pdf.set_y(pdf.h - 14)
         pdf.set_font("helvetica", size=8)
-        pdf.cell(0, 4, _latin1(f"Booking {booking.ref}"), align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 4, _latin1(f"Booking {ref}"), align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.cell(0, 4, "Show this code at the door.", align="C")
     return bytes(pdf.output())
 
@@ -186,9 +198,14 @@ def _inline_code(ticket: Pass) -> MIMEImage:
 
 
 def attachments(event: dict) -> list:
-    """What the email about `event` (a stream event, plain data) carries: a confirmed booking's
-    QR code per seat (inline), PDF tickets and calendar event; nothing for any other email."""
-    if event.get("kind") != "booking_confirmed":
+    """What the email about `event` (a stream event, plain data) carries: a confirmed (or moved)
+    booking's QR code per seat (inline), PDF tickets and calendar event, and the same of tickets
+    passed on for their receiver; a paid booking's device change, the PDF tickets again (they
+    name the devices); nothing for any other email."""
+    kind = event.get("kind")
+    if kind == "tickets_passed_on":
+        return _transfer_attachments((event.get("detail") or {}).get("transfer", ""))
+    if kind not in ("booking_confirmed", "booking_moved", "device_added", "device_removed"):
         return []
     booking = (
         Booking.objects.select_related("showtime__movie", "showtime__auditorium")
@@ -197,8 +214,29 @@ def attachments(event: dict) -> list:
     )
     if booking is None:  # refunded since: the email still goes, without tickets
         return []
+    if kind in ("device_added", "device_removed"):
+        return [(f"tickets-{booking.ref}.pdf", tickets_pdf(booking), "application/pdf")]
     return [
         *(_inline_code(ticket) for ticket in passes(booking)),
         (f"tickets-{booking.ref}.pdf", tickets_pdf(booking), "application/pdf"),
         (f"{booking.ref}.ics", calendar_event(booking).encode(), "text/calendar"),
+    ]
+
+
+def _transfer_attachments(ref: str) -> list:
+    transfer = (
+        Transfer.objects.select_related("booking__showtime__movie", "booking__showtime__auditorium")
+        .exclude(status=Transfer.Status.CANCELLED)
+        .filter(ref=ref)
+        .first()
+    )
+    if transfer is None:  # taken back since: the email still goes, without tickets
+        return []
+    return [
+        *(_inline_code(ticket) for ticket in transfer_passes(transfer)),
+        (
+            f"tickets-{transfer.ref}.pdf",
+            tickets_pdf(transfer.booking, transfer=transfer),
+            "application/pdf",
+        ),
     ]

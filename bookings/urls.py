@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bookings import views
+from bookings import change_views, views
 
 app_name = "bookings"
 urlpatterns = [
@@ -24,6 +24,26 @@ urlpatterns = [
     path("bookings/<str:ref>/event.ics", views.event_ics, name="event_ics"),
     path("bookings/<str:ref>/paid/", views.paid, name="paid"),
     path("bookings/<str:ref>/extend/", views.extend, name="extend"),
+    path("bookings/<str:ref>/exchange/", views.exchange, name="exchange"),
+    path(
+        "bookings/<str:ref>/exchange/confirm/",
+        views.confirm_exchange,
+        name="confirm_exchange",
+    ),
     path("bookings/<str:ref>/cancel/", views.cancel, name="cancel"),
+    path("bookings/<str:ref>/pass-on/", views.pass_on, name="pass_on"),
+    path("bookings/<str:ref>/pass-on/take-back/", views.take_back, name="take_back"),
+    path("transfers/<str:ref>/", views.transfer_detail, name="transfer"),
+    path("transfers/<str:ref>/claim/", views.claim_transfer, name="claim_transfer"),
+    path(
+        "bookings/<str:ref>/changed/<str:token>/move/",
+        change_views.change_move,
+        name="change_move",
+    ),
+    path(
+        "bookings/<str:ref>/changed/<str:token>/refund/",
+        change_views.change_refund,
+        name="change_refund",
+    ),
     path("payments/webhook/", views.payment_webhook, name="payment_webhook"),
 ]

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,10 +21,16 @@ from bookings.errors import (
     PaymentFailed,
     WaitingRoomRequired,
 )
-from bookings.models import Booking, Refund, VoidTicket
+from bookings.models import Booking, Refund, Transfer, VoidTicket
 from bookings.ratelimit import check_rate
-from bookings.selectors import open_booking, user_bookings, waitlist_entries, waitlist_entry
-from bookings.services import BestSeats
+from bookings.selectors import (
+    open_booking,
+    received_transfers,
+    user_bookings,
+    waitlist_entries,
+    waitlist_entry,
+)
+from bookings.services import BestSeats, access_changes
 from cinema.access import release_time
 from cinema.models import Seat, Showtime
 from cinema.money import format_money
@@ -96,10 +102,14 @@ def _render_showtime(
     suggestion: BestSeats | None = None,
     replaced=(),
     waitlist_error=None,
+    exchanging: Booking | None = None,
+    seat_list=False,
     status=200,
 ):
     """The seat map page, or for htmx just the map and the message (`states`: the seat states
-    this request read, if any; `waitlist_error`: a refusal of the waiting list's forms)."""
+    this request read, if any; `waitlist_error`: a refusal of the waiting list's forms;
+    `exchanging`: the paid booking the seats picked here are to replace; `seat_list`: the list
+    mode asked for, shown open on the page, or alone for htmx)."""
     seat_map = view_seat_map(showtime=showtime, user=request.user, states=states)
     conflicts = getattr(error, "conflicts", [])
     # Only real seats are ticked again: whatever else the request carried is not echoed.
@@ -110,6 +120,7 @@ def _render_showtime(
         "seat_map": seat_map,
         "error": error.message if error else None,
         "conflicts": conflicts,
+        "offer": getattr(error, "offer", None),
         "queue_url": reverse("waitingroom:queue", args=[showtime.pk])
         if isinstance(error, WaitingRoomRequired)
         else None,
@@ -117,9 +128,17 @@ def _render_showtime(
         "max_seats": settings.MAX_SEATS_PER_BOOKING,
         "wheelchair": _says_wheelchair(request),
         "kept_until": release_time(showtime) if seat_map.counts[SeatState.KEPT] else None,
+        "exchanging": exchanging,
+        "seat_list": seat_list,
     }
-    if request.htmx:
+    if request.htmx and not seat_list:
         return render(request, "bookings/_hold_result.html", context, status=status)
+    # Seats of theirs on the map: offer the way back to paying for them.
+    context["held_booking"] = (
+        open_booking(user=request.user, showtime=showtime) if seat_map.mine else None
+    )
+    if request.htmx:
+        return render(request, "seats/_seat_list_form.html", context, status=status)
     card = showtime_card(showtime)
     rating = showtime.movie.age_rating
     default = card.default_for(rating)
@@ -134,10 +153,6 @@ def _render_showtime(
             for kind in sorted(seat_map.kinds)
             if card.supplement(kind)
         ],
-        # Seats of theirs on the map: offer the way back to paying for them.
-        "held_booking": open_booking(user=request.user, showtime=showtime)
-        if seat_map.mine
-        else None,
         "best_choices": range(1, settings.MAX_SEATS_PER_BOOKING + 1),
         "suggestion": suggestion,
         "replaced": [
@@ -186,11 +201,19 @@ def showtime_detail(request, showtime_id: int):
     """The seat map. `?seats=A3&seats=A4` ticks a selection (as when coming back from signing
     in); `?best=2` ticks the best seats free now, to keep or choose again: nothing is held."""
     showtime = _showtime_or_404(showtime_id)
+    exchanging = _exchanging(request, request.GET)
     states = _seat_states(showtime)
     best = request.GET.get("best")
     if best is None:
         selected = request.GET.getlist("seats")[: settings.MAX_SEATS_PER_BOOKING]
-        return _render_showtime(request, showtime, states=states, selected=selected)
+        return _render_showtime(
+            request,
+            showtime,
+            states=states,
+            selected=selected,
+            exchanging=exchanging,
+            seat_list=request.GET.get("list") == "1",
+        )
     try:
         count = whole_number(best, digits=4)
         if count is None:
@@ -200,7 +223,12 @@ def showtime_detail(request, showtime_id: int):
         )
     except BookingError as error:
         return _render_showtime(
-            request, showtime, states=states, error=error, status=http_status(error)
+            request,
+            showtime,
+            states=states,
+            error=error,
+            exchanging=exchanging,
+            status=http_status(error),
         )
     # With JavaScript the best-available form carries the seats ticked on the map: the answer
     # names the ones the suggestion replaces.
@@ -212,7 +240,17 @@ def showtime_detail(request, showtime_id: int):
         selected=suggestion.labels,
         suggestion=suggestion,
         replaced=replaced,
+        exchanging=exchanging,
     )
+
+
+def _exchanging(request, data) -> Booking | None:
+    """The user's paid booking named by `exchange` in `data`, whose seats the map is picking
+    new ones for (another user's ref is 404, like their booking page)."""
+    ref = data.get("exchange")
+    if not ref or not request.user.is_authenticated:
+        return None
+    return _my_booking(request, ref[:32])
 
 
 def _hold_request(request) -> tuple[list[str], int | None]:
@@ -242,9 +280,14 @@ def _back_to_the_selection(request, showtime_id: int) -> str:
 def hold(request, showtime_id: int):
     showtime = _showtime_or_404(showtime_id)
     labels = request.POST.getlist("seats")
+    exchanging = _exchanging(request, request.POST)
     states = None
     try:
         labels, best = _hold_request(request)
+        if exchanging is not None:
+            booking = _start_exchange(request, showtime, exchanging, labels=labels, best=best)
+            count_hold("held")
+            return _leave_for(request, booking.get_absolute_url())
         # Read once and passed on: the check, the broadcast and a refusal's map use these. A
         # hold of chosen seats reads only the holds of the seats beside them (the lone-seat
         # rule looks there); the map, if refused, reads the rest.
@@ -262,16 +305,30 @@ def hold(request, showtime_id: int):
         )
     except BookingError as error:
         count_hold(str(http_status(error)))
+        offer = getattr(error, "offer", None)
         return _render_showtime(
             request,
             showtime,
             states=states,
             error=error,
-            selected=labels,
+            selected=offer.labels if offer else labels,
+            exchanging=exchanging,
             status=http_status(error),
         )
     count_hold("held")
     return _leave_for(request, booking.get_absolute_url())
+
+
+def _start_exchange(request, showtime: Showtime, exchanging: Booking, *, labels, best) -> Booking:
+    if best is not None:
+        raise InvalidRequest("Tick the new seats on the map: an exchange moves every ticket.")
+    return services.start_exchange(
+        booking=exchanging,
+        user=request.user,
+        showtime=showtime,
+        labels=labels,
+        admission=request.COOKIES.get(waiting_room.cookie_name(showtime.pk), ""),
+    )
 
 
 def _my_booking(request, ref: str) -> Booking:
@@ -300,6 +357,12 @@ def _render_booking(
     at the top of the checkout."""
     refunds = list(Refund.objects.filter(payment__booking=booking))
     pending = booking.status == Booking.Status.PENDING
+    passes = tickets.passes(booking) if booking.status == Booking.Status.CONFIRMED else []
+    passing_on = booking.status == Booking.Status.CONFIRMED and booking.showtime.is_upcoming
+    transfers = list(booking.transfers.all())
+    passed_on = any(transfer.status != Transfer.Status.CANCELLED for transfer in transfers)
+    exchange = pending and booking.exchange_of_id is not None
+    difference = services.exchange_difference(booking) if exchange else None
     refunds_close_at = services.refunds_close_at(booking.showtime)
     refunds_open = timezone.now() < refunds_close_at
     # An answer said beside its control (a voucher's) is not said again at the top of the page.
@@ -315,7 +378,11 @@ def _render_booking(
         "offers": showtime_card(booking.showtime).offers_for(booking.showtime.movie.age_rating)
         if pending
         else [],
-        "passes": tickets.passes(booking) if booking.status == Booking.Status.CONFIRMED else [],
+        "passes": passes,
+        "transfers": transfers,
+        "pass_on_seats": [ticket.seat for ticket in passes] if passing_on else [],
+        "can_take_back": passing_on,
+        "screening_change": _screening_change(booking),
         "void": VoidTicket.objects.filter(
             booking_ref=booking.ref, reason=VoidTicket.Reason.REFUNDED
         ).order_by("seat_label"),
@@ -326,7 +393,23 @@ def _render_booking(
         "refunded": sum(refund.amount for refund in refunds),
         # Recorded but not yet done by the gateway (reconciliation sends it again).
         "refund_on_its_way": any(refund.status == Refund.Status.REQUESTED for refund in refunds),
-        "can_cancel": booking.status == Booking.Status.CONFIRMED and refunds_open,
+        "can_cancel": booking.status == Booking.Status.CONFIRMED and refunds_open and bool(passes),
+        # Cancelling refunds only the tickets the buyer kept: the ones passed on are not theirs.
+        "kept": [ticket.seat for ticket in passes] if passed_on else [],
+        "can_exchange": booking.status == Booking.Status.CONFIRMED
+        and refunds_open
+        and not booking.devices.exists()
+        and not passed_on,
+        "replaced": Booking.objects.select_related("showtime").get(pk=booking.exchange_of_id)
+        if exchange
+        else None,
+        "difference": difference,
+        # An exchange's amount is the difference it cost: its tickets are worth what was paid.
+        "total": services.paid_for(booking) if booking.exchange_of_id else booking.amount,
+        "money_back": -difference if difference is not None and difference < 0 else None,
+        "replaced_by": booking.exchanges.filter(status=Booking.Status.CONFIRMED).first()
+        if booking.status == Booking.Status.EXCHANGED
+        else None,
         # The policy is shown while it can be used: at checkout and on the ticket until then.
         "refunds_open": refunds_open,
         "refunds_close_at": refunds_close_at,
@@ -343,6 +426,18 @@ def _render_booking(
     return render(request, "bookings/booking.html", context, status=status)
 
 
+def _screening_change(booking: Booking) -> dict | None:
+    """The change to the booking's screening its buyer may still answer, with their links."""
+    notice = access_changes.open_notice(booking)
+    if notice is None:
+        return None
+    return {
+        "change": notice.change,
+        "move_path": access_changes.choice_path(notice, "move"),
+        "refund_path": access_changes.choice_path(notice, "refund"),
+    }
+
+
 @require_GET
 @login_required
 def booking_list(request):
@@ -352,6 +447,7 @@ def booking_list(request):
         {
             "bookings": user_bookings(user=request.user),
             "waitlist_entries": waitlist_entries(user=request.user),
+            "received": received_transfers(user=request.user),
         },
     )
 
@@ -460,6 +556,28 @@ def payment_webhook(request):
     return JsonResponse({"received": received, "outcome": outcome})
 
 
+@require_GET
+@login_required
+def exchange(request, ref: str):
+    """Change seats or time: the showtimes of the film the booking may move to, each opening
+    its seat map to pick the new seats; 409 with the reason when the booking cannot move."""
+    booking = _my_booking(request, ref)
+    context = {"booking": booking, "showtimes": [], "error": None}
+    try:
+        services.check_exchangeable(booking)
+    except BookingError as error:
+        context["error"] = error.message
+        return render(request, "bookings/exchange.html", context, status=http_status(error))
+    context["showtimes"] = services.exchange_showtimes(booking=booking)
+    return render(request, "bookings/exchange.html", context)
+
+
+@_booking_action()
+def confirm_exchange(booking: Booking, request) -> str:
+    services.confirm_exchange(booking=booking)
+    return "Your booking is changed: here are your new tickets. The old ones no longer work."
+
+
 @_booking_action(redirect_errors=(BookingError,))
 def extend(booking: Booking, request) -> str:
     services.extend_hold(booking=booking)
@@ -472,6 +590,85 @@ def cancel(booking: Booking, request) -> str:
     if refund is None:
         return "Your seats have been released."
     return f"Booking cancelled: {format_money(refund.amount)} is on its way back to your card."
+
+
+@_booking_action(answer_at="pass-on")
+def pass_on(booking: Booking, request) -> str:
+    """Pass tickets on to someone else: fields `seats` (repeated) and `email`."""
+    transfer = services.pass_on_tickets(
+        booking=booking,
+        labels=request.POST.getlist("seats")[: settings.MAX_SEATS_PER_BOOKING],
+        email=request.POST.get("email", "")[:254],
+    )
+    return (
+        f"{', '.join(transfer.seats)} passed on to {transfer.email}: we have emailed them their "
+        "tickets, and your codes for these seats no longer work."
+    )
+
+
+@_booking_action(answer_at="pass-on")
+def take_back(booking: Booking, request) -> str:
+    """Take back tickets passed on that nobody has claimed: field `transfer` (its ref)."""
+    transfer = booking.transfers.filter(ref=request.POST.get("transfer", "")[:20]).first()
+    if transfer is None:
+        raise InvalidRequest("Say which tickets passed on to take back.")
+    transfer = services.cancel_transfer(transfer=transfer)
+    return f"{', '.join(transfer.seats)} taken back: here are new tickets for them."
+
+
+def _transfer_or_404(request, ref: str) -> Transfer:
+    """Tickets passed on, as their sender, their receiver, or (until claimed) whoever holds the
+    emailed link sees them; anyone else gets a 404."""
+    transfer = get_object_or_404(
+        Transfer.objects.select_related(
+            "booking__showtime__movie", "booking__showtime__auditorium", "sender"
+        ),
+        ref=ref,
+    )
+    if transfer.status == Transfer.Status.CLAIMED and request.user.pk not in {
+        transfer.receiver_id,
+        transfer.sender_id,
+    }:
+        raise Http404("No such tickets.")
+    return transfer
+
+
+def _render_transfer(request, transfer: Transfer, *, error: BookingError | None = None):
+    mine = transfer.receiver_id == request.user.pk
+    context = {
+        "transfer": transfer,
+        "booking": transfer.booking,
+        "mine": mine,
+        "can_claim": transfer.status == Transfer.Status.SENT
+        and transfer.sender_id != request.user.pk,
+        "passes": tickets.transfer_passes(transfer) if mine else [],
+        "sender": transfer.sender.get_full_name() or transfer.sender.email,
+        "error": error.message if error else None,
+    }
+    return render(
+        request, "bookings/transfer.html", context, status=http_status(error) if error else 200
+    )
+
+
+@require_GET
+@login_required
+def transfer_detail(request, ref: str):
+    """Tickets passed on: the receiver's tickets, or the way to claim them."""
+    return _render_transfer(request, _transfer_or_404(request, ref))
+
+
+@require_POST
+@_sign_in_first(lambda request, ref: reverse("bookings:transfer", args=[ref]))
+def claim_transfer(request, ref: str):
+    """Add the tickets passed on to the signed-in account (the address they went to)."""
+    transfer = _transfer_or_404(request, ref)
+    try:
+        services.claim_transfer(transfer=transfer, user=request.user)
+    except BookingError as error:
+        transfer.refresh_from_db()
+        return _render_transfer(request, transfer, error=error)
+    messages.success(request, "The tickets are in your bookings now.")
+    return _see_other(transfer.get_absolute_url())
 
 
 @_booking_action()

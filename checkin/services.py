@@ -67,6 +67,12 @@ def device_loans(showtime: Showtime) -> list[DeviceLoan]:
     )
 
 
+def checked_in(ticket_ids: list[int]) -> set[int]:
+    """Which of these tickets are in already: what bookings asks through TICKET_CHECK_INS (it
+    never imports the door) before passing a ticket on."""
+    return set(CheckIn.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", flat=True))
+
+
 def counts(showtime: Showtime) -> dict:
     return {
         "in": CheckIn.objects.filter(showtime=showtime).count(),
@@ -95,12 +101,7 @@ def _read(*, showtime: Showtime, code: str) -> tuple[Outcome, Ticket | None]:
         .first()
     )
     if ticket is None:
-        void = VoidTicket.objects.filter(secret=parsed.secret, ticket_id=parsed.ticket_id).first()
-        if void is None:
-            return Outcome(INVALID, "Not a valid ticket"), None
-        return Outcome(
-            VOID, f"Void: {void.reason}", seat=void.seat_label, ticket_id=void.ticket_id
-        ), None
+        return _void_or_invalid(ticket_id=parsed.ticket_id, secret=parsed.secret), None
     if ticket.showtime_id != showtime.pk:
         return Outcome(
             WRONG_SHOWTIME,
@@ -109,6 +110,17 @@ def _read(*, showtime: Showtime, code: str) -> tuple[Outcome, Ticket | None]:
             ticket_id=ticket.pk,
         ), None
     return Outcome(ADMIT, "", seat=ticket.seat.label, ticket_id=ticket.pk), ticket
+
+
+def _void_or_invalid(*, ticket_id: int, secret: str) -> Outcome:
+    void = VoidTicket.objects.filter(secret=secret, ticket_id=ticket_id).first()
+    if void is None:
+        return Outcome(INVALID, "Not a valid ticket")
+    return Outcome(VOID, f"Void: {void.reason}", seat=void.seat_label, ticket_id=void.ticket_id)
+
+
+class _CodeVoided(Exception):
+    """The ticket was refunded, reissued or passed on after the scan read its code."""
 
 
 def _when_and_where(showtime: Showtime) -> str:
@@ -123,6 +135,10 @@ def _admit(
 ) -> Outcome:
     try:
         with transaction.atomic():
+            # Read again under the ticket's lock, which passing it on or reissuing it takes too:
+            # a code voided since the scan read it never admits anyone.
+            if not Ticket.objects.select_for_update().filter(pk=ticket.pk, secret=ticket.secret):
+                raise _CodeVoided
             CheckIn.objects.create(
                 ticket=ticket,
                 showtime=showtime,
@@ -132,6 +148,8 @@ def _admit(
                 door=door.door[:40],
                 offline=offline,
             )
+    except _CodeVoided:
+        return _void_or_invalid(ticket_id=ticket.pk, secret=ticket.secret)
     except IntegrityError:
         return _already(ticket)
     kind = ticket.ticket_type.name if ticket.ticket_type else "Ticket"
@@ -230,7 +248,7 @@ def _offline_scan(*, showtime: Showtime, item: dict, door: Door) -> tuple[Outcom
     outcome = _admit(
         showtime=showtime, ticket=ticket, door=door, at=item["scanned_at"], offline=True
     )
-    if outcome.admitted:
+    if outcome.status != ALREADY:  # admitted, or its code was voided since it was read
         _audit(showtime, outcome, door, offline=True)
         return outcome, ""
     # Admitted twice: the first scan wins, whichever door made it.

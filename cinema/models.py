@@ -231,12 +231,17 @@ class Showtime(models.Model):
     )
     # Set by the sweeper once it has told the seat map's viewers the spaces are on general sale.
     wheelchair_release_told = models.BooleanField(default=False, editable=False)
+    # Staff cancelled it (bookings.services.access_changes.cancel_showtime): it sells nothing
+    # again, and its buyers are offered another screening or their money back.
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ShowtimeQuerySet.as_manager()
 
     class Meta:
         ordering = ["starts_at"]
         indexes = [models.Index(fields=["auditorium", "starts_at"])]
+        # The Programming role's (accounts/migrations).
+        permissions = [("cancel_showtime", "Can cancel a showtime")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")),

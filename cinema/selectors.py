@@ -163,16 +163,18 @@ def filter_showtimes(
 def showing_on(
     *, day: date, query: str = "", formats: Collection[str] = (), kinds: Collection[str] = ()
 ) -> list[Movie]:
-    """Movies with a showtime still to start on the local `day` that matches the title search,
-    the formats and the screening kinds (`filter_showtimes`); each carries those showtimes, with
-    availability, in `day_showtimes`.
+    """Movies with a showtime still to start (not cancelled) on the local `day` that matches the
+    title search, the formats and the screening kinds (`filter_showtimes`); each carries those
+    showtimes, with availability, in `day_showtimes`.
 
     Projections (2d, 3d, imax) widen the choice, kinds narrow it: "3d imax" and "subtitled" is
     every subtitled showing in 3D or IMAX.
     """
     start, end = _day_bounds(day)
     showtimes = filter_showtimes(
-        Showtime.objects.upcoming().filter(starts_at__gte=start, starts_at__lt=end),
+        Showtime.objects.upcoming().filter(
+            starts_at__gte=start, starts_at__lt=end, cancelled_at__isnull=True
+        ),
         formats=formats,
         kinds=kinds,
     )
@@ -193,10 +195,12 @@ def showing_on(
 def showtimes_by_day(
     *, movie: Movie, formats: Collection[str] = (), kinds: Collection[str] = ()
 ) -> list[tuple[date, list[Showtime]]]:
-    """The movie's upcoming showtimes in those formats and of those kinds (`filter_showtimes`),
-    with availability, grouped by local calendar day."""
+    """The movie's upcoming showtimes (none cancelled) in those formats and of those kinds
+    (`filter_showtimes`), with availability, grouped by local calendar day."""
     found = filter_showtimes(
-        Showtime.objects.upcoming().filter(movie=movie), formats=formats, kinds=kinds
+        Showtime.objects.upcoming().filter(movie=movie, cancelled_at__isnull=True),
+        formats=formats,
+        kinds=kinds,
     )
     showtimes = _attach_availability(
         list(_with_availability(found.select_related("movie", "auditorium", "price_list")))

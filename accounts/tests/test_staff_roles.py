@@ -33,6 +33,7 @@ STAFF_URLS = [
     ("GET", "/admin/bookings/ticket/", BOX_OFFICE),
     ("GET", "/admin/bookings/waitlist/", BOX_OFFICE),
     ("GET", "/admin/bookings/waitlistentry/", BOX_OFFICE),
+    ("GET", "/admin/bookings/screeningchange/", BOX_OFFICE | PROGRAMMING),
     ("GET", "/admin/cinema/movie/", PROGRAMMING),
     ("GET", "/admin/cinema/auditorium/", PROGRAMMING),
     ("GET", "/admin/cinema/showtime/", PROGRAMMING),

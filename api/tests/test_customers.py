@@ -1,13 +1,18 @@
 """A signed-in customer through the API: the hold service's rules refuse here as on the pages,
 with the same codes (problem+json); another's booking is not found; the session needs CSRF."""
 
+from typing import get_args
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
+from api.schemas import DeviceKind
 from api.tests.problems import assert_problem
+from audit.models import AuditEvent
 from bookings.models import Booking
+from cinema.models import AccessDevice
 from conftest import open_waiting_room
 from waitingroom import services as waiting_room
 
@@ -89,6 +94,8 @@ def test_the_services_rules_refuse_with_their_codes(user, bob, showtime):
     assert _hold(ann, showtime, seats=["A1"]).status_code == 201
     taken = assert_problem(_hold(other, showtime, seats=["A1", "A2"]), 409, "seats_unavailable")
     assert taken["conflicts"] == ["A1"]
+    # The nearest two standard seats side by side free now, offered (not held).
+    assert taken["offer"] == {"seats": ["B1", "B2"], "category": "standard", "price": "10.00"}
     assert_problem(_hold(other, showtime, seats=["A1"], best=1), 400, "invalid_request")
     assert_problem(_hold(other, showtime, seats=["Z99"]), 400, "invalid_request")
     assert_problem(_hold(other, showtime, best=11), 400, "invalid_request")
@@ -218,3 +225,46 @@ def test_answers_older_than_a_day_are_forgotten_a_batch_at_a_time(user):
     assert forget_old(limit=3) == 2
     assert forget_old(limit=3) == 0
     assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["fresh"]
+
+
+def test_a_device_is_borrowed_and_given_back_through_the_api(user, bob, showtime):
+    """The pages' service and its codes: the stock never over-lent, one per seat, only on
+    one's own booking; the showtime says what is left."""
+    AccessDevice.objects.create(auditorium=showtime.auditorium, kind="audio_description", stock=1)
+    ann = _signed_in(user)
+    ref = _hold(ann, showtime, seats=["A1", "A2"]).json()["ref"]
+    stock = f"{API}/showtimes/{showtime.pk}/devices"
+    assert ann.get(stock).json() == [
+        {"kind": "audio_description", "name": "Audio-description headset", "left": 1}
+    ]
+    devices = f"{API}/bookings/{ref}/devices"
+
+    def add(client, kind, path=devices):
+        return client.post(path, {"kind": kind}, content_type="application/json")
+
+    added = add(ann, "audio_description")
+    assert added.status_code == 201
+    (device,) = added.json()["devices"]
+    assert device["kind"] == "audio_description" and device["returned"] is False
+    assert ann.get(f"{API}/bookings/{ref}").json()["devices"] == [device]
+    assert ann.get(stock).json()[0]["left"] == 0
+
+    bobs = _hold(_signed_in(bob), showtime, seats=["B1"]).json()["ref"]
+    taken = add(_signed_in(bob), "audio_description", f"{API}/bookings/{bobs}/devices")
+    assert_problem(taken, 409, "device_unavailable")
+    assert_problem(add(ann, "captions"), 409, "device_unavailable")
+    assert_problem(add(ann, "jetpack"), 400, "invalid_request")
+    assert_problem(add(_signed_in(bob), "audio_description"), 404, "not_found")
+    assert_problem(ann.delete(f"{devices}/{device['id'] + 1}"), 400, "invalid_request")
+    assert_problem(_signed_in(bob).delete(f"{devices}/{device['id']}"), 404, "not_found")
+
+    removed = ann.delete(f"{devices}/{device['id']}")
+    assert removed.status_code == 200 and removed.json()["devices"] == []
+    assert ann.get(stock).json()[0]["left"] == 1
+    assert_problem(ann.delete(f"{devices}/{device['id']}"), 400, "invalid_request")
+    kinds = AuditEvent.objects.filter(kind__startswith="device").values_list("kind", flat=True)
+    assert list(kinds.order_by("pk")) == ["device_added", "device_removed"]
+
+
+def test_the_api_names_the_device_kinds_the_halls_lend():
+    assert get_args(DeviceKind) == tuple(AccessDevice.Kind.values)

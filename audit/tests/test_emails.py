@@ -85,3 +85,13 @@ def test_the_address_is_the_one_of_the_day_the_email_is_written(settings):
     event = _event(AuditEvent.Kind.BOOKING_CONFIRMED)
     Venue.objects.update(address="2 New Road")
     assert "2 New Road" in compose(event).text
+
+
+def test_an_exchanges_confirmation_says_which_tickets_it_replaces():
+    email = compose(
+        _event(AuditEvent.Kind.BOOKING_CONFIRMED, exchanged_from="OLD123", money="£4.00")
+    )
+    assert "These tickets replace those of booking OLD123, which no longer work." in email.text
+    assert "Paid:       £4.00 (the difference)\n" in email.text
+    assert "replace those of booking OLD123" in email.html
+    assert "replace" not in compose(_event(AuditEvent.Kind.BOOKING_CONFIRMED)).text

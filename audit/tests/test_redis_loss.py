@@ -204,9 +204,19 @@ def test_the_lost_email_query_matches_the_events_that_send_an_email(redis_db):
             booking_ref="REFUNDED",
             detail={"email": "ann@example.com", "refunded": True, "amount": "10.00"},
         ),
+        record(Kind.TICKETS_PASSED_ON, booking_ref="GIVEN", detail={"email": "dee@example.com"}),
+        record(Kind.TRANSFER_CLAIMED, booking_ref="GIVEN", detail={"email": "dee@example.com"}),
+        record(Kind.TRANSFER_CANCELLED, booking_ref="TAKEN", detail={"email": "dee@example.com"}),
+        # A device added at checkout: the confirmation will say it.
+        record(Kind.DEVICE_ADDED, booking_ref="HELD", detail={"device": "captions"}),
+        record(
+            Kind.DEVICE_REMOVED,
+            booking_ref="PAID",
+            detail={"email": "ann@example.com", "device": "captions", "movie": "Test Film"},
+        ),
     ]
     emailing = {event.pk for event in events if compose(event.as_message()) is not None}
-    assert len(emailing) == 2
+    assert len(emailing) == 5
     assert set(AuditEvent.objects.emailing().values_list("pk", flat=True)) == emailing
 
 

@@ -1,8 +1,10 @@
 """The booking lifecycle, as services by verb: holding, paying (and settling what the gateway
-says), refunds, expiry, tickets after their sale, and a sold-out showtime's waiting list, around
-`seat_changes`, the one module that owns what happens when seats change.
+says), refunds, expiry, tickets after their sale (reissued, passed on to someone else),
+exchanging a paid booking, and a sold-out showtime's waiting list, around `seat_changes`, the
+one module that owns what happens when seats change.
 
-PENDING (seats held in Redis) -> CONFIRMED (paid) | CANCELLED (user or staff) | EXPIRED (timeout).
+PENDING (seats held in Redis) -> CONFIRMED (paid) | CANCELLED (user or staff) | EXPIRED (timeout);
+CONFIRMED -> EXCHANGED when the booking that replaces it (`exchanging`) is confirmed.
 Redis decides who may pay; the UNIQUE (showtime, seat) constraint on Ticket decides, finally,
 who gets a seat. Every function leaves either the whole change or nothing, and records its audit
 event in the same transaction as the change. What the other apps and the pages call is named
@@ -15,6 +17,13 @@ from bookings.services.devices import (
     devices_left,
     remove_device,
     return_device,
+)
+from bookings.services.exchanging import (
+    check_exchangeable,
+    confirm_exchange,
+    exchange_difference,
+    exchange_showtimes,
+    start_exchange,
 )
 from bookings.services.expiry import announce_lapsed_holds, expire_booking, expire_stale_bookings
 from bookings.services.holding import BestSeats, extend_hold, hold_seats, suggest_best_seats
@@ -36,6 +45,7 @@ from bookings.services.refunds import (
     staff_release_hold,
 )
 from bookings.services.rules import is_offer, seats_beside
+from bookings.services.selling import paid_for
 from bookings.services.settling import (
     BOOKING_CANCELLED,
     BOOKING_CHANGED,
@@ -48,6 +58,7 @@ from bookings.services.settling import (
     sync_payment,
 )
 from bookings.services.tickets import reissue_ticket
+from bookings.services.transfers import cancel_transfer, claim_transfer, pass_on_tickets
 from bookings.services.waitlist import (
     join_waitlist,
     leave_waitlist,
@@ -69,8 +80,14 @@ __all__ = [
     "add_device",
     "announce_lapsed_holds",
     "cancel_booking",
+    "cancel_transfer",
+    "check_exchangeable",
+    "claim_transfer",
     "close_unreached",
+    "confirm_exchange",
     "devices_left",
+    "exchange_difference",
+    "exchange_showtimes",
     "expire_booking",
     "expire_stale_bookings",
     "extend_hold",
@@ -83,6 +100,8 @@ __all__ = [
     "offer_freed_seats",
     "offer_waiting_lists",
     "open_payment",
+    "paid_for",
+    "pass_on_tickets",
     "pause_waitlist",
     "payment_return",
     "receive_webhook",
@@ -98,6 +117,7 @@ __all__ = [
     "send_refund",
     "staff_cancel",
     "staff_release_hold",
+    "start_exchange",
     "start_payment",
     "suggest_best_seats",
     "sync_payment",

@@ -8,7 +8,7 @@ from django.utils import timezone
 from audit.services import Kind
 from bookings.errors import BookingClosed, DeviceUnavailable, InvalidRequest
 from bookings.models import Booking, DeviceLoan
-from bookings.services.records import audit_booking, locked
+from bookings.services.records import audit_booking, booking_facts, locked
 from cinema.models import AccessDevice
 
 # A loan counts against the stock while its booking can still be, or is, paid for.
@@ -58,7 +58,9 @@ def add_device(*, booking: Booking, kind: str, actor) -> DeviceLoan:
                 f"Sorry, every {name} is already lent for this showtime. Ask at the box office."
             )
         loan = DeviceLoan.objects.create(booking=booking, showtime=booking.showtime, kind=kind)
-        audit_booking(Kind.DEVICE_ADDED, booking, actor=actor, device=kind, loan=loan.pk)
+        audit_booking(
+            Kind.DEVICE_ADDED, booking, actor=actor, device=kind, loan=loan.pk, **_told(loan)
+        )
     return loan
 
 
@@ -72,7 +74,22 @@ def remove_device(*, booking: Booking, loan_id: int, actor) -> None:
         if not booking.showtime.is_upcoming:
             raise BookingClosed("The showtime has started: hand the device back at the door.")
         loan.delete()
-        audit_booking(Kind.DEVICE_REMOVED, booking, actor=actor, device=loan.kind, loan=loan_id)
+        audit_booking(
+            Kind.DEVICE_REMOVED,
+            booking,
+            actor=actor,
+            device=loan.kind,
+            loan=loan_id,
+            **_told(loan),
+        )
+
+
+def _told(loan: DeviceLoan) -> dict:
+    """A paid booking's buyer is emailed the change (audit.emails) with the booking as it now
+    is: their confirmation names the devices it had then. Before paying, the confirmation will."""
+    if loan.booking.status != Booking.Status.CONFIRMED:
+        return {}
+    return {**booking_facts(loan.booking), "device_name": loan.get_kind_display()}
 
 
 def return_device(*, loan: DeviceLoan, actor) -> DeviceLoan:

@@ -34,14 +34,16 @@ from bookings.services.rules import (
     extend_in_redis,
     highest_fence,
     hold_owner,
+    is_offer,
     seats_beside,
 )
+from bookings.services.selling import paid_for
 from cinema.access import companions
 from cinema.models import Seat, Showtime
 from cinema.plans import Plan, get_plan
 from cinema.pricing import PricingError, showtime_card
 from seats import holds
-from seats.best import NEVER_OFFERED, best_available, best_wheelchair_place
+from seats.best import NEVER_OFFERED, ranked_blocks, wheelchair_places
 from seats.seatmap import SeatStates, read_seat_states
 from waitingroom import services as waiting_room
 
@@ -134,6 +136,7 @@ def hold_seats(
     states: SeatStates | None = None,
     admission: str = "",
     wheelchair: bool = False,
+    exchanging: Booking | None = None,
 ) -> Booking:
     """Hold the seats (or the `best` n) for the user as one PENDING booking, or hold nothing.
 
@@ -141,35 +144,46 @@ def hold_seats(
     new seats cannot all be held, the old hold stays as it was. With the showtime's waiting room
     on, `admission` (the token the room gave the user) must let them in. An address not yet
     confirmed is sent the link (which brings them back to these seats). `wheelchair`: the buyer
-    says they need a wheelchair space (rules.check_wheelchair_places). `states` are the
-    showtime's seat states as this request read them (read here if not given, or if they lack
-    what is needed: every seat's for `best`, else those of `labels`).
+    says they need a wheelchair space (rules.check_wheelchair_places). `exchanging`: the paid
+    booking these seats are to replace (exchanging.start_exchange checked it); each new seat
+    takes its ticket type, in order, and the booking is priced at the difference to pay.
+    `states` are the showtime's seat states as this request read them (read here if not given,
+    or if they lack what is needed: every seat's for `best`, else those of `labels`).
     """
     check_rate(user=user, action="hold")
     if best is not None and labels:
         raise InvalidRequest("Choose seats or ask for the best available, not both.")
     check_on_sale(showtime)
-    _check_let_in(showtime=showtime, user=user, admission=admission)
+    try:
+        _check_let_in(showtime=showtime, user=user, admission=admission)
+    except WaitingRoomRequired:
+        # Seats offered from the waiting list were picked for the customer, who waited their
+        # turn on it: keeping some of them is not shopping.
+        if not _within_offer(user=user, showtime=showtime, labels=labels):
+            raise
     plan = get_plan(showtime.auditorium)
+    choice = None
     if best is not None:
         if states is None or states.only is not None:
             states = read_seat_states(showtime=showtime, plan=plan, booked=states and states.booked)
-        labels = _best_seats(
+        choice = _best_seats(
             showtime=showtime, plan=plan, states=states, count=best, wheelchair=wheelchair
-        ).labels
+        )
+        labels = choice.labels
     labels = _validate_labels(plan=plan, labels=labels or [])
     check_wheelchair_places(showtime=showtime, plan=plan, labels=labels, wheelchair=wheelchair)
     beside = seats_beside(plan=plan, labels=labels)
     if states is None or not states.covers(beside):
         booked = states and states.booked
         states = read_seat_states(showtime=showtime, plan=plan, booked=booked, only=beside)
-    _check_free(labels=labels, states=states, user=user)
-    check_no_lone_seat(
-        plan=plan, labels=labels, taken=states.booked | (set(states.held) - states.mine(user.pk))
-    )
-
     token, added = "", []
     try:
+        _check_free(labels=labels, states=states, user=user)
+        check_no_lone_seat(
+            plan=plan,
+            labels=labels,
+            taken=states.booked | (set(states.held) - states.mine(user.pk)),
+        )
         with transaction.atomic():
             account = lock_account(user=user)
             if settings.HOLD_REQUIRES_VERIFIED_EMAIL and not account.verified:
@@ -181,6 +195,9 @@ def hold_seats(
             )
             booking = existing or Booking(user=user)
             booking.showtime = showtime  # as read here, with its film and price list
+            booking.exchange_of = exchanging
+            if exchanging is not None:
+                booking.lines = exchange_lines(replaced=exchanging, labels=labels)
             # Priced before anything is held: a selection that cannot be sold holds nothing.
             try:
                 priced = checkout.price_selection(
@@ -190,15 +207,36 @@ def hold_seats(
                 raise BookingClosed(str(error)) from None
             token = existing.hold_token if existing else holds.new_token(user.pk)
             previous = set(existing.seat_labels) if existing else set()
-            result = holds.hold(
-                showtime_id=showtime.pk,
-                labels=labels,
-                token=token,
-                ttl_seconds=settings.HOLD_TTL_SECONDS,
-                owner=hold_owner(user.pk),
-                max_extensions=settings.HOLD_MAX_EXTENSIONS,
-                fence_floor=lambda: highest_fence(showtime=showtime),
-            )
+
+            def hold(blocks: list[holds.Block]) -> holds.HoldResult:
+                # Every seat any block may take decides the period: a block reaching past the
+                # seats offered from the waiting list is held a hold period, not the offer's.
+                every = [label for block in blocks for label in block.labels]
+                return holds.hold_first(
+                    showtime_id=showtime.pk,
+                    blocks=blocks,
+                    token=token,
+                    **_hold_period(existing=existing, user=user, labels=every),
+                    fence_floor=lambda: highest_fence(showtime=showtime),
+                )
+
+            if choice is None:
+                result = hold([holds.Block(labels)])
+            else:
+                result = _hold_best(
+                    hold=hold,
+                    choice=choice,
+                    showtime=showtime,
+                    plan=plan,
+                    states=states,
+                    wheelchair=wheelchair,
+                )
+            if result.retry_after is not None and existing and is_offer(existing):
+                # Before the sweeper has lapsed it: the offer's deadline is its claim window's.
+                raise HoldLost(
+                    "The time to claim the seats offered to you has run out: they go to the "
+                    "next in line."
+                )
             if result.retry_after is not None:
                 minutes = max(1, math.ceil(result.retry_after / 60))
                 raise BookingClosed(
@@ -210,18 +248,35 @@ def hold_seats(
                 # Sold since this request read the states (a sold seat keeps a mark that
                 # conflicts, see holds.sell), or held by someone else since.
                 raise SeatsUnavailable(
-                    "Someone else is holding some of those seats.", conflicts=result.conflicts
+                    "Someone else is holding some of those seats."
+                    if choice is None
+                    else "Others took those seats at the same moment. Please ask again.",
+                    conflicts=result.conflicts,
                 )
+            if result.labels != labels:
+                # Best available held a block further down its ranking: priced as it is.
+                labels = result.labels
+                try:
+                    priced = checkout.price_selection(
+                        booking=booking, labels=labels, voucher=booking.voucher
+                    )
+                except PricingError as error:
+                    seat_changes.hold_undone(
+                        showtime=showtime, labels=sorted(set(labels) - previous), token=token
+                    )
+                    raise BookingClosed(str(error)) from None
             added = [label for label in labels if label not in previous]
             booking.hold_token = token
             booking.seat_labels = labels
             checkout.keep_quote(booking, priced)
+            if exchanging is not None:
+                booking.amount = max(booking.amount - paid_for(exchanging), Decimal("0"))
             booking.fence = result.fence
             booking.expires_at = result.expires_at
             if existing:
                 booking.save(
                     update_fields=[
-                        *("seat_labels", "lines", "amount", "discount"),
+                        *("seat_labels", "lines", "amount", "discount", "exchange_of"),
                         *("fence", "expires_at", "updated_at"),
                     ]
                 )
@@ -238,7 +293,14 @@ def hold_seats(
                 **({"best": best} if best is not None else {}),
                 **({"wheelchair": True} if wheelchair else {}),
                 **({"replaced": dropped} if dropped else {}),
+                **({"exchange_of": exchanging.ref} if exchanging is not None else {}),
             )
+    except SeatsUnavailable as error:
+        if choice is None:
+            error.offer = _nearest_block(
+                showtime=showtime, plan=plan, states=states, user=user, error=error, labels=labels
+            )
+        raise
     except VerificationRequired:
         email = ask_to_verify(user=user, return_to=showtime.selection_url(labels))
         raise VerificationRequired(
@@ -252,6 +314,42 @@ def hold_seats(
             "You already have seats held for this showtime.", conflicts=[]
         ) from None
     return booking
+
+
+def _hold_period(*, existing: Booking | None, user, labels: list[str]) -> dict:
+    """How long a new selection is held, and against whose deadline. A selection replacing seats
+    offered from the waiting list stays within the offer's claim window (its token's deadline),
+    so the offer never outlives it nor uses up the account's own: seats kept from the offer stay
+    held to its end, other seats for a hold period."""
+    if existing is None or not is_offer(existing):
+        return {
+            "ttl_seconds": settings.HOLD_TTL_SECONDS,
+            "owner": hold_owner(user.pk),
+            "max_extensions": settings.HOLD_MAX_EXTENSIONS,
+        }
+    kept = set(labels) <= set(existing.seat_labels)
+    return {
+        "ttl_seconds": settings.WAITLIST_CLAIM_MINUTES * 60 if kept else settings.HOLD_TTL_SECONDS,
+        "owner": existing.hold_token,
+        "max_extensions": 0,
+    }
+
+
+def _within_offer(*, user, showtime: Showtime, labels: list[str] | None) -> bool:
+    """Whether `labels` are all seats the waiting list offers the user now."""
+    offer = Booking.objects.filter(
+        user=user, showtime=showtime, status=Booking.Status.PENDING
+    ).first()
+    if not labels or offer is None or not is_offer(offer):
+        return False
+    return {str(label).strip().upper() for label in labels} <= set(offer.seat_labels)
+
+
+def exchange_lines(*, replaced: Booking, labels: list[str]) -> list[dict]:
+    """The replaced booking's quote moved onto `labels`, seat for seat in order: what keeps
+    each ticket's type when the booking is exchanged (repriced on the new showtime)."""
+    kept = [line for line in replaced.lines if line["seat"] in replaced.seat_labels]
+    return [{**line, "seat": label} for line, label in zip(kept, labels, strict=True)]
 
 
 def _check_let_in(*, showtime: Showtime, user, admission: str) -> None:
@@ -271,13 +369,18 @@ def _check_let_in(*, showtime: Showtime, user, admission: str) -> None:
 
 @dataclass(frozen=True)
 class BestSeats:
-    """A best-available answer: the seats, their category and what each costs."""
+    """A best-available answer: the seats, their category and what each costs, and the blocks
+    to fall back on, in order, when others take the seats first."""
 
-    labels: list[str]
+    blocks: list[holds.Block]
     category: str
     price: Decimal | None  # each, as the default ticket type; None when the list has none
     # True when no standard seats were together and these are the next category that fits.
     instead_of_standard: bool
+
+    @property
+    def labels(self) -> list[str]:
+        return self.blocks[0].labels
 
     @property
     def category_name(self) -> str:
@@ -295,54 +398,114 @@ def suggest_best_seats(
     )
 
 
+def _nearest_block(
+    *,
+    showtime: Showtime,
+    plan: Plan,
+    states: SeatStates,
+    user,
+    error: SeatsUnavailable,
+    labels: list[str],
+) -> BestSeats | None:
+    """What to offer a buyer whose picked seats were taken: as many seats side by side, of
+    the same category, free now and nearest the middle of what they picked (not held)."""
+    kinds = {plan.seats_by_label[label].kind for label in labels}
+    if len(kinds) != 1 or not error.conflicts:
+        return None
+    if states.only is not None:
+        states = read_seat_states(showtime=showtime, plan=plan, booked=states.booked)
+    taken = states.booked | (set(states.held) - states.mine(user.pk)) | set(error.conflicts)
+    rows = {row.label: y for y, row in enumerate(plan.rows) if row is not None}
+    picked = [plan.seats_by_label[label] for label in labels]
+    near = (
+        sum(rows[seat.row] for seat in picked) / len(picked),
+        sum(seat.x for seat in picked) / len(picked),
+    )
+    (kind,) = kinds
+    blocks = ranked_blocks(plan=plan, taken=taken, count=len(labels), kind=kind, limit=1, near=near)
+    if not blocks:
+        return None
+    card = showtime_card(showtime)
+    offer = card.default_for(showtime.movie.age_rating)
+    price = None if offer is None else offer.price + card.supplement(kind)
+    return BestSeats(blocks=blocks, category=kind, price=price, instead_of_standard=False)
+
+
+def _hold_best(
+    *,
+    hold,
+    choice: BestSeats,
+    showtime: Showtime,
+    plan: Plan,
+    states: SeatStates,
+    wheelchair: bool,
+) -> holds.HoldResult:
+    """Hold the first free block of the ranking; if others took every one of them since the
+    states were read, rank again on the holds as they are now, once."""
+    result = hold(choice.blocks)
+    if result.ok or result.retry_after is not None:
+        return result
+    now = read_seat_states(showtime=showtime, plan=plan, booked=states.booked)
+    count = len(choice.labels)
+    again = _best_seats(
+        showtime=showtime, plan=plan, states=now, count=count, wheelchair=wheelchair
+    )
+    return hold(again.blocks)
+
+
 def _best_seats(
     *, showtime: Showtime, plan: Plan, states: SeatStates, count: int, wheelchair: bool
 ) -> BestSeats:
     """Standard seats when a block fits; else the cheapest other category offered to anyone
     (never wheelchair spaces or companion seats) in which one does. For a buyer who needs a
-    wheelchair space: a space, or a space with its companion seat."""
+    wheelchair space: a space, or a space with its companion seat. Ranked blocks of that
+    category follow the best, up to holds.MAX_BLOCKS."""
     if not 1 <= count <= settings.MAX_SEATS_PER_BOOKING:
         raise InvalidRequest(f"Best available takes 1 to {settings.MAX_SEATS_PER_BOOKING} seats.")
     card = showtime_card(showtime)
     offer = card.default_for(showtime.movie.age_rating)
+    taken = states.booked | set(states.held)
     if wheelchair:
-        labels = _best_wheelchair_place(plan=plan, states=states, count=count)
-        kind = plan.seats_by_label[labels[0]].kind
+        blocks = _best_wheelchair_places(plan=plan, taken=taken, count=count)
+        kind = plan.seats_by_label[blocks[0].labels[0]].kind
         price = None if offer is None else offer.price + card.supplement(kind)
-        return BestSeats(labels=labels, category=kind, price=price, instead_of_standard=False)
+        return BestSeats(blocks=blocks, category=kind, price=price, instead_of_standard=False)
     others = sorted(
         plan.kinds - NEVER_OFFERED - {Seat.Kind.STANDARD},
         key=lambda kind: (card.supplement(kind), list(Seat.Kind).index(kind)),
     )
-    taken = states.booked | set(states.held)
     for kind in [Seat.Kind.STANDARD, *others]:
-        labels = best_available(plan=plan, taken=taken, count=count, kind=kind)
-        if labels is not None:
+        blocks = ranked_blocks(
+            plan=plan, taken=taken, count=count, kind=kind, limit=holds.MAX_BLOCKS
+        )
+        if blocks:
             return BestSeats(
-                labels=labels,
+                blocks=blocks,
                 category=kind,
                 price=None if offer is None else offer.price + card.supplement(kind),
                 instead_of_standard=kind != Seat.Kind.STANDARD and Seat.Kind.STANDARD in plan.kinds,
             )
+    if not any(
+        label not in taken and not seat.blocked and seat.kind not in NEVER_OFFERED
+        for label, seat in plan.seats_by_label.items()
+    ):
+        raise SeatsUnavailable("Sold out: every seat is sold or held.", conflicts=[])
     raise SeatsUnavailable(f"There are no {count} seats together left.", conflicts=[])
 
 
-def _best_wheelchair_place(*, plan: Plan, states: SeatStates, count: int) -> list[str]:
+def _best_wheelchair_places(*, plan: Plan, taken: set[str], count: int) -> list[holds.Block]:
     if count > 2:
         raise InvalidRequest(
             "For a wheelchair user, best available finds a wheelchair space (1) or a space and "
             "its companion seat (2): pick any further seats on the map."
         )
-    labels = best_wheelchair_place(
-        plan=plan,
-        taken=states.booked | set(states.held),
-        companions=companions(plan),
-        count=count,
+    blocks = wheelchair_places(
+        plan=plan, taken=taken, companions=companions(plan), count=count, limit=holds.MAX_BLOCKS
     )
-    if labels is None:
+    if not blocks:
         wanted = "wheelchair space" if count == 1 else "wheelchair space with its companion seat"
         raise SeatsUnavailable(f"There is no {wanted} free.", conflicts=[])
-    return labels
+    return blocks
 
 
 def extend_hold(*, booking: Booking) -> Booking:

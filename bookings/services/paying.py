@@ -10,8 +10,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Kind
-from bookings.errors import BookingClosed, HoldLost, PaymentFailed, PriceChanged, SalesEnded
+from bookings.errors import (
+    BookingClosed,
+    ExchangeEnded,
+    HoldLost,
+    PaymentFailed,
+    PriceChanged,
+    SalesEnded,
+)
 from bookings.models import Booking, Payment
+from bookings.services import exchanging
 from bookings.services.records import audit_booking, locked
 from bookings.services.rules import check_sales_open, end_booking, extend_in_redis, holds_its_seats
 from cinema.money import format_money
@@ -49,6 +57,8 @@ def start_payment(
                     "Check them and pay again. Nothing was charged."
                 )
             check_sales_open(booking.showtime)
+            if booking.exchange_of_id is not None:
+                exchanging.check_replaceable(booking)
             holding = extended.status == holds.ExtendStatus.OK or holds_its_seats(booking)
             if not holding:
                 raise HoldLost(
@@ -87,6 +97,14 @@ def start_payment(
             status=Booking.Status.EXPIRED,
             kind=Kind.HOLD_EXPIRED,
             reason="hold lost before payment",
+        )
+        raise
+    except ExchangeEnded:
+        end_booking(
+            booking=booking,
+            status=Booking.Status.EXPIRED,
+            kind=Kind.SEATS_RELEASED,
+            reason="exchange ended",
         )
         raise
     try:

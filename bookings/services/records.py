@@ -24,11 +24,16 @@ def audit_booking(kind: str, booking: Booking, *, actor=None, seats=None, **deta
 def locked(booking: Booking) -> Booking:
     """The booking, read again and locked until the transaction ends (only its own row: not the
     showtime every other buyer reads)."""
-    return (
-        Booking.objects.select_for_update(of=("self",))
-        .select_related("user", "showtime__movie", "showtime__auditorium", "showtime__room")
-        .get(pk=booking.pk)
+    rows = Booking.objects.select_for_update(of=("self",)).select_related(
+        "user", "showtime__movie", "showtime__auditorium", "showtime__room"
     )
+    try:
+        return rows.get(pk=booking.pk)
+    except Booking.DoesNotExist:
+        # PostgreSQL checks a row it waited for against the row's new version but the joined
+        # rows' old ones: a booking moved to another screening meanwhile is missed, unlocked.
+        # Asked again, the statement sees the move.
+        return rows.get(pk=booking.pk)
 
 
 def booking_facts(booking: Booking) -> dict:

@@ -2,20 +2,20 @@
 refunded (recorded with the change, sent to the gateway after it), and refunds sent."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from audit.services import Kind, record_error
 from bookings import checkout
 from bookings.errors import BookingClosed, HoldLost, InvalidRequest
-from bookings.models import Booking, Payment, Refund, Ticket, VoidTicket
+from bookings.models import Booking, Refund, Ticket, VoidTicket
 from bookings.ratelimit import check_rate
-from bookings.services import seat_changes
+from bookings.services import seat_changes, selling, transfers
 from bookings.services.records import audit_booking, booking_facts, locked, money_facts
 from bookings.services.rules import end_booking
 from bookings.services.tickets import void_tickets
@@ -32,6 +32,28 @@ log = logging.getLogger(__name__)
 # process died before asking the gateway, or the gateway did not answer. Fresher ones are left to
 # the request that is sending them now.
 OWED_REFUND_GRACE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Refunded:
+    """What giving back tickets' money did: one Refund per payment the money goes back to (more
+    than one only after a dearer exchange), the main one first; its amount is all of them."""
+
+    refunds: list[Refund]
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((refund.amount for refund in self.refunds), Decimal("0"))
+
+    @property
+    def seats(self) -> list[str]:
+        return self.refunds[0].seats
+
+    @property
+    def status(self) -> str:
+        """SUCCEEDED once the gateway has done every one of them, else REQUESTED."""
+        done = all(refund.status == Refund.Status.SUCCEEDED for refund in self.refunds)
+        return Refund.Status.SUCCEEDED if done else Refund.Status.REQUESTED
 
 
 def send_owed_refunds(*, limit: int = 20) -> list[Refund]:
@@ -90,7 +112,7 @@ def refunds_close_at(showtime: Showtime) -> datetime:
     return showtime.starts_at - timedelta(hours=settings.REFUND_CUTOFF_HOURS)
 
 
-def cancel_booking(*, booking: Booking) -> Refund | None:
+def cancel_booking(*, booking: Booking) -> Refunded | None:
     """The customer cancels: a PENDING hold is released; a CONFIRMED booking is refunded in full
     until REFUND_CUTOFF_HOURS before the show. Returns the refund when money goes back.
 
@@ -116,15 +138,31 @@ def cancel_booking(*, booking: Booking) -> Refund | None:
             f"Bookings can be cancelled up to {settings.REFUND_CUTOFF_HOURS} hours before the "
             "show. Ask at the box office."
         )
-    return refund_tickets(booking=booking, actor=booking.user, reason="cancelled by customer")
+    return refund_tickets(
+        booking=booking, actor=booking.user, reason="cancelled by customer", labels=kept(booking)
+    )
+
+
+def kept(booking: Booking) -> list[str] | None:
+    """The seats whose tickets the buyer kept, the ones a buyer's own refund is for: None when
+    none was passed on (all of them). Tickets passed on are their holder's now."""
+    passed_on = set(
+        booking.tickets.filter(transfer__isnull=False).values_list("seat__label", flat=True)
+    )
+    if not passed_on:
+        return None
+    labels = [label for label in booking.seat_labels if label not in passed_on]
+    if not labels:
+        raise BookingClosed("Every ticket of this booking was passed on: none is yours to cancel.")
+    return labels
 
 
 def staff_cancel(*, booking: Booking, actor, why: str = "") -> Booking:
     """Staff end a booking whatever its state: refund a CONFIRMED one, release a PENDING hold;
     `why` (the staff member's reason) goes on the audit event."""
     if booking.status == Booking.Status.CONFIRMED:
-        refund = refund_tickets(booking=booking, actor=actor, why=why, reason="refunded by staff")
-        return refund.payment.booking
+        refund_tickets(booking=booking, actor=actor, why=why, reason="refunded by staff")
+        return Booking.objects.get(pk=booking.pk)
     ended = end_booking(
         booking=booking,
         status=Booking.Status.CANCELLED,
@@ -171,66 +209,85 @@ def refund_tickets(
     labels: list[str] | None = None,
     amount: Decimal | None = None,
     why: str = "",
-) -> Refund:
+) -> Refunded:
     """Refund tickets of a CONFIRMED booking (all by default) for what was paid for them, or
     for `amount` when staff give back less; their seats are freed live. The refund is recorded
-    with the change, and the gateway asked once it has committed."""
+    with the change, and the gateway asked once it has committed. Whoever holds a ticket, the
+    money goes back to the payment that bought it; a buyer may not refund tickets passed on."""
     with transaction.atomic():
-        booking = locked(booking)
-        if booking.status != Booking.Status.CONFIRMED:
-            raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
-        tickets = {ticket.seat.label: ticket for ticket in booking.tickets.select_related("seat")}
-        labels = list(tickets) if labels is None else _refundable(booking, tickets, labels)
-        payment = (
-            Payment.objects.select_for_update()
-            .filter(booking=booking, status=Payment.Status.SUCCEEDED, charge=booking.payment_ref)
-            .first()
+        refunds = record_refund(
+            booking=booking, actor=actor, reason=reason, labels=labels, amount=amount, why=why
         )
-        if payment is None:
-            raise BookingClosed("This booking has no payment to refund; ask the payments team.")
-        left = payment.amount - (payment.refunds.aggregate(total=Sum("amount"))["total"] or 0)
-        due = sum((tickets[label].price for label in labels), Decimal("0"))
-        amount = due if amount is None else amount
-        if amount <= 0:
-            raise InvalidRequest("A refund must be for more than nothing.")
-        if amount > min(due, left):
-            raise InvalidRequest(
-                f"That is more than was paid: at most {format_money(min(due, left))} can be "
-                f"refunded for {', '.join(labels)}."
-            )
-        refund = Refund.objects.create(
-            payment=payment,
-            amount=amount,
-            seats=labels,
-            reason=reason,
-            why=why,
-            actor=actor,
+    return Refunded([send_refund(refund=refund) for refund in refunds])
+
+
+def record_refund(
+    *,
+    booking: Booking,
+    actor,
+    reason: str,
+    labels: list[str] | None = None,
+    amount: Decimal | None = None,
+    why: str = "",
+    passed_on_too: bool = False,
+) -> list[Refund]:
+    """`refund_tickets` up to the gateway, in the caller's transaction (which must be one): the
+    refunds, one per payment the money goes back to (the first the main one), which the caller
+    sends (`send_refund`) once that has committed. The buyer refunds tickets they passed on only
+    with `passed_on_too` (their showtime is cancelled: nobody can use them)."""
+    booking = locked(booking)
+    if booking.status != Booking.Status.CONFIRMED:
+        raise BookingClosed(f"This booking is {booking.get_status_display().lower()}.")
+    tickets = {ticket.seat.label: ticket for ticket in booking.tickets.select_related("seat")}
+    labels = list(tickets) if labels is None else _refundable(booking, tickets, labels)
+    passed_on = [label for label in labels if tickets[label].transfer_id is not None]
+    if passed_on and actor is not None and actor.pk == booking.user_id and not passed_on_too:
+        raise BookingClosed(
+            f"{', '.join(passed_on)} passed on to someone else: no longer yours to refund."
         )
-        void_tickets(
-            booking, [tickets[label] for label in labels], reason=VoidTicket.Reason.REFUNDED
+    payments = selling.paid_with(booking)
+    if not payments:
+        raise BookingClosed("This booking has no payment to refund; ask the payments team.")
+    left = selling.refundable(payments)
+    due = sum((tickets[label].price for label in labels), Decimal("0"))
+    amount = due if amount is None else amount
+    if amount <= 0:
+        raise InvalidRequest("A refund must be for more than nothing.")
+    if amount > min(due, left):
+        raise InvalidRequest(
+            f"That is more than was paid: at most {format_money(min(due, left))} can be "
+            f"refunded for {', '.join(labels)}."
         )
-        Ticket.objects.filter(pk__in=[tickets[label].pk for label in labels]).delete()
-        kept = [label for label in booking.seat_labels if label in tickets and label not in labels]
-        if kept:
-            booking.seat_labels = kept
-        else:
-            booking.status = Booking.Status.CANCELLED
-            checkout.give_back_voucher(booking, reason=reason)
-        booking.save(update_fields=["seat_labels", "status", "updated_at"])
-        seat_changes.seats_freed(
-            kind=Kind.SEATS_RELEASED,
-            booking=booking,
-            labels=labels,
-            actor=actor,
-            reason="refunded",
-            refunded=True,
-            refund=refund.pk,
-            **({"partial": True} if kept else {}),
-            **({"staff_reason": why} if why else {}),
-            by_staff=actor is not None and actor.pk != booking.user_id,
-            **{**booking_facts(booking), **money_facts(amount)},
-        )
-    return send_refund(refund=refund)
+    # One refund per payment it comes from: more than one only after a dearer exchange.
+    refunds = selling.owe_back(
+        booking=booking, amount=amount, seats=labels, reason=reason, why=why, actor=actor
+    )
+    refund, *others = refunds
+    transfers.tell_receivers_of_refund(booking, [tickets[label] for label in labels], actor=actor)
+    void_tickets(booking, [tickets[label] for label in labels], reason=VoidTicket.Reason.REFUNDED)
+    Ticket.objects.filter(pk__in=[tickets[label].pk for label in labels]).delete()
+    kept = [label for label in booking.seat_labels if label in tickets and label not in labels]
+    if kept:
+        booking.seat_labels = kept
+    else:
+        booking.status = Booking.Status.CANCELLED
+        checkout.give_back_voucher(booking, reason=reason)
+    booking.save(update_fields=["seat_labels", "status", "updated_at"])
+    seat_changes.seats_freed(
+        kind=Kind.SEATS_RELEASED,
+        booking=booking,
+        labels=labels,
+        actor=actor,
+        reason="refunded",
+        refunded=True,
+        refund=refund.pk,
+        **({"also_refunds": [other.pk for other in others]} if others else {}),
+        **({"partial": True} if kept else {}),
+        **({"staff_reason": why} if why else {}),
+        by_staff=actor is not None and actor.pk != booking.user_id,
+        **{**booking_facts(booking), **money_facts(amount)},
+    )
+    return refunds
 
 
 def _refundable(booking: Booking, tickets: dict[str, Ticket], labels: list[str]) -> list[str]:

@@ -20,7 +20,10 @@ from seats import holds
 
 
 def sales_ended(showtime: Showtime) -> str | None:
-    """Why the showtime sells nothing more, "sales stopped" or "showtime started", or None."""
+    """Why the showtime sells nothing more, "showtime cancelled", "sales stopped" or "showtime
+    started", or None."""
+    if showtime.cancelled_at is not None:
+        return "showtime cancelled"
     if not showtime.on_sale:
         return "sales stopped"
     if showtime.starts_at <= timezone.now():
@@ -30,10 +33,13 @@ def sales_ended(showtime: Showtime) -> str | None:
 
 # What each reason of `sales_ended` tells someone picking seats, and someone paying.
 NOT_ON_SALE = {
+    "showtime cancelled": "This showtime has been cancelled.",
     "sales stopped": "Tickets for this showtime are not on sale.",
     "showtime started": "This showtime has already started.",
 }
 NOT_PAYABLE = {
+    "showtime cancelled": "This showtime has been cancelled, so your seats are released. "
+    "Nothing was charged.",
     "sales stopped": "Sales for this showtime have been stopped, so your seats are released. "
     "Nothing was charged.",
     "showtime started": "This showtime has already started, so your seats are released. "

@@ -103,12 +103,39 @@ def seats_sold(*, booking: Booking, actor, **detail) -> None:
     waitlist.offer_claimed(booking=booking)
 
 
+def booking_moved(
+    *,
+    booking: Booking,
+    was_showtime: Showtime,
+    was_labels: list[str],
+    was_token: str,
+    actor,
+    **detail,
+) -> None:
+    """The booking's tickets moved from `was_labels` of `was_showtime` (sold under `was_token`)
+    to its seats now, held for the move: once committed, the old seats are free and the new ones
+    sold, in Redis and before both showtimes' viewers, and the move is recorded (BOOKING_MOVED;
+    the freed seats are then offered to the old showtime's waiting list)."""
+    labels = list(booking.seat_labels)
+
+    def after_commit():
+        holds.release(showtime_id=was_showtime.pk, labels=was_labels, token=was_token)
+        tell(showtime=was_showtime, labels=was_labels)
+        holds.sell(showtime_id=booking.showtime_id, labels=labels, token=booking.hold_token)
+        tell(showtime=booking.showtime, labels=labels, booked=set(labels))
+
+    transaction.on_commit(after_commit, robust=True)
+    audit_booking(Kind.BOOKING_MOVED, booking, actor=actor, **detail)
+    waitlist.offer_on_commit(showtime_id=was_showtime.pk)
+
+
 def wheelchair_places_released(*, showtime: Showtime, labels: list[str]) -> None:
     """The showtime's wheelchair spaces and companion seats, kept for wheelchair users until
     now, are on general sale: once committed, tell the viewers (the free ones turn from kept to
     available) and record it (WHEELCHAIR_RELEASED)."""
     transaction.on_commit(lambda: tell(showtime=showtime, labels=labels), robust=True)
     record(Kind.WHEELCHAIR_RELEASED, showtime_id=showtime.pk, seats=labels)
+    waitlist.offer_on_commit(showtime_id=showtime.pk)
 
 
 def hold_undone(*, showtime: Showtime, labels: list[str], token: str) -> None:

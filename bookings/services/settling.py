@@ -9,19 +9,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import Kind, record
-from bookings import checkout
 from bookings.errors import BadWebhook, BookingError, UnknownPayment
-from bookings.models import Booking, Payment, Refund, Ticket, WebhookEvent
-from bookings.services import seat_changes
+from bookings.models import Booking, Payment, Refund, WebhookEvent
+from bookings.services import seat_changes, selling
 from bookings.services.records import audit_booking, booking_facts, locked, money_facts
 from bookings.services.refunds import send_refund
-from bookings.services.rules import highest_fence, hold_owner, holds_its_seats, sales_ended
-from cinema.plans import get_plan
-from cinema.pricing import Quote
+from bookings.services.rules import highest_fence, holds_its_seats, sales_ended
 from payments.gateway import Event, EventType, GatewayError, Session, SessionStatus, get_gateway
 from payments.gateway import Refund as GatewayRefund
 from seats import holds
-from waitingroom import services as waiting_room
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +170,7 @@ def _why_not_confirm(*, booking: Booking, payment: Payment, paid) -> str | None:
         return BOOKING_CANCELLED
     if paid != payment.amount or payment.amount != booking.amount:
         return BOOKING_CHANGED
-    return sales_ended(booking.showtime)
+    return sales_ended(booking.showtime) or selling.why_not_replace(booking)
 
 
 def _confirm(*, booking: Booking, payment: Payment) -> str | None:
@@ -191,26 +187,19 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
             labels=booking.seat_labels,
             token=booking.hold_token,
             ttl_seconds=settings.HOLD_TTL_SECONDS,
-            owner=_late_owner(booking),
+            owner=selling.late_owner(booking),
             max_extensions=0,
             fence_floor=lambda: highest_fence(showtime=booking.showtime),
         )
         if not result.ok:
             return SEATS_TAKEN
         booking.fence = result.fence
-    plan = get_plan(booking.showtime.auditorium)
     try:
-        Ticket.objects.bulk_create(
-            Ticket(
-                booking=booking,
-                showtime_id=booking.showtime_id,
-                seat_id=plan.seats_by_label[line.seat].id,
-                ticket_type_id=line.type_id,
-                category=line.category,
-                price=line.paid,
-                discount=line.discount,
-            )
-            for line in Quote.from_data(booking.lines).lines
+        refunds = selling.sell_booking(
+            booking=booking,
+            payment_ref=payment.charge,
+            actor=booking.user,
+            **({"late": True} if late else {}),
         )
     except IntegrityError:
         if late:
@@ -218,35 +207,9 @@ def _confirm(*, booking: Booking, payment: Payment) -> str | None:
                 showtime=booking.showtime, labels=booking.seat_labels, token=booking.hold_token
             )
         raise _SeatsTaken from None
-    if booking.status != Booking.Status.PENDING:
-        # Its voucher's use was given back when it expired; paid for, it counts again.
-        checkout.take_voucher_again(booking)
-    booking.status = Booking.Status.CONFIRMED
-    booking.payment_ref = payment.charge
-    booking.save(update_fields=["status", "payment_ref", "fence", "updated_at"])
-    seat_changes.seats_sold(
-        booking=booking,
-        actor=booking.user,
-        payment_ref=payment.charge,
-        **({"late": True} if late else {}),
-        **booking_facts(booking),
-    )
-
-    def after_commit():
-        # Bought: the buyer may hold seats of this showtime again at once, and their slot in
-        # the waiting room goes to the next in line.
-        for owner in (hold_owner(booking.user_id), _late_owner(booking)):
-            holds.close_window(showtime_id=booking.showtime_id, owner=owner)
-        waiting_room.finished(showtime=booking.showtime, user_id=booking.user_id)
-
-    transaction.on_commit(after_commit, robust=True)
+    for refund in refunds:
+        transaction.on_commit(lambda refund=refund: send_refund(refund=refund), robust=True)
     return None
-
-
-def _late_owner(booking: Booking) -> str:
-    """Whose deadline a late payment's re-hold counts against: the booking's own, not the
-    buyer's, which has usually run out by then."""
-    return f"paid:{booking.ref}"
 
 
 def _note_failed_attempt(*, payment: Payment, reason: str) -> str:

@@ -1,12 +1,17 @@
 """The waiting list of a sold-out showtime: joining and leaving it, and offering the seats that
 come back to its entries, first come first served.
 
-Seats come back through `seat_changes` (a release, an expiry, a refund, a hold that lapsed),
-which runs `offer_freed_seats` once the change is committed, in the same process, right after
-Redis has let the seats go: the next in line gets them within the request or the sweeper pass
-that freed them, with no worker to wait for. The sweeper also runs it for every list someone
-waits on (`offer_waiting_lists`): that catches what a process killed before its on-commit step
-left undone, seats staff added to a hall, and a list resumed after a pause.
+Seats come back through `seat_changes` (a release, an expiry, a refund, a hold that lapsed,
+wheelchair places going on general sale), which runs `offer_freed_seats` once the change is
+committed, in the same process, right after Redis has let the seats go: the next in line gets
+them within the request or the sweeper pass that freed them, with no worker to wait for. Seats
+staff add to a hall (a new seat, one unblocked) and a showtime staff change (put back on sale)
+are offered the same way, once saved (`staff_changed_hall`, `staff_changed_showtime`). The
+sweeper also runs it for every list someone waits on (`offer_waiting_lists`): that catches what
+a process killed before its on-commit step left undone.
+
+Wheelchair spaces and companion seats kept for wheelchair users (cinema.access) are offered,
+until their release time, only to an entry that asks for those kinds alone.
 
 Offering is idempotent and takes turns per showtime: it locks the list's row, reads the seats
 free now (sold: the tickets; held: Redis, where every offer made before holds its seats), and
@@ -50,7 +55,8 @@ from bookings.services.rules import (
     offer_token,
     sales_ended,
 )
-from cinema.models import Seat, Showtime
+from cinema.access import COMPANION, SPACE, kept_back
+from cinema.models import Auditorium, Seat, Showtime
 from cinema.plans import Plan, get_plan
 from cinema.pricing import PricingError
 from seats import holds
@@ -88,6 +94,13 @@ def _free_seats(*, showtime: Showtime, plan: Plan) -> tuple[set[str], set[str]]:
     return sellable - states.booked - set(states.held), states.booked
 
 
+def _open_to(*, categories: Iterable[str], free: set[str], kept: set[str]) -> set[str]:
+    """The free seats an entry of these categories may have: the places kept for wheelchair
+    users only if it asks for those alone."""
+    wants = set(categories)
+    return free if wants and wants <= {SPACE, COMPANION} else free - kept
+
+
 def _validate_wish(*, plan: Plan, seats: int, categories: Iterable[str]) -> list[str]:
     if not 1 <= seats <= settings.MAX_SEATS_PER_BOOKING:
         raise InvalidRequest(f"Ask for 1 to {settings.MAX_SEATS_PER_BOOKING} seats.")
@@ -109,6 +122,7 @@ def join_waitlist(
     plan = get_plan(showtime.auditorium)
     categories = _validate_wish(plan=plan, seats=seats, categories=categories)
     free, _ = _free_seats(showtime=showtime, plan=plan)
+    free = _open_to(categories=categories, free=free, kept=kept_back(showtime=showtime, plan=plan))
     if choose_seats(plan=plan, free=free, count=seats, categories=categories):
         raise SeatsAvailable(
             f"There are {seats} seat{'s' if seats > 1 else ''} free for this showtime right now: "
@@ -235,6 +249,7 @@ def _offer(*, showtime_id: int, placed: list) -> list[WaitlistEntry]:
         return []
     plan = get_plan(showtime.auditorium)
     free, booked = _free_seats(showtime=showtime, plan=plan)
+    kept = kept_back(showtime=showtime, plan=plan, now=now)
     # An account paying for seats of its own here keeps its place and is offered nothing yet:
     # it has one open booking per showtime, and may be buying what it waited for.
     buying = set(
@@ -252,7 +267,10 @@ def _offer(*, showtime_id: int, placed: list) -> list[WaitlistEntry]:
         if entry.user_id in buying:
             continue
         while labels := choose_seats(
-            plan=plan, free=free, count=entry.seats, categories=entry.categories
+            plan=plan,
+            free=_open_to(categories=entry.categories, free=free, kept=kept),
+            count=entry.seats,
+            categories=entry.categories,
         ):
             conflicts = _offer_to(
                 entry=entry, showtime=showtime, labels=labels, ttl=ttl, booked=booked, placed=placed
@@ -360,3 +378,26 @@ def offer_waiting_lists() -> list[WaitlistEntry]:
         .distinct()
     )
     return [entry for pk in lists for entry in offer_freed_seats(showtime_id=pk)]
+
+
+def staff_changed_hall(*, sender, instance: Auditorium, **_signal) -> None:
+    """Seats staff added to the hall (a new one, one unblocked) are offered to the lists of its
+    showtimes to come once saved (connected to Auditorium's post_save)."""
+    waiting = (
+        Waitlist.objects.filter(
+            showtime__auditorium=instance,
+            showtime__starts_at__gt=timezone.now(),
+            entries__status=WaitlistEntry.Status.WAITING,
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    for pk in waiting:
+        offer_on_commit(showtime_id=pk)
+
+
+def staff_changed_showtime(*, sender, instance: Showtime, created: bool, **_signal) -> None:
+    """A showtime put back on sale, or its on-sale time brought forward, offers its free seats
+    once saved (connected to Showtime's post_save)."""
+    if not created:
+        offer_on_commit(showtime_id=instance.pk)

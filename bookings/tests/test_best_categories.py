@@ -13,6 +13,7 @@ from bookings.models import Booking
 from cinema.models import Auditorium, SeatSupplement
 from cinema.plans import get_plan
 from cinema.services import one_price_list, save_auditorium, schedule_showtime
+from conftest import verified_user
 from seats.seatmap import read_seat_states
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +110,30 @@ def test_the_api_holds_the_same_seats_at_the_price_the_page_shows(client, grand,
 
     assert held.status_code == 201
     assert (held.json()["seats"], held.json()["amount"]) == (["C1", "C2"], "25.00")
+
+
+def test_a_buyer_whose_picked_seats_were_taken_is_offered_the_nearest_of_their_kind(grand, user):
+    assert services.hold_seats(user=user, showtime=grand, labels=["C2"])
+    buyer = verified_user("later")
+
+    with pytest.raises(SeatsUnavailable) as refused:
+        services.hold_seats(user=buyer, showtime=grand, labels=["C2", "C3"])
+
+    offer = refused.value.offer
+    assert refused.value.conflicts == ["C2"]
+    assert (offer.labels, offer.category, offer.price) == (
+        ["C3", "C4"],
+        "premium",
+        Decimal("12.50"),
+    )
+    assert not Booking.objects.filter(user=buyer).exists()
+
+
+def test_no_offer_for_seats_of_mixed_kinds_or_when_nothing_like_them_is_free(grand, user):
+    assert services.hold_seats(user=user, showtime=grand, labels=["A2", "B1", "B2", "B3"])
+    buyer = verified_user("later")
+
+    for picked in (["A2", "B4"], ["B2", "B3", "B4"]):
+        with pytest.raises(SeatsUnavailable) as refused:
+            services.hold_seats(user=buyer, showtime=grand, labels=picked)
+        assert refused.value.offer is None

@@ -109,6 +109,39 @@ def test_the_ticket_page_pdf_and_email_say_which_device(showtime, user, redis_db
     assert "Devices:    Audio-description headset, to collect at the door" in email.body
 
 
+def test_a_device_added_or_removed_after_paying_sends_one_updated_booking_email(
+    showtime, user, redis_db
+):
+    """The confirmation named the devices of the booking as it was; a change after paying is
+    told once, with the tickets again. Before paying, the confirmation itself tells it."""
+    _stock(showtime, 1)
+    _stock(showtime, 1, kind=AccessDevice.Kind.CAPTIONS)
+    booking = services.hold_seats(user=user, showtime=showtime, labels=["A1", "A2"])
+    services.add_device(booking=booking, kind=HEADSET, actor=user)
+    booking = pay(booking)
+    services.add_device(booking=booking, kind=AccessDevice.Kind.CAPTIONS, actor=user)
+    caption = booking.devices.get(kind=AccessDevice.Kind.CAPTIONS)
+    services.remove_device(booking=booking, loan_id=caption.pk, actor=user)
+
+    notifier = Notifier(consumer="test", block_ms=1)
+    changes = AuditEvent.objects.filter(
+        kind__in=[AuditEvent.Kind.DEVICE_ADDED, AuditEvent.Kind.DEVICE_REMOVED]
+    ).order_by("pk")
+    for event in [*changes, *changes]:
+        notifier.handle(event.as_message())
+    added, removed = mail.outbox
+    for email in (added, removed):
+        assert email.subject.startswith("Your booking has changed") and booking.ref in email.subject
+        assert email.attachments[0][0] == f"tickets-{booking.ref}.pdf"
+        assert booking.get_absolute_url() in email.body
+    assert "Caption device added to your booking" in added.body
+    assert "Devices:    Audio-description headset, Caption device, to collect" in added.body
+    assert "Caption device removed from your booking" in removed.body
+    assert "Devices:    Audio-description headset, to collect" in removed.body
+    owed = set(AuditEvent.objects.emailing().filter(kind__startswith="device"))
+    assert owed == set(changes[1:])  # not the device added before paying
+
+
 def test_the_door_hands_the_device_out_and_takes_it_back(showtime, user, staff):
     _stock(showtime, 1)
     booking = services.hold_seats(user=user, showtime=showtime, labels=["A1", "A2"])

@@ -1,11 +1,12 @@
 """The URL contract over HTTP: status codes, messages, ownership, CSRF, no half-done changes."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 
-from bookings.models import Booking, Payment
+from bookings.models import Booking, Payment, Ticket
 from cinema.models import Auditorium
 from cinema.services import save_auditorium
 from conftest import DECLINED_CARD, GOOD_CARD, deliver_webhooks, pay_on_gateway
@@ -77,14 +78,35 @@ def test_seats_of_another_auditorium_are_400(client, user, showtime):
 def test_a_taken_seat_is_409_naming_it_and_keeping_the_rest_selected(client, user, bob, showtime):
     other = Client()
     other.force_login(bob)
-    assert other.post(_hold_url(showtime), {"seats": ["A4"]}).status_code == 303
+    # B4 too: no three seats side by side are left to offer instead.
+    assert other.post(_hold_url(showtime), {"seats": ["A4", "B4"]}).status_code == 303
     client.force_login(user)
     response = client.post(_hold_url(showtime), {"seats": ["A3", "A4", "A5"]})
     assert response.status_code == 409
     assert "Taken: A4." in response.text
+    assert "data-offer" not in response.text
     checked = set(re.findall(r'value="([A-Z]+\d+)" checked', response.text))
     assert checked == {"A3", "A5"}
     assert Booking.objects.filter(user=user).count() == 0
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_taken_seat_is_409_offering_the_nearest_seats_like_them_ticked(
+    client, user, bob, showtime, htmx
+):
+    other = Client()
+    other.force_login(bob)
+    assert other.post(_hold_url(showtime), {"seats": ["A4"]}).status_code == 303
+    client.force_login(user)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post(_hold_url(showtime), {"seats": ["A4", "A5"]}, headers=headers)
+    assert response.status_code == 409
+    assert "Taken: A4." in response.text
+    assert re.search(r"data-offer>.*<strong>A5, A6</strong>, ticked on the map", response.text)
+    checked = set(re.findall(r'id="seat-([A-Z]+\d+)"[^>]*><input[^>]* checked', response.text))
+    assert checked == {"A5", "A6"}
+    assert Booking.objects.filter(user=user).count() == 0  # offered, not held
+    assert holds.held_labels(showtime_id=showtime.pk, labels=["A5", "A6"]) == {}
 
 
 @pytest.mark.parametrize("htmx", [False, True])
@@ -103,6 +125,26 @@ def test_a_refusals_map_shows_every_hold_not_just_the_asked_seats(
     assert response.status_code == 409
     assert re.search(r'class="seat seat--held[^"]*" id="seat-B2"', response.text)
     assert re.search(r'class="seat seat--available[^"]*" id="seat-B3"', response.text)
+
+
+def test_a_refusals_map_shows_a_sale_no_version_told(client, user, bob, showtime):
+    """Refusals at one seat-state version share one drawing of the map; a change that was never
+    numbered (here a ticket written straight to the database) still shows on the next one."""
+    other = Client()
+    other.force_login(bob)
+    assert other.post(_hold_url(showtime), {"seats": ["A4"]}).status_code == 303
+    client.force_login(user)
+    headers = {"HX-Request": "true"}
+    first = client.post(_hold_url(showtime), {"seats": ["A4"]}, headers=headers)
+    assert re.search(r'class="seat seat--available[^"]*" id="seat-B2"', first.text)
+    booking = Booking.objects.create(
+        user=bob, showtime=showtime, amount=Decimal("10.00"), status=Booking.Status.CONFIRMED
+    )
+    seat = showtime.auditorium.seats.get(label="B2")
+    Ticket.objects.create(booking=booking, showtime=showtime, seat=seat, price=Decimal("10.00"))
+    again = client.post(_hold_url(showtime), {"seats": ["A4"]}, headers=headers)
+    assert again.status_code == 409
+    assert re.search(r'class="seat seat--booked[^"]*" id="seat-B2"', again.text)
 
 
 def test_past_and_unknown_showtimes(client, user, showtime):

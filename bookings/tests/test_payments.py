@@ -603,7 +603,7 @@ def test_a_lost_webhook_is_settled_by_the_sweeper_asking_the_gateway(showtime, u
 def test_a_failed_refund_stays_owed_until_reconciliation_sends_it(showtime, user, settings):
     booking = pay(services.hold_seats(user=user, showtime=showtime, labels=["A3"]))
     settings.PAYMENT_GATEWAY = f"{__name__}.RefundsDown"
-    refund = services.cancel_booking(booking=booking)
+    (refund,) = services.cancel_booking(booking=booking).refunds
     assert refund.status == Refund.Status.REQUESTED
     assert not MockRefund.objects.exists()
     page = _signed_in(user).get(f"/bookings/{booking.ref}/")

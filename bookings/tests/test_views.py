@@ -27,8 +27,48 @@ def test_sold_seats_show_as_booked(client, showtime, user):
     response = client.get(showtime.get_absolute_url())
     assert 'class="seat seat--booked seat--standard" id="seat-B3"' in response.text
     # No way to tick it: the grid has no input for it, the list only a disabled one.
-    assert re.findall(r'value="B3"[^>]*>', response.text) == ['value="B3" disabled>']
+    assert 'value="B3"' not in response.text
+    listed = client.get(showtime.get_absolute_url(), {"list": "1"}).text
+    assert re.findall(r'value="B3"[^>]*>', listed) == ['value="B3" disabled>']
     assert response.context["seat_map"].counts["booked"] == 1
+
+
+def _listed_seats(html: str) -> list[str]:
+    return re.findall(
+        r'<label class="seatlist__seat[^"]*"><input type="checkbox" name="seats" '
+        r'value="(\w+)"',
+        html,
+    )
+
+
+def test_the_page_renders_each_seat_once_and_the_list_when_it_is_opened(client, showtime):
+    """The list mode is a second rendering of every seat: the page leaves it out, and fetches
+    it (htmx) when it is opened, or shows it open at ?list=1 (without JavaScript)."""
+    url = showtime.get_absolute_url()
+    page = client.get(url).text
+    assert _listed_seats(page) == []
+    assert re.search(r'<details class="seatlist" id="seat-list" hx-get="[^"]*\?list=1"', page)
+    assert f'<a href="{url}?list=1#seat-list">' in page
+
+    opened = client.get(url, {"list": "1"}).text
+    assert '<details class="seatlist" id="seat-list" open>' in opened
+    # Every seat but the blocked one (C4), row by row, and the map still once.
+    assert len(_listed_seats(opened)) == 23 and "C4" not in _listed_seats(opened)
+    assert len(re.findall(r'id="seat-[A-Z]+\d+"', opened)) == 24
+
+    fetched = client.get(url, {"list": "1"}, headers={"HX-Request": "true"})
+    assert fetched.status_code == 200
+    assert fetched.text.lstrip().startswith("<form") and "<html" not in fetched.text
+    assert _listed_seats(fetched.text) == _listed_seats(opened)
+    assert 'name="csrfmiddlewaretoken"' in fetched.text
+
+
+def test_the_list_is_fetched_in_as_few_queries_as_the_page(
+    client, showtime, django_assert_max_num_queries
+):
+    client.get(showtime.get_absolute_url())  # warm the layout cache
+    with django_assert_max_num_queries(3):
+        client.get(showtime.get_absolute_url(), {"list": "1"}, headers={"HX-Request": "true"})
 
 
 def test_unknown_showtime_is_404(client, db):

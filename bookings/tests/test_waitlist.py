@@ -1,6 +1,8 @@
 """A sold-out showtime's waiting list: joining, leaving, offers in order, lapses, claims."""
 
+import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -11,6 +13,7 @@ from audit.notifier import Notifier
 from bookings import services
 from bookings.errors import (
     AlreadyWaiting,
+    HoldLost,
     InvalidRequest,
     NotWaiting,
     SeatsAvailable,
@@ -20,7 +23,9 @@ from bookings.errors import (
 from bookings.models import Booking, WaitlistEntry
 from bookings.selectors import waitlist_entry
 from bookings.services.waitlist import choose_seats, offer_until
+from cinema.models import Auditorium, Showtime
 from cinema.plans import get_plan
+from cinema.services import one_price_list, save_auditorium, schedule_showtime
 from conftest import open_waiting_room, pay, verified_user
 from seats import holds
 
@@ -289,3 +294,153 @@ def test_an_offer_needs_no_turn_in_the_on_sale_waiting_room(tiny, full, user):
     services.cancel_booking(booking=full)
     assert pay(_entry(user, tiny).booking).status == Booking.Status.CONFIRMED
     assert _entry(user, tiny).status == Status.CLAIMED
+
+
+def _sold_out_hall(movie, layout: str):
+    """A showtime of a one-row hall laid out so, its first three seats held by one buyer."""
+    hall = save_auditorium(auditorium=Auditorium(name="Row", layout=layout))
+    showtime = schedule_showtime(
+        movie=movie,
+        auditorium=hall,
+        starts_at=timezone.now() + timedelta(days=1),
+        price_list=one_price_list(Decimal("10.00")),
+    )
+    services.hold_seats(user=verified_user("carol"), showtime=showtime, labels=["A1", "A2", "A3"])
+    return showtime
+
+
+def test_a_seat_staff_unblock_is_offered_at_once(movie, user):
+    showtime = _sold_out_hall(movie, "A  sssx\n")
+    services.join_waitlist(user=user, showtime=showtime, seats=1)
+    hall = showtime.auditorium
+    hall.layout = "A  ssss\n"
+    save_auditorium(auditorium=hall)
+    assert _entry(user, showtime).status == Status.OFFERED
+    assert _entry(user, showtime).booking.seat_labels == ["A4"]
+
+
+def test_seats_staff_release_are_offered_at_once(tiny, user, bob, staff_user):
+    # A hold no booking owns (a process killed before writing it), and a buyer's.
+    holds.hold(showtime_id=tiny.pk, labels=["A1", "A2"], token="lost", ttl_seconds=600)
+    held = services.hold_seats(user=verified_user("dan"), showtime=tiny, labels=["A3", "A4"])
+    services.join_waitlist(user=user, showtime=tiny, seats=2)
+    services.join_waitlist(user=bob, showtime=tiny, seats=2)
+    services.staff_release_hold(showtime=tiny, token=held.hold_token, actor=staff_user)
+    assert _entry(user, tiny).booking.seat_labels == ["A3", "A4"]
+    services.staff_release_hold(showtime=tiny, token="lost", actor=staff_user)
+    assert _entry(bob, tiny).booking.seat_labels == ["A1", "A2"]
+
+
+def test_seats_staff_refund_are_offered_at_once(tiny, full, user, staff_user):
+    assert pay(full).status == Booking.Status.CONFIRMED
+    services.join_waitlist(user=user, showtime=tiny, seats=2)
+    services.refund_tickets(booking=full, actor=staff_user, reason="staff", labels=["A3", "A4"])
+    assert _entry(user, tiny).booking.seat_labels == ["A3", "A4"]
+
+
+def test_places_kept_for_wheelchair_users_are_offered_only_once_released(movie, user, bob):
+    showtime = _sold_out_hall(movie, "A  sssa\n")
+    showtime.wheelchair_release_at = timezone.now() + timedelta(hours=1)
+    showtime.save(update_fields=["wheelchair_release_at"])
+    # The free wheelchair space is not for Ann: she waits, and is not offered it.
+    services.join_waitlist(user=user, showtime=showtime, seats=1)
+    services.offer_waiting_lists()
+    assert _entry(user, showtime).status == Status.WAITING
+    # Bob, who needs a wheelchair space, is told to pick it.
+    with pytest.raises(SeatsAvailable):
+        services.join_waitlist(user=bob, showtime=showtime, seats=1, categories=["accessible"])
+    Showtime.objects.filter(pk=showtime.pk).update(
+        wheelchair_release_at=timezone.now() - timedelta(seconds=1)
+    )
+    services.release_wheelchair_places()
+    assert _entry(user, showtime).booking.seat_labels == ["A4"]
+
+
+def _row_of_eight(movie):
+    """A showtime of a hall with one row: six standard seats, then two premium ones."""
+    hall = save_auditorium(auditorium=Auditorium(name="Eight", layout="A  sssssspp\n"))
+    return schedule_showtime(
+        movie=movie,
+        auditorium=hall,
+        starts_at=timezone.now() + timedelta(days=1),
+        price_list=one_price_list(Decimal("10.00")),
+    )
+
+
+def test_an_offer_cut_to_fewer_seats_keeps_its_window_and_passes_the_rest_on(movie, user, bob):
+    showtime = _row_of_eight(movie)
+    first = services.hold_seats(user=verified_user("dan"), showtime=showtime, labels=["A1", "A2"])
+    services.hold_seats(user=verified_user("eve"), showtime=showtime, labels=["A3", "A4", "A5"])
+    services.hold_seats(user=verified_user("fay"), showtime=showtime, labels=["A6", "A7", "A8"])
+    services.join_waitlist(user=user, showtime=showtime, seats=2)
+    services.join_waitlist(user=bob, showtime=showtime, seats=1)
+    services.cancel_booking(booking=first)
+    offer = _entry(user, showtime).booking
+
+    kept = services.hold_seats(user=user, showtime=showtime, labels=["A2"])
+    assert (kept.pk, kept.hold_token) == (offer.pk, offer.hold_token)
+    assert kept.expires_at == offer.expires_at == _entry(user, showtime).offered_until
+    assert _entry(user, showtime).status == Status.OFFERED
+    # The seat given back is the next one's at once.
+    assert _entry(bob, showtime).booking.seat_labels == ["A1"]
+    held = holds.held_labels(showtime_id=showtime.pk, labels=["A1", "A2"])
+    assert held == {"A1": _entry(bob, showtime).booking.hold_token, "A2": offer.hold_token}
+
+
+def test_an_offer_swapped_for_other_seats_is_held_a_hold_period_within_its_window(
+    movie, user, bob, settings
+):
+    showtime = _row_of_eight(movie)
+    first = services.hold_seats(user=verified_user("dan"), showtime=showtime, labels=["A1", "A2"])
+    services.hold_seats(user=verified_user("eve"), showtime=showtime, labels=["A3", "A4"])
+    services.hold_seats(user=verified_user("gus"), showtime=showtime, labels=["A5", "A6"])
+    premium = services.hold_seats(user=verified_user("fay"), showtime=showtime, labels=["A7", "A8"])
+    services.join_waitlist(user=user, showtime=showtime, seats=2)
+    services.join_waitlist(user=bob, showtime=showtime, seats=2, categories=["standard"])
+    services.cancel_booking(booking=first)
+    offer = _entry(user, showtime).booking
+    # The premium seats come back: Ann has her offer, Bob will not take them.
+    services.cancel_booking(booking=premium)
+    assert _entry(bob, showtime).status == Status.WAITING
+
+    swapped = services.hold_seats(user=user, showtime=showtime, labels=["A7", "A8"])
+    assert swapped.pk == offer.pk
+    left = swapped.expires_at - timezone.now()
+    assert timedelta(seconds=settings.HOLD_TTL_SECONDS - 5) < left
+    assert left <= timedelta(seconds=settings.HOLD_TTL_SECONDS)
+    # The offered seats she gave up went to the next in line at once.
+    assert _entry(bob, showtime).booking.seat_labels == ["A1", "A2"]
+    # Paying extends the hold, never past the claim window.
+    services.start_payment(booking=swapped, return_url="http://testserver/", cancel_url="/")
+    swapped.refresh_from_db()
+    assert swapped.expires_at <= _entry(user, showtime).offered_until
+    assert holds.owns(showtime_id=showtime.pk, labels=["A7", "A8"], token=offer.hold_token)
+    assert pay(swapped).status == Booking.Status.CONFIRMED
+    assert _entry(user, showtime).status == Status.CLAIMED
+
+
+def test_a_showtime_staff_put_back_on_sale_offers_its_free_seats_at_once(tiny, full, user):
+    services.join_waitlist(user=user, showtime=tiny, seats=2)
+    tiny.on_sale = False
+    tiny.save(update_fields=["on_sale"])
+    services.cancel_booking(booking=full)
+    assert _entry(user, tiny).status == Status.WAITING
+    tiny.on_sale = True
+    tiny.save(update_fields=["on_sale"])
+    assert _entry(user, tiny).booking.seat_labels == ["A1", "A2"]
+
+
+def test_an_offer_past_its_window_cannot_be_kept_by_picking_its_seats_again(movie, user):
+    showtime = _sold_out_hall(movie, "A  ssss\n")
+    # The show is so near that the offer's window is two seconds, to its cut-off.
+    starts = timezone.now() + timedelta(minutes=30, seconds=2)
+    Showtime.objects.filter(pk=showtime.pk).update(starts_at=starts)
+    showtime.refresh_from_db()
+    services.join_waitlist(user=user, showtime=showtime, seats=2)
+    services.cancel_booking(booking=Booking.objects.get(user__username="carol"))
+    offer = _entry(user, showtime).booking
+    assert offer.expires_at - timezone.now() < timedelta(seconds=3)
+    # Past the window, before the sweeper lapses the offer.
+    time.sleep((offer.expires_at - timezone.now()).total_seconds() + 0.2)
+    with pytest.raises(HoldLost, match="next in line"):
+        services.hold_seats(user=user, showtime=showtime, labels=offer.seat_labels[:1])

@@ -3,6 +3,7 @@ open to them after it (told live to the seat map's viewers by the sweeper), held
 says they need one, a companion seat only with its space and held together with it or not at
 all; the same answers through the pages and the JSON API."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -164,3 +165,36 @@ def test_staff_see_the_kept_back_spaces_in_live_holds(kept, user, staff):
     _release_now(kept)
     page = staff.get(reverse("live_holds_showtime", args=[kept.pk])).content.decode()
     assert 'id="kept-back"' not in page
+
+
+def test_a_wheelchair_user_holds_a_space_from_the_list_mode(kept, user):
+    """The list mode's form says what the map's form says: the buyer needs a wheelchair space."""
+    client = Client()
+    client.force_login(user)
+    page = client.get(kept.get_absolute_url(), {"wheelchair": "1"}).text
+    assert re.search(r'id="seat-list" hx-get="[^"]*\?list=1&amp;wheelchair=1"', page)
+    listed = client.get(kept.get_absolute_url(), {"wheelchair": "1", "list": "1"}).text
+    form = re.search(r'<form[^>]*class="seatlist__form".*?</form>', listed, re.S)[0]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    assert fields.get("wheelchair") == "1"
+
+    held = client.post(reverse("bookings:hold", args=[kept.pk]), {**fields, "seats": ["C1"]})
+    assert held.status_code == 303
+    assert set(_held(kept)) == {"C1"}
+
+
+async def test_a_viewer_sees_the_release_time_staff_set_while_the_map_was_watched(kept):
+    await sync_to_async(_release_now)(kept)
+    watching = await _connect(kept.pk)
+    assert _seats(await watching.receive_from())["C1"] == "available"
+
+    # Staff keep the spaces back again while the map is watched in this process.
+    later = timezone.now() + timedelta(hours=1)
+    await Showtime.objects.filter(pk=kept.pk).aupdate(wheelchair_release_at=later)
+    viewer = await _connect(kept.pk)
+    seats = _seats(await viewer.receive_from())
+    assert {label: seats[label] for label in SPACES_AND_COMPANIONS} == dict.fromkeys(
+        SPACES_AND_COMPANIONS, "kept"
+    )
+    await viewer.disconnect()
+    await watching.disconnect()

@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from bookings import errors as bookings_errors
 from bookings import services as bookings
 from bookings import ticket_codes
 from bookings.models import Ticket
@@ -100,6 +101,47 @@ def test_refunded_and_reissued_tickets_are_void(door, showtime, paid, staff_user
     assert _scan(door, showtime, old_a4).json()["message"] == "Void: reissued"
     a4.refresh_from_db()
     assert _scan(door, showtime, _code(a4)).json()["status"] == "admit"
+
+
+def test_a_ticket_passed_on_is_void_under_its_old_code_and_admits_under_its_new_one(
+    door, showtime, paid
+):
+    a3 = _ticket(paid, "A3")
+    old = _code(a3)
+    bookings.pass_on_tickets(booking=paid, labels=["A3"], email="dee@example.com")
+    refused = _scan(door, showtime, old)
+    assert refused.status_code == 409
+    assert (refused.json()["status"], refused.json()["message"]) == ("void", "Void: transferred")
+    a3.refresh_from_db()
+    admitted = _scan(door, showtime, _code(a3))
+    assert admitted.status_code == 200
+    assert admitted.json()["message"] == "Admit: A3 Adult"
+    offline = door.get(f"/checkin/{showtime.pk}/tickets.json").json()
+    assert {"id": a3.pk, "secret": old.split(".")[3], "seat": "A3", "reason": "transferred"} in (
+        offline["void"]
+    )
+
+
+def test_a_code_voided_while_its_scan_is_under_way_is_not_admitted(
+    door, showtime, paid, staff_user
+):
+    """The door read the ticket by its old code, then the ticket was passed on before the
+    check-in was written: the old code must not admit it."""
+    outcome, read = services._read(showtime=showtime, code=_code(_ticket(paid, "A3")))
+    assert outcome.admitted
+    bookings.pass_on_tickets(booking=paid, labels=["A3"], email="dee@example.com")
+    late = services._admit(
+        showtime=showtime, ticket=read, door=services.Door(staff=staff_user), at=timezone.now()
+    )
+    assert (late.status, late.message) == ("void", "Void: transferred")
+    assert not CheckIn.objects.exists()
+
+
+def test_a_ticket_checked_in_cannot_be_passed_on(door, showtime, paid):
+    _scan(door, showtime, _code(_ticket(paid, "A3")))
+    with pytest.raises(bookings_errors.TransferRefused, match="A3 has been used at the door"):
+        bookings.pass_on_tickets(booking=paid, labels=["A3", "A4"], email="dee@example.com")
+    assert not paid.transfers.exists()
 
 
 @pytest.mark.parametrize(
@@ -362,3 +404,15 @@ def test_twenty_doors_scanning_one_ticket_at_once_admit_it_once(showtime, user, 
     statuses = sorted(outcome.status for outcome in outcomes.values())
     assert statuses == ["admit"] + ["already"] * 19, outcomes
     assert CheckIn.objects.count() == 1
+
+
+def test_an_exchanged_booking_s_old_codes_are_void_and_the_new_ones_admit(
+    door, showtime, paid, user
+):
+    old = _code(_ticket(paid, "A3"))
+    exchange = bookings.start_exchange(
+        booking=paid, user=user, showtime=showtime, labels=["B3", "B4", "B5"]
+    )
+    bookings.confirm_exchange(booking=exchange)
+    assert _scan(door, showtime, old).json()["message"] == "Void: exchanged"
+    assert _scan(door, showtime, _code(_ticket(exchange, "B4"))).status_code == 200

@@ -186,6 +186,15 @@ def test_movie_page_shows_credits_trailer_and_times(client, movie, auditorium):
 def test_showtimes_sold_through_a_queue_say_so_on_the_listings(client, showtime, auditorium):
     from conftest import open_waiting_room
 
+    # Both on tomorrow's afternoon, so the later one is on the same day whatever the time now.
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
+    showtime = schedule_showtime(
+        movie=showtime.movie,
+        auditorium=auditorium,
+        starts_at=noon + timedelta(days=1),
+        price_list=showtime.price_list,
+        showtime=showtime,
+    )
     plain = schedule_showtime(
         movie=showtime.movie,
         auditorium=auditorium,

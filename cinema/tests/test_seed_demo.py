@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from accounts.services import has_verified_email
 from cinema.models import (
+    AccessDevice,
     Auditorium,
     Movie,
     PriceList,
@@ -61,6 +62,10 @@ def test_seed_demo_loads_a_realistic_cinema(db, monkeypatch):
     assert shows.filter(audio_described=True).exists()
     for kind in ("relaxed", "parent_and_baby", "seniors"):
         assert shows.filter(**{kind: True}).exclude(access_notes="").exists(), kind
+    # Every hall lends both kinds of access device.
+    assert sorted(AccessDevice.objects.values_list("kind", flat=True)) == sorted(
+        AccessDevice.Kind.values * 3
+    )
 
 
 def test_seed_demo_prices_every_showtime_with_ticket_types_and_seat_categories(db, monkeypatch):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from cinema.models import (
+    AccessDevice,
     Auditorium,
     Genre,
     Movie,
@@ -107,6 +108,9 @@ def _grand_layout() -> str:
             rows.append(f"{row}  ssss|ssssssssssssssss|ssss")
     return "\n".join(rows)
 
+
+# How many of each kind of access device every demo hall lends.
+DEMO_DEVICES = 4
 
 AUDITORIUMS = {
     "Screen 1 · Grand": _grand_layout(),
@@ -225,6 +229,7 @@ class Command(BaseCommand):
         created = self._showtimes(movies, auditoriums, self._price_lists())
         self._voucher()
         self._venue()
+        self._devices(auditoriums)
         self.stdout.write(
             f"Demo data ready: {len(movies)} movies, {len(auditoriums)} auditoriums, "
             f"{created} new showtimes ({Showtime.objects.upcoming().count()} upcoming)."
@@ -294,6 +299,14 @@ class Command(BaseCommand):
     def _venue(self) -> None:
         """The cinema page's demo text, once: what staff wrote since is kept."""
         Venue.objects.get_or_create(pk=Venue.SINGLE, defaults=DEMO_VENUE)
+
+    def _devices(self, auditoriums: list[Auditorium]) -> None:
+        """Headsets and caption devices for every hall to lend; stock staff changed is kept."""
+        for auditorium in auditoriums:
+            for kind in AccessDevice.Kind.values:
+                AccessDevice.objects.get_or_create(
+                    auditorium=auditorium, kind=kind, defaults={"stock": DEMO_DEVICES}
+                )
 
     def _showtimes(
         self,

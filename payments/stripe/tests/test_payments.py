@@ -280,7 +280,9 @@ def test_a_refund_sent_again_is_found_by_its_key_not_made_twice(stripe_on, inbox
     stripe_on.pay(_intent_id(booking))
     assert _settle(inbox, booking) == "confirmed"
     booking.refresh_from_db()
-    refund = services.refund_tickets(booking=booking, actor=None, reason="staff", labels=["A3"])
+    (refund,) = services.refund_tickets(
+        booking=booking, actor=None, reason="staff", labels=["A3"]
+    ).refunds
     Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.REQUESTED)
     again = services.send_refund(refund=refund)
     assert (again.status, again.reference) == (Refund.Status.SUCCEEDED, refund.reference)
