@@ -256,3 +256,26 @@ def test_a_wait_is_estimated_from_the_pace_after_the_first_burst(redis_db):
         queue.admit(showtime_id=SHOWTIME, rules=rules, now=ON_SALE + second * 1000)
     # 1 + 1 in the 3 s since that burst: 40 a minute, where counting it made 180.
     assert queue.turnover(showtime_id=SHOWTIME, on_sale_ms=ON_SALE, now=ON_SALE + 4000) == 40
+
+
+def test_places_say_who_is_admitted_queued_lapsed_or_gone_in_order(redis_db, monkeypatch):
+    monkeypatch.setattr(queue, "PLACES_PER_CALL", 2)  # several calls, one answer in order
+    now = 1_000_000
+    for n in range(4):
+        queue.join(showtime_id=SHOWTIME, member=f"m{n}", on_sale_ms=0, now=now + n)
+    queue.admit(showtime_id=SHOWTIME, rules=_rules(max_active=1), now=now + 10)
+    found = queue.places(
+        showtime_id=SHOWTIME, members=["m3", "nobody", "m0", "m1", "m2"], now=now + 20
+    )
+    deadline = found[2].deadline_ms
+    assert found == [
+        queue.Place(admitted=False, ahead=2),
+        None,
+        queue.Place(admitted=True, deadline_ms=deadline),
+        queue.Place(admitted=False, ahead=0),
+        queue.Place(admitted=False, ahead=1),
+    ]
+    assert deadline > now + 20
+    # Past its deadline an admitted member has no place to show (the worker frees the slot).
+    assert queue.places(showtime_id=SHOWTIME, members=["m0"], now=deadline + 1) == [None]
+    assert queue.places(showtime_id=SHOWTIME, members=[]) == []
