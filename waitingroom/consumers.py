@@ -43,25 +43,29 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
 
     async def connect(self):
         showtime_id = self.scope["url_route"]["kwargs"]["showtime_id"]
-        # Off the thread Django's views run on: a crowd connecting must not queue the shoppers.
-        showtime, member = await database_sync_to_async(_find, thread_sensitive=False)(
-            self.scope, showtime_id
-        )
+        watching = b"present=1" not in self.scope.get("query_string", b"").split(b"&")
+        group = services.group_name(showtime_id)
+        # Accepted at once: a crowd's connects queue for the threads below, and daphne refuses a
+        # connection still opening after 5 s (the page then polls and reconnects: more load).
         await self.accept()
-        if showtime is None:
-            await self.close(code=UNKNOWN_ROOM)
-            return
-        if not member:
-            await self.close(code=NO_PLACE)
+        if watching:
+            # Joined before the place is read: nothing told after the reading is missed.
+            await self.channel_layer.group_add(group, self.channel_name)
+        # One hop off the thread Django's views run on: a crowd connecting must not queue the
+        # shoppers, nor wait three times each behind the others.
+        showtime, member, now = await database_sync_to_async(_open, thread_sensitive=False)(
+            self.scope, showtime_id, watching=watching
+        )
+        if showtime is None or not member:
+            if watching:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            await self.close(code=UNKNOWN_ROOM if showtime is None else NO_PLACE)
             return
         self.showtime, self.member = showtime, member
-        await _presence(showtime.pk, member, opened=True)
-        if b"present=1" in self.scope.get("query_string", b"").split(b"&"):
+        if not watching:
             return
         self.watching = True
         _watching[showtime.pk][member] += 1
-        await self.channel_layer.group_add(services.group_name(showtime.pk), self.channel_name)
-        now = await sync_to_async(_read, thread_sensitive=False)(showtime, [member])
         await self._show(*now, paused=showtime.room.paused, at=0)
 
     async def disconnect(self, code):
@@ -126,14 +130,19 @@ class QueueConsumer(RecordErrorsMixin, DirectDispatchMixin, AsyncWebsocketConsum
         await self.send(text_data=rendered[says])
 
 
-def _find(scope, showtime_id: int) -> tuple[Showtime | None, str]:
+def _open(scope, showtime_id: int, *, watching: bool) -> tuple[Showtime | None, str, tuple]:
+    """The room's showtime and the visitor's member (or None / "" when they have none there);
+    then their page is counted open and, when they watch, their place read."""
     showtime = (
         Showtime.objects.select_related("movie", "auditorium", "room")
         .filter(pk=showtime_id, room__on=True)
         .first()
     )
     member = services.member_for(scope["user"])
-    return showtime, "" if isinstance(member, services.NoPlace) else member
+    if showtime is None or isinstance(member, services.NoPlace):
+        return showtime, "", ()
+    queue.presence(showtime_id=showtime.pk, member=member, opened=True)
+    return showtime, member, _read(showtime, [member]) if watching else ()
 
 
 async def _presence(showtime_id: int, member: str, *, opened: bool) -> None:
