@@ -794,6 +794,9 @@ def main() -> None:
 def run(args: argparse.Namespace) -> None:
     overrides = dict(setting.split("=", 1) for setting in args.server_env)
     server_env = {"SECRET_KEY": rush.SECRET_KEY, **overrides}
+    # This process signs the buyers in as the servers would: with their settings (with
+    # QUEUE_AT_THE_EDGE the member is remembered for the edge, or it sends every join to Django).
+    os.environ.update(overrides)
     # rush.pause, which rush.Shopper and these buyers use after a busy answer, reads this.
     rush.MAX_PAUSE = args.max_pause
     reset_stores()
@@ -866,7 +869,9 @@ def run(args: argparse.Namespace) -> None:
         drained = drain(stack, on.showtime)
         members, _ = admission_order(on.showtime)
         rank = {int(member[1:]): n for n, member in enumerate(members) if member[:1] == "u"}
-        result = rush.audit(showtimes, {ref for sale in sales for ref in sale.stats.paid})
+        result = rush.audit(
+            showtimes, {ref for sale in sales for ref in sale.stats.paid}, stack=stack
+        )
         connections.close_all()
 
     rows = [
