@@ -203,7 +203,7 @@ def turnover(*, showtime_id: int, on_sale_ms: int, now: int | None = None) -> fl
 
 def places(*, showtime_id: int, members: list[str], now: int | None = None) -> list[Place | None]:
     """Where each of `members` stands, in one round trip per `PLACES_PER_CALL` (the live pages'
-    update: each script keeps Redis from others for about a millisecond)."""
+    update: a script keeps Redis from other clients while it runs, so each is bounded)."""
     keys = _keys(showtime_id)
     script = _scripts_for(get_redis()).places
     replies = []
