@@ -46,8 +46,9 @@ on-sale moment, a few seconds ahead, before its sale starts.
    busy.js, htmx's ws extension): while its socket is down (it did not open, or the server
    closed it) it polls the queue page every 2 s as htmx and opens the socket again after a
    random part of 1 s x 2^n for the n-th failure in a row (at most 64 s); a busy answer to the
-   plain GET or to the admission GET is sent again after its Retry-After, a busy poll is not
-   (the next poll comes anyway). The first `--watchers` buyers (all by default) use the
+   plain GET or to the admission GET is sent again after its Retry-After, with the cookies it
+   set (a busy queue GET's `knocked`: when it first knocked), a busy poll is not (the next poll
+   comes anyway). The first `--watchers` buyers (all by default) use the
    WebSocket, the others only poll. When the database has every seat of the hall sold, buyers
    still queued stop (their sockets are closed); buyers who arrive later still join, then stop.
 3. Fairness, after the room-on sale: `manage.py waiting_room resume <id> --max-active 100000
@@ -60,9 +61,10 @@ on-sale moment, a few seconds ahead, before its sale starts.
    nothing). The signed claim each buyer was given says whether the server put it in the
    pre-queue (a random score below 1) or behind it (a score above 1): early buyers whose GET
    reached the server after on-sale are counted. A queue GET answered busy (503) is sent again
-   after its Retry-After, so tau is also given against the order in which the GETs that joined
-   were sent, and against the room's own order (the scores in the claims), which it should
-   follow exactly unless it lets people in before others who came earlier are in the queue.
+   after its Retry-After (joining from when it first knocked, as its `knocked` cookie says), so
+   tau is also given against the order in which the GETs that joined were sent, and against
+   the room's own order (the scores in the claims), which it should follow exactly unless it
+   lets people in before others who came earlier are in the queue.
 4. The audit of both sales (rush.audit, SQL): no seat in two tickets, tickets = seats of
    confirmed bookings, no PENDING booking left once the sweeper has run, every charge of the
    gateway a confirmed booking or a refund; a booking the clients paid for but whose hold ran
@@ -169,7 +171,9 @@ class Buyer(rush.Shopper):
         self.arrival = arrival  # seconds after the on-sale moment (negative: before)
         self.early = early
         self.stats = rush.Stats()
-        self.room_cookie = ""  # "wr<id>=<signed claim or admission token>"
+        # The waiting room's cookies as a browser keeps them: "wr<id>" (the signed claim or
+        # admission token) and "knocked" (when a busy answer said its queue GET first knocked).
+        self.room_cookies: dict[str, str] = {}
         self.order: int | None = None  # when its first queue GET was sent, among all buyers
         self.answered: int | None = None  # when the queue GET that joined (200) was sent
         self.prequeued: bool | None = None  # what the server's claim says
@@ -184,8 +188,8 @@ class Buyer(rush.Shopper):
         self.snapshots = 0  # messages without data-at (the place on connect)
 
     def cookies(self) -> str:
-        jar = f"sessionid={self.key}; csrftoken={rush.CSRF}"
-        return f"{jar}; {self.room_cookie}" if self.room_cookie else jar
+        room = "".join(f"; {name}={value}" for name, value in self.room_cookies.items())
+        return f"sessionid={self.key}; csrftoken={rush.CSRF}{room}"
 
     async def post(self, http, stats, kind, url, **extra):
         """rush.Shopper.post with the waiting room's cookie too."""
@@ -208,8 +212,8 @@ class Buyer(rush.Shopper):
             return 0, {}, ""
         self.stats.add(kind, response.status, time.perf_counter() - started)
         for name, morsel in response.cookies.items():
-            if name.startswith("wr"):
-                self.room_cookie = f"{name}={morsel.value}"
+            if name.startswith("wr") or name == "knocked":
+                self.room_cookies[name] = morsel.value
         return response.status, response.headers, body
 
     async def shop(self, http, showtime: int, stop: "Sale") -> str:
@@ -357,7 +361,7 @@ async def run_sale(sale: Sale, size: int, watchers: int) -> Sale:
             if status == 200:
                 if buyer.answered is None:
                     buyer.answered = sent
-                    buyer.score = claim_score(buyer.room_cookie, cookie)
+                    buyer.score = claim_score(buyer.room_cookies.get(cookie, ""))
                     buyer.prequeued = buyer.score < 1
                 return True
             await asyncio.sleep(rush.pause(headers) if status in rush.BUSY else 1.0)
@@ -517,14 +521,13 @@ async def open_socket(buyer: Buyer, session: aiohttp.ClientSession, sale: Sale):
     return ws
 
 
-def claim_score(room_cookie: str, name: str) -> float:
+def claim_score(value: str) -> float:
     """The queue score in the buyer's signed claim: below 1 a pre-queue place (a random draw),
     above 1 a place behind it (after on-sale); 1 if there is no claim."""
     from django.core import signing
 
     from waitingroom.services import SALT
 
-    value = room_cookie.removeprefix(f"{name}=")
     try:
         return float(signing.loads(value, salt=SALT).get("q") or 1)
     except (signing.BadSignature, ValueError, AttributeError):

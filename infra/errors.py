@@ -112,10 +112,12 @@ def busy_page(
     form: list[tuple[str, str]] | None,
     csp_nonce: str,
     request=None,
+    place_kept: bool = False,
 ) -> str:
     """The busy page: for a GET it reloads itself after `retry_after` seconds, for a POST it sends
     `form` (the fields as posted) again to `action`; for htmx only its message. Renders without
-    the database, Redis or the session, with or without a request (the edge has none)."""
+    the database, Redis or the session, with or without a request (the edge has none).
+    `place_kept`: a waiting room's queue page, whose visitor keeps when they first arrived."""
     if htmx:
         # The page's own script (static/js/busy.js) sends the request again.
         context = {"retry_after": retry_after, "retrying": True, "htmx": True}
@@ -132,6 +134,7 @@ def busy_page(
         "resubmit": resubmit,
         "fields": fields if resubmit else [],
         "csp_nonce": csp_nonce,
+        "place_kept": place_kept,
     }
     if request is None:
         # A fresh token needs the request; the one the form came with is still good, because a

@@ -18,7 +18,10 @@ requests at once, waiting up to ROOM_WAIT_MS, in arrival order): an on-sale's cr
 queue waits its turn there instead of being turned away (a refused arrival would lose its place
 in line) or taking the places of the shoppers it has let in. An event stream (api.events) gives
 its place back as soon as its response begins: it then only waits for events, for minutes, and
-would otherwise keep a place from every other request all that time.
+would otherwise keep a place from every other request all that time. A visitor the queue's lane
+turns away busy keeps the moment they first knocked: the busy answer carries it (`KNOCKED`,
+signed, for that page and session alone) and their next try, within KNOCK_KEPT_SECONDS, is
+stamped with it, so they join the line where they would have.
 
 Request bodies: over MAX_REQUEST_BODY_BYTES is 413, told by Content-Length at once, or as soon as
 a streamed (chunked) body passes the limit. WebSockets: at most WEBSOCKET_MAX_PER_ADDRESS open at
@@ -41,6 +44,7 @@ from collections import Counter, deque
 from urllib.parse import parse_qsl, quote
 
 from django.conf import settings
+from django.core import signing
 from django.http.cookie import parse_cookie
 
 from infra.csp import build_policy
@@ -56,6 +60,10 @@ ADMISSION_EXEMPT_PATHS = frozenset({"/health", "/metrics", "/payments/webhook/"}
 # The scope key of the moment (epoch ms) a request reached this edge: the waiting room queues by
 # it, not by when the request was served.
 ARRIVED = "arrived_ms"
+# The cookie in which a queue page's busy answer keeps when the visitor first knocked, and how
+# long it is kept for their next try (the busy page tries again after a few seconds).
+KNOCKED = "knocked"
+KNOCK_KEPT_SECONDS = 120
 # The waiting room's queue page, joined or asked again (waitingroom.urls).
 QUEUE_PAGE = re.compile(r"/showtimes/\d+/queue/")
 TAKING_TURN = b"go=1"
@@ -141,6 +149,7 @@ class Admission:
         if settings.ROOM_MAX_IN_FLIGHT and _joining_the_queue(scope):
             name, limit, wait_ms = "queue", settings.ROOM_MAX_IN_FLIGHT, settings.ROOM_WAIT_MS
             in_time_only = False
+            scope[ARRIVED] = min(scope[ARRIVED], knocked_at(scope) or scope[ARRIVED])
         elif PAYING.fullmatch(scope["path"]):
             wait_ms = max(wait_ms, settings.PAYING_WAIT_MS)
             in_time_only = False
@@ -149,7 +158,7 @@ class Admission:
         lane = self._lane(name, limit)
         if not await lane.enter(wait_ms / 1000, in_time_only=in_time_only):
             count_overload(REFUSED, what=f"{scope['method']} {scope['path']}")
-            return await _busy(scope, receive, send)
+            return await _busy(scope, receive, send, knocked=name == "queue")
         held = True
 
         def release():
@@ -258,12 +267,50 @@ def _admission_exempt(scope) -> bool:
     )
 
 
-async def _busy(scope, receive, send) -> None:
+def _knock_signer(scope) -> signing.TimestampSigner | None:
+    """What signs a knock on this page for this session; None without a session (a visitor
+    must be signed in to take a place, and signing in begins a new session)."""
+    session = parse_cookie(scope_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME)
+    if not session:
+        return None
+    return signing.TimestampSigner(salt=f"{__name__}.knocked:{scope['path']}:{session}")
+
+
+def knocked_at(scope) -> float | None:
+    """When this visitor first knocked at this queue page (epoch ms), as an earlier busy answer
+    told them, if it did within KNOCK_KEPT_SECONDS, for this page and session; else None."""
+    signer = _knock_signer(scope)
+    value = parse_cookie(scope_header(scope, b"cookie")).get(KNOCKED)
+    if signer is None or not value:
+        return None
+    try:
+        return float(signer.unsign(value, max_age=KNOCK_KEPT_SECONDS))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def _knock_cookie(scope) -> bytes | None:
+    """The Set-Cookie of a queue page's busy answer: when the visitor first knocked."""
+    signer = _knock_signer(scope)
+    if signer is None:
+        return None
+    value = signer.sign(f"{scope[ARRIVED]:.0f}")
+    secure = "; Secure" if settings.SESSION_COOKIE_SECURE else ""
+    path = quote(scope["path"])
+    return (
+        f"{KNOCKED}={value}; Max-Age={KNOCK_KEPT_SECONDS}; Path={path}; HttpOnly; "
+        f"SameSite=Lax{secure}"
+    ).encode()
+
+
+async def _busy(scope, receive, send, *, knocked: bool = False) -> None:
+    """The busy page at once; on the queue's lane (`knocked`), keeping when the visitor knocked."""
     htmx = scope_header(scope, b"hx-request") == "true"
     form = await _refused_form(scope, receive) if scope["method"] == "POST" and not htmx else None
     query = scope.get("query_string", b"").decode("latin1")
     nonce = secrets.token_urlsafe(18)
     retry_after = busy_retry_after()
+    cookie = _knock_cookie(scope) if knocked else None
     body = busy_page(
         retry_after=retry_after,
         htmx=htmx,
@@ -271,19 +318,18 @@ async def _busy(scope, receive, send) -> None:
         action=quote(scope["path"]) + (f"?{query}" if query else ""),
         form=form,
         csp_nonce=nonce,
+        place_kept=cookie is not None,
     ).encode()
-    await _respond(
-        send,
-        status=503,
-        body=body,
-        headers=[
-            (b"content-type", b"text/html; charset=utf-8"),
-            (b"retry-after", str(retry_after).encode()),
-            (b"cache-control", b"no-store"),
-            (b"content-security-policy", build_policy(nonce).encode()),
-            (b"x-content-type-options", b"nosniff"),
-        ],
-    )
+    headers = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"retry-after", str(retry_after).encode()),
+        (b"cache-control", b"no-store"),
+        (b"content-security-policy", build_policy(nonce).encode()),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    if cookie is not None:
+        headers.append((b"set-cookie", cookie))
+    await _respond(send, status=503, body=body, headers=headers)
 
 
 async def _refused_form(scope, receive) -> list[tuple[str, str]] | None:
