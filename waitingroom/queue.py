@@ -92,24 +92,28 @@ def join(
     on_sale_ms: int,
     claim: Claim | None = None,
     now: float | None = None,
+    arrived: float | None = None,
 ) -> tuple[Place, Claim]:
     """Join, find one's place again, or get it back with `claim` if Redis lost the room; returns
-    the place and the claim to keep for next time. `now`: when the member arrived (epoch ms)."""
+    the place and the claim to keep for next time. `arrived`: when the member's request reached
+    the site (epoch ms; a newcomer queues by it), `now` by default."""
     keys = _keys(showtime_id)
     client = get_redis()
     claim = claim or Claim()
+    now = now or time.time() * 1000
     shuffle = f"{secrets.randbelow(10**15) / 10**15:.15f}"
     state, value, epoch, score = _scripts_for(client).join(
         keys=[keys["queue"], keys["active"], keys["epoch"]],
         args=[
             member,
-            f"{now or time.time() * 1000:.3f}",
+            f"{arrived or now:.3f}",
             on_sale_ms,
             shuffle,
             secrets.token_hex(8),
             claim.epoch,
             claim.score,
             claim.deadline_ms,
+            f"{now:.3f}",
         ],
     )
     if state == "active":

@@ -88,7 +88,7 @@ def enter(*, showtime: Showtime, member: str, token: str, arrived_ms: float | No
         showtime_id=showtime.pk,
         member=member,
         on_sale_ms=_ms(showtime.on_sale_at),
-        now=arrived_ms,
+        arrived=arrived_ms,
         claim=queue.Claim(
             epoch=str(claims.get("e", "")),
             score=str(claims.get("q", "")),

@@ -4,7 +4,9 @@
 -- ARGV: member, arrived_ms (when the request reached the site's edge, to the microsecond),
 --       on_sale_ms, shuffle (a random number in [0, 1) made by the caller),
 --       new_epoch (used if the room has none), then the member's signed claim from an earlier
---       visit: claim_epoch, claim_score, claim_deadline ("" when there is none)
+--       visit: claim_epoch, claim_score, claim_deadline ("" when there is none), then now_ms
+--       (the caller's clock: an admission holds until its deadline, however long ago the
+--       request arrived)
 -- Before on-sale a newcomer's score is its random shuffle number: the pre-queue is one random
 -- order, whatever the arrival times. From on-sale on, a newcomer's score is its arrival time
 -- (above 1, so behind the whole pre-queue): first come, first served, in the order requests
@@ -12,7 +14,7 @@
 -- A claim from another epoch means Redis lost the room since the claim was given (a restart
 -- with nothing on disk, a failover): the place it proves is given back, so nobody loses it.
 -- Returns {"active", deadline_ms, epoch, ""} or {"queued", people ahead, epoch, score}.
-local member, now = ARGV[1], tonumber(ARGV[2])
+local member, arrived, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[9])
 local epoch = redis.call("GET", KEYS[3])
 if not epoch then
   epoch = ARGV[5]
@@ -31,7 +33,7 @@ local score = redis.call("ZSCORE", KEYS[1], member)
 if not score then
   if lost and ARGV[7] ~= "" then
     score = ARGV[7]
-  elseif now < tonumber(ARGV[3]) then
+  elseif arrived < tonumber(ARGV[3]) then
     score = ARGV[4]
   else
     score = ARGV[2]

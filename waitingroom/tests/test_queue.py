@@ -279,3 +279,14 @@ def test_places_say_who_is_admitted_queued_lapsed_or_gone_in_order(redis_db, mon
     # Past its deadline an admitted member has no place to show (the worker frees the slot).
     assert queue.places(showtime_id=SHOWTIME, members=["m0"], now=deadline + 1) == [None]
     assert queue.places(showtime_id=SHOWTIME, members=[]) == []
+
+
+def test_an_admission_that_ran_out_is_over_however_long_ago_the_visit_arrived(redis_db):
+    """A visit queues by the moment it arrived (it may have waited long for a web process, or
+    kept the moment it first knocked), but whether an admission still holds is a matter of now."""
+    queue.join(showtime_id=SHOWTIME, member="m", on_sale_ms=0, now=ON_SALE)
+    (_,), deadline = queue.admit(showtime_id=SHOWTIME, rules=_rules(max_active=1), now=ON_SALE + 1)
+    place, _ = queue.join(
+        showtime_id=SHOWTIME, member="m", on_sale_ms=0, now=deadline + 1, arrived=deadline - 5000
+    )
+    assert place == queue.Place(admitted=False, ahead=0)  # in line again, as it arrived
