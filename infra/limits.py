@@ -149,7 +149,9 @@ class Admission:
         if settings.ROOM_MAX_IN_FLIGHT and _joining_the_queue(scope):
             name, limit, wait_ms = "queue", settings.ROOM_MAX_IN_FLIGHT, settings.ROOM_WAIT_MS
             in_time_only = False
-            scope[ARRIVED] = min(scope[ARRIVED], knocked_at(scope) or scope[ARRIVED])
+            knocked = knocked_at(scope)
+            if knocked is not None:
+                scope[ARRIVED] = min(scope[ARRIVED], knocked)
         elif PAYING.fullmatch(scope["path"]):
             wait_ms = max(wait_ms, settings.PAYING_WAIT_MS)
             in_time_only = False
@@ -267,10 +269,10 @@ def _admission_exempt(scope) -> bool:
     )
 
 
-def _knock_signer(scope) -> signing.TimestampSigner | None:
+def _knock_signer(scope, cookies: dict[str, str]) -> signing.TimestampSigner | None:
     """What signs a knock on this page for this session; None without a session (a visitor
     must be signed in to take a place, and signing in begins a new session)."""
-    session = parse_cookie(scope_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME)
+    session = cookies.get(settings.SESSION_COOKIE_NAME)
     if not session:
         return None
     return signing.TimestampSigner(salt=f"{__name__}.knocked:{scope['path']}:{session}")
@@ -279,8 +281,8 @@ def _knock_signer(scope) -> signing.TimestampSigner | None:
 def knocked_at(scope) -> float | None:
     """When this visitor first knocked at this queue page (epoch ms), as an earlier busy answer
     told them, if it did within KNOCK_KEPT_SECONDS, for this page and session; else None."""
-    signer = _knock_signer(scope)
-    value = parse_cookie(scope_header(scope, b"cookie")).get(KNOCKED)
+    cookies = parse_cookie(scope_header(scope, b"cookie"))
+    signer, value = _knock_signer(scope, cookies), cookies.get(KNOCKED)
     if signer is None or not value:
         return None
     try:
@@ -291,7 +293,7 @@ def knocked_at(scope) -> float | None:
 
 def _knock_cookie(scope) -> bytes | None:
     """The Set-Cookie of a queue page's busy answer: when the visitor first knocked."""
-    signer = _knock_signer(scope)
+    signer = _knock_signer(scope, parse_cookie(scope_header(scope, b"cookie")))
     if signer is None:
         return None
     value = signer.sign(f"{scope[ARRIVED]:.0f}")

@@ -100,7 +100,7 @@ def join(
     keys = _keys(showtime_id)
     client = get_redis()
     claim = claim or Claim()
-    now = now or time.time() * 1000
+    now = now or now_ms()
     shuffle = f"{secrets.randbelow(10**15) / 10**15:.15f}"
     state, value, epoch, score = _scripts_for(client).join(
         keys=[keys["queue"], keys["active"], keys["epoch"]],
