@@ -68,11 +68,14 @@ def _copy_sqlite(source: Path, target: Path) -> None:
         original.backup(copy)
 
 
-def grand_showtime_path(base: str) -> str:
+def grand_showtime_path(base: str, *, from_day: int = 0) -> str:
     """A showtime in the Grand, whose seats the tests name (the film's first showtime of the
-    day may be in a smaller hall, depending on the time the tests run)."""
+    day may be in a smaller hall, depending on the time the tests run): the first one on or after
+    the film page's `from_day`th day (0, its first: today, unless today's shows are over). A later
+    day's show starts more than REFUND_CUTOFF_HOURS from now, whatever the time of the run."""
     html = urllib.request.urlopen(f"{base}/movies/the-long-orbit/").read().decode()
-    return re.search(r'href="(/showtimes/\d+/)"><strong>[^<]*</strong> <span>[^<]*Grand', html)[1]
+    days = "".join(html.split('<div class="day">')[1 + from_day :])
+    return re.search(r'href="(/showtimes/\d+/)"><strong>[^<]*</strong> <span>[^<]*Grand', days)[1]
 
 
 def sign_in(page, *, base: str, username: str, path: str) -> None:
