@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,24 +46,35 @@ class Worker:
 
 @pytest.fixture
 def worker(tmp_path, redis_db, settings):
-    extra = {}
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        # A database of the test's own: the test run's is held by pytest-django.
-        extra["DATABASE_URL"] = _fresh_postgres(os.environ["DATABASE_URL"], tmp_path.name)
-    worker = Worker(crash_env(tmp_path, settings.REDIS_URL, **extra))
-    worker.step("setup")
-    return worker
+    with ExitStack() as stack:
+        extra = {}
+        if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+            # A database of the test's own: the test run's is held by pytest-django.
+            url = os.environ["DATABASE_URL"]
+            extra["DATABASE_URL"] = stack.enter_context(_own_postgres(url, tmp_path.name))
+        worker = Worker(crash_env(tmp_path, settings.REDIS_URL, **extra))
+        worker.step("setup")
+        yield worker
 
 
-def _fresh_postgres(url: str, name: str) -> str:
+@contextmanager
+def _own_postgres(url: str, name: str):
+    """A new, empty database beside `url`'s for the test, dropped after it."""
     import psycopg
 
     base, _, _ = url.rpartition("/")
     database = f"crash_{name}".lower().replace("-", "_")[:60]
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{database}"')
-        connection.execute(f'CREATE DATABASE "{database}"')
-    return f"{base}/{database}"
+
+    def run_sql(sql: str) -> None:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
+            connection.execute(sql)
+
+    run_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    run_sql(f'CREATE DATABASE "{database}"')
+    try:
+        yield f"{base}/{database}"
+    finally:
+        run_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def assert_money_matches(state: dict) -> None:
