@@ -67,6 +67,7 @@ class AuditEvent(models.Model):
         HOLD_EXPIRED = "hold_expired", "Hold expired"
         SEATS_RELEASED = "seats_released", "Seats released"
         WHEELCHAIR_RELEASED = "wheelchair_released", "Wheelchair spaces on general sale"
+        WHEELCHAIR_KEPT = "wheelchair_kept", "Wheelchair spaces kept back again"
         DEVICE_ADDED = "device_added", "Access device added"
         DEVICE_REMOVED = "device_removed", "Access device removed"
         DEVICE_RETURNED = "device_returned", "Access device returned"

@@ -138,6 +138,14 @@ def wheelchair_places_released(*, showtime: Showtime, labels: list[str]) -> None
     waitlist.offer_on_commit(showtime_id=showtime.pk)
 
 
+def wheelchair_places_kept(*, showtime: Showtime, labels: list[str]) -> None:
+    """The showtime's wheelchair spaces and companion seats, on general sale until now, are kept
+    for wheelchair users again (staff moved the release time later): once committed, tell the
+    viewers (the free ones turn from available to kept) and record it (WHEELCHAIR_KEPT)."""
+    transaction.on_commit(lambda: tell(showtime=showtime, labels=labels), robust=True)
+    record(Kind.WHEELCHAIR_KEPT, showtime_id=showtime.pk, seats=labels)
+
+
 def hold_undone(*, showtime: Showtime, labels: list[str], token: str) -> None:
     """Drop a hold placed in Redis whose booking could not be written (its transaction rolled
     back, or is spoilt). Nobody was told of it; the release numbers the change, so a socket that

@@ -126,6 +126,37 @@ async def test_the_sweeper_puts_the_spaces_on_sale_live_and_once(kept):
     await viewer.disconnect()
 
 
+async def test_spaces_kept_back_again_are_told_live_and_released_again_on_the_new_time(kept):
+    """Staff move the release later after the spaces went on sale (the admin's whole save): the
+    free ones turn back to kept on every open map at once, and go on sale again, told, when the
+    new time comes."""
+    await sync_to_async(_release_now)(kept)
+    await sync_to_async(services.release_wheelchair_places)()
+    viewer = await _connect(kept.pk)
+    first = _seats(await viewer.receive_from())
+    assert {label: first[label] for label in SPACES_AND_COMPANIONS} == dict.fromkeys(
+        SPACES_AND_COMPANIONS, "available"
+    )
+
+    await kept.arefresh_from_db()  # as the admin's change form reads it
+    kept.wheelchair_release_at = timezone.now() + timedelta(hours=1)
+    await sync_to_async(kept.save)()
+    update = _seats(await viewer.receive_from(timeout=5))
+    assert update == dict.fromkeys(SPACES_AND_COMPANIONS, "kept")
+    event = await AuditEvent.objects.aget(kind=AuditEvent.Kind.WHEELCHAIR_KEPT)
+    assert (event.showtime_id, event.seats) == (kept.pk, SPACES_AND_COMPANIONS)
+    # Saved again with nothing changed: nobody is told twice.
+    await sync_to_async(kept.save)()
+    assert await viewer.receive_nothing(timeout=0.3)
+
+    await sync_to_async(_release_now)(kept)
+    released = await sync_to_async(services.release_wheelchair_places)()
+    assert [showtime.pk for showtime in released] == [kept.pk]
+    update = _seats(await viewer.receive_from(timeout=5))
+    assert update == dict.fromkeys(SPACES_AND_COMPANIONS, "available")
+    await viewer.disconnect()
+
+
 def test_the_seat_page_asks_and_the_hold_refuses_or_admits(kept, user):
     client = Client()
     client.force_login(user)
