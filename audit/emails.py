@@ -22,9 +22,10 @@ class Email:
 def _template_for(event: dict) -> str | None:
     """A confirmed booking gets its tickets; a released one an email only when money went back, as
     does a payment sent back unused; seats offered from a waiting list, the link to claim them;
-    tickets passed on, their new codes and the link to claim them, and word when they are taken
-    back; a device added to or removed from a paid booking, the booking as it now is; a buyer
-    whose screening changed, their choices; a booking moved, its new tickets."""
+    tickets passed on, their new codes and the link to claim them, the same when their booking
+    moved, and word when they are taken back; a device added to or removed from a paid booking,
+    the booking as it now is; a buyer whose screening changed, their choices, and their
+    receivers, who chooses; a booking moved, its new tickets."""
     detail = event.get("detail") or {}
     if event["kind"] == AuditEvent.Kind.BOOKING_CONFIRMED:
         return "booking_confirmed"
@@ -34,7 +35,7 @@ def _template_for(event: dict) -> str | None:
         return "payment_refunded"
     if event["kind"] == AuditEvent.Kind.WAITLIST_OFFERED:
         return "waitlist_offered"
-    if event["kind"] == AuditEvent.Kind.TICKETS_PASSED_ON:
+    if event["kind"] in (AuditEvent.Kind.TICKETS_PASSED_ON, AuditEvent.Kind.PASSED_ON_MOVED):
         return "tickets_passed_on"
     if event["kind"] == AuditEvent.Kind.TRANSFER_CANCELLED:
         return "transfer_cancelled"
@@ -42,6 +43,8 @@ def _template_for(event: dict) -> str | None:
         return "booking_updated"
     if event["kind"] == AuditEvent.Kind.SCREENING_CHANGE_TOLD:
         return "screening_changed"
+    if event["kind"] == AuditEvent.Kind.PASSED_ON_CHANGED:
+        return "passed_on_changed"
     if event["kind"] == AuditEvent.Kind.BOOKING_MOVED:
         return "booking_moved"
     return None
@@ -102,8 +105,10 @@ def compose(event: dict) -> Email | None:
         else "",
         "cinema": settings.CINEMA_NAME,
         "sender": detail.get("sender", ""),
-        # Tickets passed on: refunded to their buyer by staff, rather than taken back.
+        # Tickets passed on: refunded to their buyer by staff, rather than taken back; moved with
+        # their booking to another screening (its screening changed), rather than passed on.
         "refunded": detail.get("refunded", False),
+        "moved": event["kind"] == AuditEvent.Kind.PASSED_ON_MOVED,
     }
     subject = render_to_string(f"audit/email/{template}_subject.txt", context)
     return Email(

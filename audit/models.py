@@ -20,9 +20,10 @@ class AuditEventChanged(Exception):
 
 # The events `audit.emails.compose` writes an email for: a confirmed booking, released seats whose
 # money went back, a payment sent back unused, seats offered from a waiting list, tickets passed
-# on or taken back (to their receiver), a device added to or removed from a paid booking, a buyer
-# told their screening changed, and a booking moved to another screening, each with a recipient
-# (only a paid booking's device change carries one). A test keeps this in step with `compose`.
+# on, taken back or moved with their booking (to their receiver), a device added to or removed
+# from a paid booking, a buyer (and their receivers) told their screening changed, and a booking
+# moved to another screening, each with a recipient (only a paid booking's device change
+# carries one). A test keeps this in step with `compose`.
 EMAILING = (
     (
         models.Q(kind="booking_confirmed")
@@ -31,6 +32,7 @@ EMAILING = (
         | models.Q(kind="waitlist_offered")
         | models.Q(kind="tickets_passed_on")
         | models.Q(kind="transfer_cancelled")
+        | models.Q(kind__in=["passed_on_moved", "passed_on_changed"])
         | models.Q(kind__in=["device_added", "device_removed"])
         | models.Q(kind="screening_change_told")
         | models.Q(kind="booking_moved")
@@ -85,6 +87,8 @@ class AuditEvent(models.Model):
         TICKETS_PASSED_ON = "tickets_passed_on", "Tickets passed on"
         TRANSFER_CLAIMED = "transfer_claimed", "Passed-on tickets claimed"
         TRANSFER_CANCELLED = "transfer_cancelled", "Passed-on tickets taken back"
+        PASSED_ON_MOVED = "passed_on_moved", "Passed-on tickets moved with their booking"
+        PASSED_ON_CHANGED = "passed_on_changed", "Receiver told their screening changed"
         CHECKED_IN = "checked_in", "Checked in"
         CHECK_IN_REFUSED = "check_in_refused", "Check-in refused"
         CHECK_IN_UNDONE = "check_in_undone", "Check-in undone"

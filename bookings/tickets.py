@@ -200,10 +200,10 @@ def _inline_code(ticket: Pass) -> MIMEImage:
 def attachments(event: dict) -> list:
     """What the email about `event` (a stream event, plain data) carries: a confirmed (or moved)
     booking's QR code per seat (inline), PDF tickets and calendar event, and the same of tickets
-    passed on for their receiver; a paid booking's device change, the PDF tickets again (they
-    name the devices); nothing for any other email."""
+    passed on (or moved with their booking) for their receiver; a paid booking's device change,
+    the PDF tickets again (they name the devices); nothing for any other email."""
     kind = event.get("kind")
-    if kind == "tickets_passed_on":
+    if kind in ("tickets_passed_on", "passed_on_moved"):
         return _transfer_attachments((event.get("detail") or {}).get("transfer", ""))
     if kind not in ("booking_confirmed", "booking_moved", "device_added", "device_removed"):
         return []

@@ -44,7 +44,7 @@ from bookings.models import (
     Ticket,
     VoidTicket,
 )
-from bookings.services import seat_changes
+from bookings.services import seat_changes, transfers
 from bookings.services.devices import LIVE_BOOKING
 from bookings.services.records import audit_booking, booking_facts, locked
 from bookings.services.refunds import Refunded, kept, record_refund, send_refund
@@ -143,8 +143,9 @@ def cancel_showtime(*, showtime: Showtime, actor, why: str = "") -> ScreeningCha
 
 
 def tell_buyers(*, change: ScreeningChange) -> list[ChangeNotice]:
-    """Tell every buyer with a confirmed booking for the changed showtime, once per change
-    however often this runs (the notice's UNIQUE row, written with its emailing event)."""
+    """Tell every buyer with a confirmed booking for the changed showtime, and everyone they
+    passed tickets on to, once per change however often this runs (the notice's UNIQUE row,
+    written with their emailing events)."""
     bookings = (
         Booking.objects.filter(showtime_id=change.showtime_id, status=Booking.Status.CONFIRMED)
         .exclude(change_notices__change=change)
@@ -170,6 +171,7 @@ def tell_buyers(*, change: ScreeningChange) -> list[ChangeNotice]:
                     refund_path=choice_path(notice, "refund"),
                     **booking_facts(booking),
                 )
+                transfers.tell_receivers_of_change(booking, change=change)
         except IntegrityError:
             continue  # told by a telling running at the same time
         told.append(notice)
@@ -340,7 +342,8 @@ def place(*, plan: Plan, taken: set[str], categories: list[str]) -> list[str] | 
 def move_booking(*, notice: ChangeNotice, to: Showtime, user) -> Booking:
     """Move the notice's booking to `to`, all or nothing: new tickets for seats like the old
     (held while the tickets are written; the UNIQUE constraint has the last word), the old
-    tickets void and their seats free, its access devices along, and no money moved."""
+    tickets void and their seats free, its access devices along, tickets passed on still their
+    receivers' (each told), and no money moved."""
     placed: list[tuple[Showtime, list[str], str]] = []
     try:
         with transaction.atomic():
@@ -393,6 +396,9 @@ def _move(*, notice: ChangeNotice, to: Showtime, user, placed: list) -> Booking:
     void_tickets(booking, old, reason=VoidTicket.Reason.MOVED)
     Ticket.objects.filter(pk__in=[ticket.pk for ticket in old]).delete()
     moved = [replace(line, seat=label) for line, label in zip(lines, labels, strict=True)]
+    renamed = {line.seat: label for line, label in zip(lines, labels, strict=True)}
+    # A ticket passed on stays its receiver's: the new seat's ticket, through the same transfer.
+    passed_on = {renamed.get(ticket.seat.label): ticket.transfer_id for ticket in old}
     plan = get_plan(target.auditorium)
     try:
         with transaction.atomic():
@@ -405,6 +411,7 @@ def _move(*, notice: ChangeNotice, to: Showtime, user, placed: list) -> Booking:
                     category=line.category,
                     price=line.paid,
                     discount=line.discount,
+                    transfer_id=passed_on.get(line.seat),
                 )
                 for line in moved
             )
@@ -424,6 +431,7 @@ def _move(*, notice: ChangeNotice, to: Showtime, user, placed: list) -> Booking:
         timezone.now(),
     )
     notice.save(update_fields=["choice", "moved_to", "chosen_at"])
+    transfers.tell_receivers_of_move(booking, renamed=renamed, actor=user)
     seat_changes.booking_moved(
         booking=booking,
         was_showtime=was_showtime,

@@ -142,6 +142,50 @@ def tell_receivers_of_refund(booking: Booking, tickets: list[Ticket], *, actor) 
         )
 
 
+def tell_receivers_of_change(booking: Booking, *, change) -> None:
+    """The booking's screening changed (a ScreeningChange): each receiver of its tickets still
+    passed on is told, in the telling's transaction; the buyer chooses what happens next."""
+    for transfer in booking.transfers.exclude(status=Transfer.Status.CANCELLED).select_related(
+        "sender"
+    ):
+        tickets = list(transfer.tickets.select_related("seat", "ticket_type").order_by("seat_id"))
+        if not tickets:
+            continue
+        transfer.booking = booking
+        audit_booking(
+            Kind.PASSED_ON_CHANGED,
+            booking,
+            actor=change.actor,
+            seats=[ticket.seat.label for ticket in tickets],
+            change=change.pk,
+            what=change.kind,
+            removed=change.removed,
+            was_starts_at=change.was_starts_at.isoformat() if change.was_starts_at else "",
+            **_email_facts(transfer, tickets),
+        )
+
+
+def tell_receivers_of_move(booking: Booking, *, renamed: dict[str, str], actor) -> None:
+    """The booking moved to another screening (its own changed), its tickets with it: those
+    passed on are still their receivers' (through the same transfer, for the seats they moved
+    to), and each receiver is emailed the new codes, in the move's transaction. `renamed` maps
+    each old seat to its new one, so that every transfer names the seats it now counts for."""
+    for transfer in booking.transfers.select_related("sender").order_by("pk"):
+        transfer.seats = [renamed.get(label, label) for label in transfer.seats]
+        transfer.save(update_fields=["seats", "updated_at"])
+        tickets = list(transfer.tickets.select_related("seat", "ticket_type").order_by("seat_id"))
+        if not tickets:  # taken back
+            continue
+        transfer.booking = booking
+        audit_booking(
+            Kind.PASSED_ON_MOVED,
+            booking,
+            actor=actor,
+            seats=[ticket.seat.label for ticket in tickets],
+            **_email_facts(transfer, tickets),
+        )
+
+
 def _address(email: str) -> str:
     email = (email or "").strip()
     try:

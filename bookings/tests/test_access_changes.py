@@ -305,6 +305,47 @@ def test_a_buyer_moves_to_the_same_access_with_seats_together_and_no_money_moved
     assert any(name.endswith(".pdf") for name in attached)
 
 
+def test_tickets_passed_on_move_with_the_booking_and_stay_their_receivers(
+    captioned, same_access, ann_booking, user
+):
+    """The buyer moves a booking one of whose tickets they passed on: the receiver still holds a
+    ticket, for the new screening, and is emailed its new code; the buyer's new tickets are the
+    ones they kept."""
+    dee = verified_user("dee")
+    given = services.pass_on_tickets(booking=ann_booking, labels=["A3"], email=dee.email)
+    taken_back = services.pass_on_tickets(booking=ann_booking, labels=["A4"], email="x@example.com")
+    services.cancel_transfer(transfer=taken_back)
+    access_changes.cancel_showtime(showtime=captioned, actor=None)
+    notice = _notice(ann_booking)
+    (choice,) = access_changes.move_choices(notice=notice)
+    mail.outbox.clear()
+
+    moved = access_changes.move_booking(notice=notice, to=same_access, user=user)
+
+    given.refresh_from_db()
+    (theirs,) = given.tickets.select_related("seat")
+    assert (theirs.showtime_id, theirs.booking_id) == (same_access.pk, moved.pk)
+    assert given.seats == [theirs.seat.label] == [choice.labels[0]]
+    (mine,) = [ticket.seat.label for ticket in moved.tickets.filter(transfer=None)]
+    assert mine == choice.labels[1]
+    taken_back.refresh_from_db()
+    assert taken_back.seats == [choice.labels[1]]  # counts for the seat the ticket moved to
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.PASSED_ON_MOVED)
+    assert (event.detail["email"], event.seats, event.showtime_id) == (
+        dee.email,
+        [theirs.seat.label],
+        same_access.pk,
+    )
+    Notifier(consumer="test", block_ms=1).run_once()
+    (email,) = _emails("Your tickets for Test Film have moved to")
+    assert email.to == [dee.email]
+    assert "these are your tickets now" in email.body and theirs.seat.label in email.body
+    attached = [name for name, _content, _type in email.attachments if name]
+    assert f"tickets-{given.ref}.pdf" in attached
+    (buyers,) = _emails("Your new tickets for Test Film")
+    assert buyers.to == [user.email]
+
+
 async def _told_until(viewer, states: dict[str, str]) -> bool:
     """Whether the viewer is told these seat states (a socket may be sent a check between)."""
     seen: dict[str, str] = {}
@@ -530,6 +571,36 @@ def test_a_cancelled_screening_with_tickets_passed_on_is_refunded_in_full(
         ["A3"],
         True,
     )
+
+
+def test_whoever_holds_tickets_passed_on_is_told_the_screening_changed_once(
+    captioned, ann_booking, user, programmer
+):
+    dee = verified_user("dee")
+    services.pass_on_tickets(booking=ann_booking, labels=["A3"], email=dee.email)
+    taken_back = services.pass_on_tickets(booking=ann_booking, labels=["A4"], email="x@example.com")
+    services.cancel_transfer(transfer=taken_back)
+    _, client = programmer
+    later = captioned.starts_at + timedelta(hours=3)
+    assert _change_form(client, captioned, later).status_code == 302
+    (change,) = ScreeningChange.objects.all()
+    assert access_changes.tell_buyers(change=change) == []  # told once, however often it runs
+
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.PASSED_ON_CHANGED)
+    assert (event.detail["email"], event.seats, event.detail["what"]) == (
+        dee.email,
+        ["A3"],
+        "moved",
+    )
+    mail.outbox.clear()
+    Notifier(consumer="test", block_ms=1).run_once()
+    (email,) = [sent for sent in _emails("Moved: Test Film") if "tickets from" in sent.subject]
+    assert email.to == [dee.email]
+    assert "passed on to you has moved to another time" in email.body
+    assert "Until then your tickets are\nfor the screening as it is now" in email.body
+    assert "refund" not in email.body.lower() and "£" not in email.body  # the buyer's choices
+    buyers = [sent.to for sent in _emails("Moved: Test Film") if "tickets from" not in sent.subject]
+    assert buyers == [[user.email]]
 
 
 def test_a_moved_screening_refunds_the_buyer_only_the_tickets_they_kept(
