@@ -153,6 +153,13 @@ def tell_buyers(*, change: ScreeningChange) -> list[ChangeNotice]:
         .prefetch_related("devices")
         .order_by("pk")
     )
+    # What happened, said alike to the buyer and (without the choices) to their receivers.
+    told_of = {
+        "change": change.pk,
+        "what": change.kind,
+        "removed": change.removed,
+        "was_starts_at": change.was_starts_at.isoformat() if change.was_starts_at else "",
+    }
     told = []
     for booking in bookings:
         try:
@@ -162,16 +169,15 @@ def tell_buyers(*, change: ScreeningChange) -> list[ChangeNotice]:
                     Kind.SCREENING_CHANGE_TOLD,
                     booking,
                     actor=change.actor,
-                    change=change.pk,
                     notice=notice.pk,
-                    what=change.kind,
-                    removed=change.removed,
-                    was_starts_at=change.was_starts_at.isoformat() if change.was_starts_at else "",
+                    **told_of,
                     move_path=choice_path(notice, "move"),
                     refund_path=choice_path(notice, "refund"),
                     **booking_facts(booking),
                 )
-                transfers.tell_receivers_of_change(booking, change=change)
+                transfers.tell_receivers(
+                    Kind.PASSED_ON_CHANGED, booking, actor=change.actor, **told_of
+                )
         except IntegrityError:
             continue  # told by a telling running at the same time
         told.append(notice)

@@ -142,9 +142,9 @@ def tell_receivers_of_refund(booking: Booking, tickets: list[Ticket], *, actor) 
         )
 
 
-def tell_receivers_of_change(booking: Booking, *, change) -> None:
-    """The booking's screening changed (a ScreeningChange): each receiver of its tickets still
-    passed on is told, in the telling's transaction; the buyer chooses what happens next."""
+def tell_receivers(kind: str, booking: Booking, *, actor, **detail) -> None:
+    """Email each receiver of the booking's tickets still passed on (an audit event of `kind`
+    with `detail`, their tickets and what their emails say), in the caller's transaction."""
     for transfer in booking.transfers.exclude(status=Transfer.Status.CANCELLED).select_related(
         "sender"
     ):
@@ -153,14 +153,11 @@ def tell_receivers_of_change(booking: Booking, *, change) -> None:
             continue
         transfer.booking = booking
         audit_booking(
-            Kind.PASSED_ON_CHANGED,
+            kind,
             booking,
-            actor=change.actor,
+            actor=actor,
             seats=[ticket.seat.label for ticket in tickets],
-            change=change.pk,
-            what=change.kind,
-            removed=change.removed,
-            was_starts_at=change.was_starts_at.isoformat() if change.was_starts_at else "",
+            **detail,
             **_email_facts(transfer, tickets),
         )
 
@@ -170,20 +167,10 @@ def tell_receivers_of_move(booking: Booking, *, renamed: dict[str, str], actor) 
     passed on are still their receivers' (through the same transfer, for the seats they moved
     to), and each receiver is emailed the new codes, in the move's transaction. `renamed` maps
     each old seat to its new one, so that every transfer names the seats it now counts for."""
-    for transfer in booking.transfers.select_related("sender").order_by("pk"):
+    for transfer in booking.transfers.all():
         transfer.seats = [renamed.get(label, label) for label in transfer.seats]
         transfer.save(update_fields=["seats", "updated_at"])
-        tickets = list(transfer.tickets.select_related("seat", "ticket_type").order_by("seat_id"))
-        if not tickets:  # taken back
-            continue
-        transfer.booking = booking
-        audit_booking(
-            Kind.PASSED_ON_MOVED,
-            booking,
-            actor=actor,
-            seats=[ticket.seat.label for ticket in tickets],
-            **_email_facts(transfer, tickets),
-        )
+    tell_receivers(Kind.PASSED_ON_MOVED, booking, actor=actor)
 
 
 def _address(email: str) -> str:
