@@ -8,12 +8,13 @@ import json
 import os
 import signal
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from tests.crashes import crash_env, run
+from tests.postgres import postgres_database
 
 WORKER = Path(__file__).with_name("exchanging_worker.py")
 PAID = {"same": ["A3", "A4"], "cheaper": [], "dearer": []}
@@ -50,31 +51,11 @@ def worker(tmp_path, redis_db, settings):
         extra = {}
         if os.environ.get("DATABASE_URL", "").startswith("postgres"):
             # A database of the test's own: the test run's is held by pytest-django.
-            url = os.environ["DATABASE_URL"]
-            extra["DATABASE_URL"] = stack.enter_context(_own_postgres(url, tmp_path.name))
+            database = postgres_database(os.environ["DATABASE_URL"], prefix="crash")
+            extra["DATABASE_URL"] = stack.enter_context(database)
         worker = Worker(crash_env(tmp_path, settings.REDIS_URL, **extra))
         worker.step("setup")
         yield worker
-
-
-@contextmanager
-def _own_postgres(url: str, name: str):
-    """A new, empty database beside `url`'s for the test, dropped after it."""
-    import psycopg
-
-    base, _, _ = url.rpartition("/")
-    database = f"crash_{name}".lower().replace("-", "_")[:60]
-
-    def run_sql(sql: str) -> None:
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as connection:
-            connection.execute(sql)
-
-    run_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    run_sql(f'CREATE DATABASE "{database}"')
-    try:
-        yield f"{base}/{database}"
-    finally:
-        run_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def assert_money_matches(state: dict) -> None:

@@ -29,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infra.errors import RETRY_AFTER
 from tests.e2e.stack import ROOT, free_port, running_stack
+from tests.postgres import postgres_database
 from tests.scale.cluster import Cluster, redis_cluster, redis_server
 
 POSTGRES = os.environ.get("CI_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -136,20 +137,6 @@ class Scale:
 
 
 @contextmanager
-def postgres_database():
-    """An empty PostgreSQL database of our own, dropped afterwards; yields its URL."""
-    name = f"scale_{secrets.token_hex(4)}"
-    admin = POSTGRES.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@contextmanager
 def haproxy(nodes: list[str], port: int):
     """HAProxy with deploy/haproxy.cfg on `port` in front of `nodes`; yields its base URL once
     it sees every node healthy."""
@@ -206,7 +193,9 @@ def scale_stack(
         redis_cluster() as cluster,
         redis_server() as cache_url,
         redis_server() as second_channel_url,
-        nullcontext(database_url) if database_url else postgres_database() as database_url,
+        nullcontext(database_url)
+        if database_url
+        else postgres_database(POSTGRES, prefix="scale") as database_url,
         running_stack(
             redis_url=cache_url,
             database_url=database_url,
