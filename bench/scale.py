@@ -107,7 +107,7 @@ def main() -> None:
         time.sleep(0.5)
         killed = time.monotonic()
         scale.cluster.kill(master)
-        wait_for(lambda: scale.cluster.master_of(key) is not master, 30, every=0.05)
+        wait_for(lambda: scale.cluster.moved_from(key, master), 30, every=0.05)
         promoted = time.monotonic() - killed
         load.join()
         _, statuses = result["round"]

@@ -70,6 +70,14 @@ class Cluster:
                 return next(node for node in self.nodes if node.port == int(master[1]))
         raise LookupError(f"no master serves slot {slot}")
 
+    def moved_from(self, key: str, master: Node) -> bool:
+        """Whether another master serves the key's slot now (mid-failover, for a moment, the
+        slot is listed with none: not yet)."""
+        try:
+            return self.master_of(key) is not master
+        except LookupError:
+            return False
+
     def kill(self, node: Node) -> None:
         node.process.kill()
         node.process.wait()

@@ -196,7 +196,7 @@ def test_a_redis_master_killed_mid_rush_sells_nothing_twice_and_loses_nothing(sc
     assert wait_for(lambda: _confirmed(scale, showtime) >= 30, 120)
     killed = time.monotonic()
     scale.cluster.kill(master)
-    assert wait_for(lambda: scale.cluster.master_of(key) is not master, 30, every=0.05)
+    assert wait_for(lambda: scale.cluster.moved_from(key, master), 30, every=0.05)
     failover = time.monotonic() - killed
     buyers.join()
     seen = result["seen"]
